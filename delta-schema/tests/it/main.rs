@@ -1,0 +1,4 @@
+//! Integration tests of delta-schema.
+
+mod json;
+mod roundtrip;
