@@ -1,0 +1,241 @@
+//! Log reconciliation (PROTOCOL.md §"Action Reconciliation"): pure, sync code
+//! over actions, fed newest first.
+//!
+//! Commits are applied from the newest to the oldest, each commit's actions in
+//! reverse file order, then the checkpoint. The first action seen for a file key
+//! (path, deletion-vector id) decides it; the first protocol, metadata, `txn` per
+//! application and domain metadata per domain win.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::actions::{
+    Action, Add, DomainMetadata, FileKey, Metadata, Protocol, Remove, Sidecar, Txn,
+};
+
+/// The reconciled state of a table, built newest action first.
+#[derive(Debug, Default)]
+pub struct Replay {
+    seen: HashSet<FileKey>,
+    adds: Vec<Add>,
+    tombstones: Vec<Remove>,
+    protocol: Option<Protocol>,
+    metadata: Option<Metadata>,
+    txns: HashMap<String, Txn>,
+    domains: HashMap<String, DomainMetadata>,
+    sidecars: Vec<Sidecar>,
+}
+
+/// Everything reconciliation produces.
+#[derive(Debug, Default, Clone)]
+pub struct ReplayOutput {
+    /// Active files (newest first).
+    pub adds: Vec<Add>,
+    /// Removes newer than the checkpoint, for files not re-added (tombstones).
+    pub tombstones: Vec<Remove>,
+    /// The newest protocol.
+    pub protocol: Option<Protocol>,
+    /// The newest metadata.
+    pub metadata: Option<Metadata>,
+    /// The newest `txn` per application id.
+    pub txns: HashMap<String, Txn>,
+    /// Domain metadata per domain (removed domains left out).
+    pub domains: HashMap<String, DomainMetadata>,
+}
+
+impl Replay {
+    /// An empty replay.
+    pub fn new() -> Self {
+        Replay::default()
+    }
+
+    /// Applies the actions of one commit; commits must come newest first.
+    pub fn apply_commit(&mut self, actions: Vec<Action>) {
+        for action in actions.into_iter().rev() {
+            self.apply(action, false);
+        }
+    }
+
+    /// Applies actions of the checkpoint (after every newer commit). The
+    /// checkpoint's `sidecar` actions are collected for the caller to read;
+    /// their actions come back through this method too.
+    pub fn apply_checkpoint(&mut self, actions: impl IntoIterator<Item = Action>) {
+        for action in actions {
+            self.apply(action, true);
+        }
+    }
+
+    /// Sidecar files named by the checkpoint so far; takes them out.
+    pub fn take_sidecars(&mut self) -> Vec<Sidecar> {
+        std::mem::take(&mut self.sidecars)
+    }
+
+    fn apply(&mut self, action: Action, from_checkpoint: bool) {
+        match action {
+            Action::Add(add) => {
+                if from_checkpoint {
+                    // checkpoints hold only live files, each key once
+                    if !self.seen.contains(&add.file_key()) {
+                        self.adds.push(add);
+                    }
+                } else if self.seen.insert(add.file_key()) {
+                    self.adds.push(add);
+                }
+            }
+            Action::Remove(remove) => {
+                // checkpoint removes are tombstones of older commits: no effect on live files
+                if !from_checkpoint && self.seen.insert(remove.file_key()) {
+                    self.tombstones.push(remove);
+                }
+            }
+            Action::Protocol(p) => {
+                self.protocol.get_or_insert(p);
+            }
+            Action::Metadata(m) => {
+                self.metadata.get_or_insert(m);
+            }
+            Action::Txn(t) => {
+                self.txns.entry(t.app_id.clone()).or_insert(t);
+            }
+            Action::DomainMetadata(d) => {
+                self.domains.entry(d.domain.clone()).or_insert(d);
+            }
+            Action::Sidecar(s) => self.sidecars.push(s),
+            Action::CommitInfo(_) | Action::Cdc(_) | Action::CheckpointMetadata(_) => {}
+        }
+    }
+
+    /// The reconciled state.
+    pub fn finish(self) -> ReplayOutput {
+        ReplayOutput {
+            adds: self.adds,
+            tombstones: self.tombstones,
+            protocol: self.protocol,
+            metadata: self.metadata,
+            txns: self.txns,
+            domains: self
+                .domains
+                .into_iter()
+                .filter(|(_, d)| !d.removed)
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::DeletionVectorDescriptor;
+
+    fn add(path: &str, dv: Option<&str>) -> Action {
+        Action::Add(Add {
+            path: path.into(),
+            partition_values: Default::default(),
+            size: 1,
+            modification_time: 0,
+            data_change: true,
+            stats: None,
+            tags: None,
+            deletion_vector: dv.map(|d| DeletionVectorDescriptor {
+                storage_type: "u".into(),
+                path_or_inline_dv: d.into(),
+                offset: Some(1),
+                size_in_bytes: 10,
+                cardinality: 1,
+            }),
+            base_row_id: None,
+            default_row_commit_version: None,
+            clustering_provider: None,
+        })
+    }
+
+    fn remove(path: &str, dv: Option<&str>) -> Action {
+        let Action::Add(a) = add(path, dv) else {
+            unreachable!()
+        };
+        Action::Remove(Remove {
+            path: a.path,
+            deletion_timestamp: Some(5),
+            data_change: true,
+            extended_file_metadata: None,
+            partition_values: None,
+            size: None,
+            stats: None,
+            tags: None,
+            deletion_vector: a.deletion_vector,
+            base_row_id: None,
+            default_row_commit_version: None,
+        })
+    }
+
+    fn live(replay: Replay) -> Vec<(String, Option<String>)> {
+        let mut v: Vec<_> = replay
+            .finish()
+            .adds
+            .iter()
+            .map(|a| (a.path.clone(), a.file_key().dv_id))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn newest_action_per_file_wins() {
+        let mut r = Replay::new();
+        // v2: remove b; v1: add b, add c; v0 (checkpoint): add a, add c
+        r.apply_commit(vec![remove("b", None)]);
+        r.apply_commit(vec![add("b", None), add("c", None)]);
+        r.apply_checkpoint(vec![add("a", None), add("c", None)]);
+        assert_eq!(
+            live(r),
+            vec![("a".to_string(), None), ("c".to_string(), None)]
+        );
+    }
+
+    #[test]
+    fn deletion_vector_ids_are_part_of_the_key() {
+        let mut r = Replay::new();
+        // v1 replaces the DV of file f: remove (f, none) + add (f, dv1)
+        r.apply_commit(vec![remove("f", None), add("f", Some("dv1"))]);
+        r.apply_checkpoint(vec![add("f", None)]);
+        assert_eq!(live(r), vec![("f".to_string(), Some("udv1@1".to_string()))]);
+    }
+
+    #[test]
+    fn later_action_in_the_same_commit_wins() {
+        let mut r = Replay::new();
+        r.apply_commit(vec![remove("x", None), add("x", None)]);
+        assert_eq!(live(r), vec![("x".to_string(), None)]);
+    }
+
+    #[test]
+    fn newest_metadata_protocol_txn_and_domain_win() {
+        let p = |v| Protocol {
+            min_reader_version: v,
+            min_writer_version: 2,
+            reader_features: None,
+            writer_features: None,
+        };
+        let txn = |v| Txn {
+            app_id: "app".into(),
+            version: v,
+            last_updated: None,
+        };
+        let dom = |c: &str, removed| DomainMetadata {
+            domain: "d".into(),
+            configuration: c.into(),
+            removed,
+        };
+        let mut r = Replay::new();
+        r.apply_commit(vec![Action::Protocol(p(2)), Action::Txn(txn(7))]);
+        r.apply_commit(vec![
+            Action::Protocol(p(1)),
+            Action::Txn(txn(3)),
+            Action::DomainMetadata(dom("new", true)),
+        ]);
+        r.apply_checkpoint(vec![Action::DomainMetadata(dom("old", false))]);
+        let out = r.finish();
+        assert_eq!(out.protocol.map(|p| p.min_reader_version), Some(2));
+        assert_eq!(out.txns["app"].version, 7);
+        assert!(out.domains.is_empty(), "a removed domain stays removed");
+    }
+}

@@ -1,0 +1,327 @@
+//! Loading a snapshot of a Delta table at a version: list the log, pick the
+//! segment, read the commits newest first (fetched concurrently, parsed one at
+//! a time) and then the checkpoint.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStore;
+use object_store::path::Path;
+use serde::Deserialize;
+
+use crate::LogError;
+use crate::actions::{Action, Add, CommitInfo, DomainMetadata, Metadata, Protocol, Remove, Txn};
+use crate::checkpoint::{parse_json_actions, read_parquet_checkpoint};
+use crate::core::{CommitLog, LogFile};
+use crate::files::{CheckpointFile, DeltaFileKind, classify};
+use crate::replay::Replay;
+use crate::segment::{LogSegment, build_segment};
+
+/// Name of the log directory under a table root.
+pub const LOG_DIR: &str = "_delta_log";
+/// Name of the pointer file to the newest checkpoint.
+pub const LAST_CHECKPOINT: &str = "_last_checkpoint";
+/// Directory of V2 checkpoint sidecars, under the log directory.
+pub const SIDECAR_DIR: &str = "_sidecars";
+/// How many commit files are fetched at once during replay.
+const PREFETCH: usize = 16;
+
+/// The log of one Delta table.
+#[derive(Debug, Clone)]
+pub struct DeltaLog {
+    log: CommitLog,
+    root: Path,
+    table: String,
+}
+
+/// The part of `_last_checkpoint` a reader uses.
+#[derive(Debug, Deserialize)]
+struct LastCheckpointHint {
+    version: u64,
+}
+
+/// The state of a table at one version.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The table location, for messages.
+    pub table: String,
+    /// Root of the table in its store.
+    pub root: Path,
+    /// The version.
+    pub version: u64,
+    /// When the version was committed, in ms since the epoch
+    /// (`inCommitTimestamp` when present, else the commit file's modification time).
+    pub timestamp_ms: i64,
+    /// The protocol in force.
+    pub protocol: Protocol,
+    /// The table metadata in force.
+    pub metadata: Metadata,
+    /// The active data files.
+    pub files: Vec<Add>,
+    /// Files removed after the checkpoint this snapshot was built from.
+    pub tombstones: Vec<Remove>,
+    /// The newest `txn` per application id.
+    pub txns: HashMap<String, Txn>,
+    /// Domain metadata per (not removed) domain.
+    pub domains: HashMap<String, DomainMetadata>,
+    /// The files this snapshot was built from.
+    pub segment: LogSegment,
+}
+
+/// One commit of the table's history.
+#[derive(Debug, Clone)]
+pub struct CommitEntry {
+    /// Its version.
+    pub version: u64,
+    /// Its timestamp in ms since the epoch (see [`Snapshot::timestamp_ms`]).
+    pub timestamp_ms: i64,
+    /// Its `commitInfo`, when it has one.
+    pub commit_info: Option<CommitInfo>,
+}
+
+impl DeltaLog {
+    /// The log of the table rooted at `root` in `store`; `table` names it in messages.
+    pub fn new(store: Arc<dyn ObjectStore>, root: Path, table: impl Into<String>) -> Self {
+        let dir = root.clone().join(LOG_DIR);
+        DeltaLog {
+            log: CommitLog::new(store, dir, "json"),
+            root,
+            table: table.into(),
+        }
+    }
+
+    /// The generic commit log underneath.
+    pub fn commit_log(&self) -> &CommitLog {
+        &self.log
+    }
+
+    /// The table's root path in its store.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The table location as given, for messages.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        self.log.store()
+    }
+
+    /// The version `_last_checkpoint` points at, if it exists and is readable.
+    async fn checkpoint_hint(&self) -> Option<u64> {
+        let bytes = self.log.read_pointer(LAST_CHECKPOINT).await.ok()??;
+        // a damaged hint is ignored: the listing finds the checkpoints anyway
+        serde_json::from_slice::<LastCheckpointHint>(&bytes)
+            .ok()
+            .map(|h| h.version)
+    }
+
+    /// Lists the log from a point that covers the segment of `target`.
+    async fn list_for(&self, target: Option<u64>) -> Result<Vec<LogFile>, LogError> {
+        if let Some(hint) = self.checkpoint_hint().await
+            && target.is_none_or(|t| t >= hint)
+        {
+            let files = self.log.list_from(hint).await?;
+            let has_checkpoint = files
+                .iter()
+                .any(|f| f.version == hint && matches!(classify(f), DeltaFileKind::Checkpoint(_)));
+            if has_checkpoint {
+                return Ok(files);
+            }
+        }
+        self.log.list_from(0).await
+    }
+
+    /// The snapshot at `version`, or the latest one.
+    pub async fn snapshot(&self, version: Option<u64>) -> Result<Snapshot, LogError> {
+        let files = self.list_for(version).await?;
+        let segment = build_segment(&files, version, &self.table)?;
+        self.load_segment(segment).await
+    }
+
+    /// Replays a segment into a snapshot.
+    pub async fn load_segment(&self, segment: LogSegment) -> Result<Snapshot, LogError> {
+        let mut replay = Replay::new();
+        let mut newest_commit_info = None;
+        let store = self.log.store();
+        let mut commits = futures::stream::iter(segment.commits.iter().rev())
+            .map(|f| async move { self.log.read(&f.location).await.map(|b| (f, b)) })
+            .buffered(PREFETCH);
+        while let Some((file, bytes)) = commits.try_next().await? {
+            let actions = parse_json_actions(&bytes, file.version, &file.location, false)?;
+            if file.version == segment.version {
+                newest_commit_info = actions.iter().find_map(|a| match a {
+                    Action::CommitInfo(ci) => Some(ci.clone()),
+                    _ => None,
+                });
+            }
+            replay.apply_commit(actions);
+        }
+        drop(commits);
+        if let Some((cp_version, parts)) = &segment.checkpoint {
+            for part in parts {
+                self.read_checkpoint_file(part, *cp_version, &mut replay)
+                    .await?;
+            }
+            for sidecar in replay.take_sidecars() {
+                let path = self.sidecar_path(&sidecar.path);
+                let size = u64::try_from(sidecar.size_in_bytes).ok();
+                read_parquet_checkpoint(store, &path, size, *cp_version, &mut replay).await?;
+            }
+        }
+        let out = replay.finish();
+        let protocol = out.protocol.ok_or_else(|| LogError::MissingAction {
+            table: self.table.clone(),
+            version: segment.version,
+            action: "protocol",
+        })?;
+        let metadata = out.metadata.ok_or_else(|| LogError::MissingAction {
+            table: self.table.clone(),
+            version: segment.version,
+            action: "metaData",
+        })?;
+        let timestamp_ms = newest_commit_info
+            .as_ref()
+            .and_then(CommitInfo::in_commit_timestamp)
+            .or_else(|| {
+                segment
+                    .dating_file()
+                    .map(|f| f.last_modified.timestamp_millis())
+            })
+            .unwrap_or_default();
+        Ok(Snapshot {
+            table: self.table.clone(),
+            root: self.root.clone(),
+            version: segment.version,
+            timestamp_ms,
+            protocol,
+            metadata,
+            files: out.adds,
+            tombstones: out.tombstones,
+            txns: out.txns,
+            domains: out.domains,
+            segment,
+        })
+    }
+
+    async fn read_checkpoint_file(
+        &self,
+        file: &LogFile,
+        version: u64,
+        replay: &mut Replay,
+    ) -> Result<(), LogError> {
+        let json = matches!(
+            classify(file),
+            DeltaFileKind::Checkpoint(CheckpointFile::V2 { json: true })
+        );
+        if json {
+            let bytes = self.log.read(&file.location).await?;
+            let actions = parse_json_actions(&bytes, version, &file.location, true)?;
+            replay.apply_checkpoint(actions);
+            Ok(())
+        } else {
+            read_parquet_checkpoint(
+                self.log.store(),
+                &file.location,
+                Some(file.size),
+                version,
+                replay,
+            )
+            .await
+        }
+    }
+
+    /// Where a sidecar named in a checkpoint lives: relative names are under
+    /// `_delta_log/_sidecars/`.
+    fn sidecar_path(&self, name: &str) -> Path {
+        match url::Url::parse(name) {
+            Ok(url) => Path::from_url_path(url.path()).unwrap_or_else(|_| Path::from(url.path())),
+            Err(_) => self.log.dir().clone().join(SIDECAR_DIR).join(name),
+        }
+    }
+
+    /// Reads one commit's actions.
+    pub async fn read_commit(&self, version: u64) -> Result<Vec<Action>, LogError> {
+        let path = self.log.commit_path(version);
+        let bytes: Bytes = self.log.read(&path).await?;
+        parse_json_actions(&bytes, version, &path, false)
+    }
+
+    /// The retained commits, newest first, at most `limit` of them, with their
+    /// timestamps (made strictly increasing with version, as Delta does for
+    /// file times) and `commitInfo`.
+    pub async fn history(&self, limit: Option<usize>) -> Result<Vec<CommitEntry>, LogError> {
+        let files = self.log.list_from(0).await?;
+        let commits: Vec<&LogFile> = files.iter().filter(|f| self.log.is_commit(f)).collect();
+        if commits.is_empty() {
+            return Err(LogError::NotATable {
+                table: self.table.clone(),
+                reason: "_delta_log is missing or holds no commit".to_string(),
+            });
+        }
+        let take = limit.unwrap_or(usize::MAX).min(commits.len());
+        let wanted = &commits[commits.len() - take..];
+        let infos: Vec<Option<CommitInfo>> = futures::stream::iter(wanted.iter())
+            .map(|f| async move {
+                let bytes = self.log.read(&f.location).await?;
+                let actions = parse_json_actions(&bytes, f.version, &f.location, false)?;
+                Ok::<_, LogError>(actions.into_iter().find_map(|a| match a {
+                    Action::CommitInfo(ci) => Some(ci),
+                    _ => None,
+                }))
+            })
+            .buffered(PREFETCH)
+            .try_collect()
+            .await?;
+        // file times made increasing over all retained commits
+        let mut file_times = Vec::with_capacity(commits.len());
+        let mut previous = i64::MIN;
+        for f in &commits {
+            let t = f
+                .last_modified
+                .timestamp_millis()
+                .max(previous.saturating_add(1));
+            file_times.push(t);
+            previous = t;
+        }
+        let offset = commits.len() - take;
+        let mut entries: Vec<CommitEntry> = wanted
+            .iter()
+            .zip(infos)
+            .enumerate()
+            .map(|(i, (f, info))| CommitEntry {
+                version: f.version,
+                timestamp_ms: info
+                    .as_ref()
+                    .and_then(CommitInfo::in_commit_timestamp)
+                    .unwrap_or(file_times[offset + i]),
+                commit_info: info,
+            })
+            .collect();
+        entries.reverse();
+        Ok(entries)
+    }
+
+    /// The latest version committed at or before `timestamp_ms`.
+    pub async fn version_at(&self, timestamp_ms: i64) -> Result<u64, LogError> {
+        let history = self.history(None).await?;
+        let earliest = history.last().map(|e| (e.version, e.timestamp_ms));
+        history
+            .iter()
+            .find(|e| e.timestamp_ms <= timestamp_ms)
+            .map(|e| e.version)
+            .ok_or_else(|| LogError::TimestampNotAvailable {
+                table: self.table.clone(),
+                timestamp_ms,
+                reason: match earliest {
+                    Some((v, t)) => format!("the earliest retained version {v} is at {t} ms"),
+                    None => "the table has no commits".to_string(),
+                },
+            })
+    }
+}
