@@ -1,4 +1,19 @@
 //! Parquet data files of Delta tables.
 //!
-//! Being built (issue 3): reading data files with projection, partition values
-//! as columns, deletion vectors and column mapping, as Arrow record batches.
+//! Reading: [`ReadPlan`] says which columns a scan produces; [`read_file`]
+//! streams one data file as Arrow record batches in the table's logical schema
+//! (projection, column mapping by name or id, widened types, partition values
+//! from the log, deleted rows dropped). Paths from the log are resolved by
+//! [`paths`]; partition values are parsed by [`partition`].
+//!
+//! This crate knows nothing of commits or conflicts.
+
+pub mod conform;
+mod error;
+pub mod partition;
+pub mod paths;
+mod reader;
+
+pub use conform::ColumnMapping;
+pub use error::IoError;
+pub use reader::{BATCH_ROWS, DeletedRows, ReadPlan, read_file};

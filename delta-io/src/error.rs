@@ -1,0 +1,72 @@
+//! The one error type of this crate.
+
+/// Everything that can go wrong reading or writing data files. Messages name
+/// the file and column where there is one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IoError {
+    /// The object store failed on a path.
+    #[error("storage error at '{path}': {source}")]
+    Store {
+        /// Path the operation was on.
+        path: String,
+        /// The store's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A data file referenced by the log does not exist.
+    #[error("data file '{path}' referenced by the log is missing")]
+    MissingFile {
+        /// The file.
+        path: String,
+    },
+    /// A Parquet file could not be read.
+    #[error("cannot read Parquet file '{path}': {reason}")]
+    Parquet {
+        /// The file.
+        path: String,
+        /// The reader's complaint.
+        reason: String,
+    },
+    /// A file's column does not fit the table schema.
+    #[error("file '{path}', column '{column}': {reason}")]
+    Column {
+        /// The file.
+        path: String,
+        /// The column (dotted path).
+        column: String,
+        /// What does not fit.
+        reason: String,
+    },
+    /// A partition value in the log cannot be read as its column's type.
+    #[error("partition value {value:?} of column '{column}' is not a valid {data_type}: {reason}")]
+    PartitionValue {
+        /// The column.
+        column: String,
+        /// The value as serialized in the log.
+        value: String,
+        /// The column's Delta type.
+        data_type: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A path in the log cannot be resolved.
+    #[error("invalid file path '{path}' in the log: {reason}")]
+    InvalidPath {
+        /// The path as written.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A column asked for does not exist.
+    #[error("no column '{column}' in the table (columns: {available})")]
+    NoSuchColumn {
+        /// The name asked for.
+        column: String,
+        /// The table's columns.
+        available: String,
+    },
+    /// A table schema that cannot be read.
+    #[error(transparent)]
+    Schema(#[from] delta_schema::SchemaError),
+}

@@ -1,0 +1,85 @@
+//! Resolving the paths written in the log to object store paths.
+//!
+//! Paths in `add`/`remove` actions are URL-encoded (RFC 2396): relative ones are
+//! under the table root, absolute ones are URLs. Decoded, each `/`-separated
+//! segment is a literal file or directory name (it may itself contain `%`, as in
+//! `x=A%2FA`), so segments become [`PathPart`]s, which the store maps back to
+//! the literal name.
+
+use object_store::path::{Path, PathPart};
+
+use crate::IoError;
+
+/// Percent-decodes a log path.
+pub fn decode_log_path(path: &str) -> Result<String, IoError> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| IoError::InvalidPath {
+                    path: path.to_string(),
+                    reason: format!("bad percent escape at byte {i}"),
+                })?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|e| IoError::InvalidPath {
+        path: path.to_string(),
+        reason: format!("not UTF-8 once decoded: {e}"),
+    })
+}
+
+/// The store path of a file named in the log, for a table rooted at `root`.
+pub fn resolve_log_path(root: &Path, path: &str) -> Result<Path, IoError> {
+    if path.contains("://") {
+        // an absolute URL: the path part, already URL-encoded
+        let url = url::Url::parse(path).map_err(|e| IoError::InvalidPath {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+        return Path::from_url_path(url.path()).map_err(|e| IoError::InvalidPath {
+            path: path.to_string(),
+            reason: e.to_string(),
+        });
+    }
+    let decoded = decode_log_path(path)?;
+    let mut parts: Vec<PathPart<'_>> = root.parts().collect();
+    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
+        if segment == "." || segment == ".." {
+            return Err(IoError::InvalidPath {
+                path: path.to_string(),
+                reason: "relative segments are not allowed".to_string(),
+            });
+        }
+        parts.push(PathPart::from(segment.to_string()));
+    }
+    Ok(Path::from_iter(parts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_and_joins() {
+        let root = Path::from("data/t");
+        let p = resolve_log_path(&root, "x=A%252FA/part-1.parquet").unwrap();
+        // the segment is the literal name `x=A%2FA`, which the Path keeps encoded
+        assert_eq!(p.parts().nth(2).unwrap().as_ref(), "x=A%252FA");
+        let p = resolve_log_path(&root, "a%20b/c.parquet").unwrap();
+        assert_eq!(p.as_ref(), "data/t/a b/c.parquet");
+        let p = resolve_log_path(&root, "file:///abs/dir/f%20g.parquet").unwrap();
+        assert_eq!(p.as_ref(), "abs/dir/f g.parquet");
+        assert!(resolve_log_path(&root, "a%zz").is_err());
+        assert!(resolve_log_path(&root, "../escape.parquet").is_err());
+    }
+}

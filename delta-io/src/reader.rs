@@ -1,0 +1,238 @@
+//! Reading the data files of a snapshot as Arrow record batches in the table's
+//! logical schema: Parquet with projection, columns conformed (column mapping,
+//! widening, missing columns), partition values added, deleted rows dropped.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use delta_log::Add;
+use delta_log::parquet_reader::ObjectReader;
+use delta_schema::{StructField, StructType};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStore;
+use object_store::path::Path;
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use parquet::errors::ParquetError;
+
+use crate::IoError;
+use crate::conform::{ColumnMapping, Ctx, conform, find_column};
+use crate::partition::partition_column;
+use crate::paths::resolve_log_path;
+
+/// Rows per batch read from a data file.
+pub const BATCH_ROWS: usize = 8192;
+
+/// Where an output column comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// A column of the data file.
+    Data,
+    /// The file's partition value in the log.
+    Partition,
+}
+
+/// What to read from every file of a table: the output columns and how to
+/// find them. Built once per scan.
+#[derive(Debug, Clone)]
+pub struct ReadPlan {
+    columns: Vec<(StructField, Source)>,
+    schema: SchemaRef,
+    mapping: ColumnMapping,
+}
+
+impl ReadPlan {
+    /// A plan for a table with this schema and partitioning, reading `columns`
+    /// (all when `None`) in the order given, or in schema order when all.
+    pub fn new(
+        schema: &StructType,
+        partition_columns: &[String],
+        mapping: ColumnMapping,
+        columns: Option<&[String]>,
+    ) -> Result<Self, IoError> {
+        let selected: Vec<&StructField> = match columns {
+            None => schema.fields.iter().collect(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    schema.field(n).ok_or_else(|| IoError::NoSuchColumn {
+                        column: n.clone(),
+                        available: schema.field_names().collect::<Vec<_>>().join(", "),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let columns: Vec<(StructField, Source)> = selected
+            .into_iter()
+            .map(|f| {
+                let source = if partition_columns.contains(&f.name) {
+                    Source::Partition
+                } else {
+                    Source::Data
+                };
+                (f.clone(), source)
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|(f, _)| f.to_arrow())
+                .collect::<Vec<_>>(),
+        ));
+        Ok(ReadPlan {
+            columns,
+            schema,
+            mapping,
+        })
+    }
+
+    /// The Arrow schema of the batches this plan produces.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+}
+
+fn parquet_error(path: &Path, e: ParquetError) -> IoError {
+    if let ParquetError::External(inner) = &e
+        && let Some(object_store::Error::NotFound { .. }) =
+            inner.downcast_ref::<object_store::Error>()
+    {
+        return IoError::MissingFile {
+            path: path.to_string(),
+        };
+    }
+    IoError::Parquet {
+        path: path.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Rows of a file that are deleted, by row index in the file.
+pub type DeletedRows = roaring::RoaringTreemap;
+
+/// Reads one data file of a table rooted at `root`: a stream of batches in
+/// the plan's schema. `deleted` holds the rows its deletion vector removes.
+pub async fn read_file(
+    store: Arc<dyn ObjectStore>,
+    root: &Path,
+    plan: Arc<ReadPlan>,
+    add: &Add,
+    deleted: Option<DeletedRows>,
+) -> Result<BoxStream<'static, Result<RecordBatch, IoError>>, IoError> {
+    let path = resolve_log_path(root, &add.path)?;
+    let size = u64::try_from(add.size).ok();
+    let reader = ObjectReader::new(store, path.clone(), size);
+    let builder =
+        ParquetRecordBatchStreamBuilder::new_with_options(reader, ArrowReaderOptions::new())
+            .await
+            .map_err(|e| parquet_error(&path, e))?;
+    let file_fields = builder.schema().fields().clone();
+    let roots: Vec<usize> = plan
+        .columns
+        .iter()
+        .filter(|(_, s)| matches!(s, Source::Data))
+        .filter_map(|(f, _)| find_column(&file_fields, f, plan.mapping).map(|(i, _)| i))
+        .collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let stream = builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| parquet_error(&path, e))?;
+
+    let partition_values: Vec<Option<Option<String>>> = plan
+        .columns
+        .iter()
+        .map(|(f, source)| match source {
+            Source::Partition => Some(
+                add.partition_values
+                    .get(f.physical_name())
+                    .or_else(|| add.partition_values.get(&f.name))
+                    .cloned()
+                    .flatten(),
+            ),
+            Source::Data => None,
+        })
+        .collect();
+    let mut first_row: u64 = 0;
+    let batches = stream
+        .map_err({
+            let path = path.clone();
+            move |e| parquet_error(&path, e)
+        })
+        .and_then(move |batch| {
+            let result = to_output(&plan, &batch, &partition_values, &path).and_then(|out| {
+                let rows = batch.num_rows() as u64;
+                let out = match &deleted {
+                    Some(d) => drop_deleted(out, d, first_row, &path),
+                    None => Ok(out),
+                };
+                first_row += rows;
+                out
+            });
+            futures::future::ready(result)
+        });
+    Ok(batches.boxed())
+}
+
+/// One file batch to the plan's schema.
+fn to_output(
+    plan: &ReadPlan,
+    batch: &RecordBatch,
+    partition_values: &[Option<Option<String>>],
+    path: &Path,
+) -> Result<RecordBatch, IoError> {
+    let path_text = path.to_string();
+    let ctx = Ctx {
+        path: &path_text,
+        mapping: plan.mapping,
+    };
+    let num_rows = batch.num_rows();
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(plan.columns.len());
+    for ((field, _), partition) in plan.columns.iter().zip(partition_values) {
+        let array = match partition {
+            Some(value) => {
+                partition_column(&field.name, value.as_deref(), &field.data_type, num_rows)?
+            }
+            None => match find_column(batch.schema_ref().fields(), field, plan.mapping) {
+                Some((i, _)) => conform(batch.column(i), &field.data_type, &field.name, &ctx)?,
+                None => arrow::array::new_null_array(&field.data_type.to_arrow(), num_rows),
+            },
+        };
+        arrays.push(array);
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(num_rows));
+    RecordBatch::try_new_with_options(plan.schema(), arrays, &options).map_err(|e| {
+        IoError::Column {
+            path: path_text.clone(),
+            column: "*".to_string(),
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// Drops the rows of `batch` (which starts at `first_row` in its file) that
+/// the deletion vector deletes.
+fn drop_deleted(
+    batch: RecordBatch,
+    deleted: &DeletedRows,
+    first_row: u64,
+    path: &Path,
+) -> Result<RecordBatch, IoError> {
+    let end = first_row + batch.num_rows() as u64;
+    if deleted.range_cardinality(first_row..end) == 0 {
+        return Ok(batch);
+    }
+    let keep: BooleanArray = (first_row..end)
+        .map(|i| Some(!deleted.contains(i)))
+        .collect();
+    filter_record_batch(&batch, &keep).map_err(|e| IoError::Column {
+        path: path.to_string(),
+        column: "*".to_string(),
+        reason: format!("applying the deletion vector: {e}"),
+    })
+}
