@@ -9,6 +9,7 @@
 //! This crate knows nothing of commits or conflicts.
 
 pub mod conform;
+pub mod dv;
 mod error;
 pub mod partition;
 pub mod paths;
