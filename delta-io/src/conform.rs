@@ -133,19 +133,22 @@ pub(crate) fn conform(
         }
         DataType::Primitive(_) => cast(array, &target.to_arrow(), column, ctx),
         DataType::Array(a) => {
+            let ArrowType::List(element_field) = target.to_arrow() else {
+                return Err(ctx.err(column, "array must map to an Arrow list"));
+            };
             let element_column = format!("{column}[]");
             match array.data_type() {
                 ArrowType::List(_) => conform_list(
                     array.as_list::<i32>(),
                     &a.element_type,
-                    a.contains_null,
+                    element_field.clone(),
                     &element_column,
                     ctx,
                 ),
                 ArrowType::LargeList(_) => conform_list(
                     array.as_list::<i64>(),
                     &a.element_type,
-                    a.contains_null,
+                    element_field.clone(),
                     &element_column,
                     ctx,
                 ),
@@ -190,7 +193,7 @@ pub(crate) fn conform(
 fn conform_list<O: OffsetSizeTrait>(
     source: &GenericListArray<O>,
     element: &DataType,
-    contains_null: bool,
+    element_field: FieldRef,
     column: &str,
     ctx: &Ctx<'_>,
 ) -> Result<ArrayRef, IoError> {
@@ -201,9 +204,8 @@ fn conform_list<O: OffsetSizeTrait>(
         .map(|o| i32::try_from(o.as_usize()))
         .collect::<Result<_, _>>()
         .map_err(|_| ctx.err(column, "list too large"))?;
-    let field = Arc::new(Field::new("element", element.to_arrow(), contains_null));
     let list = ListArray::try_new(
-        field,
+        element_field,
         OffsetBuffer::new(offsets.into()),
         values,
         source.nulls().cloned(),

@@ -232,6 +232,18 @@ pub struct DvDescriptor {
     pub cardinality: i64,
 }
 
+impl From<&delta_log::DeletionVectorDescriptor> for DvDescriptor {
+    fn from(d: &delta_log::DeletionVectorDescriptor) -> Self {
+        DvDescriptor {
+            storage_type: d.storage_type.clone(),
+            path_or_inline_dv: d.path_or_inline_dv.clone(),
+            offset: d.offset,
+            size_in_bytes: d.size_in_bytes,
+            cardinality: d.cardinality,
+        }
+    }
+}
+
 /// Where the bytes of a deletion vector are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DvLocation {

@@ -66,6 +66,15 @@ pub enum IoError {
         /// The table's columns.
         available: String,
     },
+    /// A deletion vector that cannot be read.
+    #[error("deletion vector {id}: {source}")]
+    DeletionVector {
+        /// The vector's unique id.
+        id: String,
+        /// What is wrong with it.
+        #[source]
+        source: crate::dv::DvError,
+    },
     /// A table schema that cannot be read.
     #[error(transparent)]
     Schema(#[from] delta_schema::SchemaError),

@@ -17,4 +17,4 @@ mod reader;
 
 pub use conform::ColumnMapping;
 pub use error::IoError;
-pub use reader::{BATCH_ROWS, DeletedRows, ReadPlan, read_file};
+pub use reader::{BATCH_ROWS, DeletedRows, ReadPlan, load_deletion_vector, read_file};

@@ -3,10 +3,9 @@
 //! Paths in `add`/`remove` actions are URL-encoded (RFC 2396): relative ones are
 //! under the table root, absolute ones are URLs. Decoded, each `/`-separated
 //! segment is a literal file or directory name (it may itself contain `%`, as in
-//! `x=A%2FA`), so segments become [`PathPart`]s, which the store maps back to
-//! the literal name.
+//! `x=A%2FA`), kept as it is in the store path.
 
-use object_store::path::{Path, PathPart};
+use object_store::path::Path;
 
 use crate::IoError;
 
@@ -52,17 +51,21 @@ pub fn resolve_log_path(root: &Path, path: &str) -> Result<Path, IoError> {
         });
     }
     let decoded = decode_log_path(path)?;
-    let mut parts: Vec<PathPart<'_>> = root.parts().collect();
-    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
-        if segment == "." || segment == ".." {
-            return Err(IoError::InvalidPath {
-                path: path.to_string(),
-                reason: "relative segments are not allowed".to_string(),
-            });
-        }
-        parts.push(PathPart::from(segment.to_string()));
+    if decoded
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Err(IoError::InvalidPath {
+            path: path.to_string(),
+            reason: "relative segments are not allowed".to_string(),
+        });
     }
-    Ok(Path::from_iter(parts))
+    // the decoded segments are the literal names in the store
+    let joined = format!("{root}/{}", decoded.trim_start_matches('/'));
+    Path::parse(joined.trim_start_matches('/')).map_err(|e| IoError::InvalidPath {
+        path: path.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -73,8 +76,8 @@ mod tests {
     fn decodes_and_joins() {
         let root = Path::from("data/t");
         let p = resolve_log_path(&root, "x=A%252FA/part-1.parquet").unwrap();
-        // the segment is the literal name `x=A%2FA`, which the Path keeps encoded
-        assert_eq!(p.parts().nth(2).unwrap().as_ref(), "x=A%252FA");
+        // the segment is the literal name `x=A%2FA`
+        assert_eq!(p.as_ref(), "data/t/x=A%2FA/part-1.parquet");
         let p = resolve_log_path(&root, "a%20b/c.parquet").unwrap();
         assert_eq!(p.as_ref(), "data/t/a b/c.parquet");
         let p = resolve_log_path(&root, "file:///abs/dir/f%20g.parquet").unwrap();

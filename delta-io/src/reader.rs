@@ -4,23 +4,24 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray};
+use arrow::array::ArrayRef;
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use delta_log::Add;
 use delta_log::parquet_reader::ObjectReader;
+use delta_log::{Add, DeletionVectorDescriptor};
 use delta_schema::{StructField, StructType};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectStore;
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::errors::ParquetError;
 
 use crate::IoError;
 use crate::conform::{ColumnMapping, Ctx, conform, find_column};
+use crate::dv::{DvDescriptor, DvLocation, row_mask};
 use crate::partition::partition_column;
 use crate::paths::resolve_log_path;
 
@@ -114,16 +115,47 @@ fn parquet_error(path: &Path, e: ParquetError) -> IoError {
 /// Rows of a file that are deleted, by row index in the file.
 pub type DeletedRows = roaring::RoaringTreemap;
 
+/// Loads the rows a deletion vector deletes (inline, or from its file under `root`).
+pub async fn load_deletion_vector(
+    store: &Arc<dyn ObjectStore>,
+    root: &Path,
+    descriptor: &DeletionVectorDescriptor,
+) -> Result<DeletedRows, IoError> {
+    let dv = DvDescriptor::from(descriptor);
+    let dv_error = |source| IoError::DeletionVector {
+        id: dv.unique_id(),
+        source,
+    };
+    let location = dv.locate().map_err(dv_error)?;
+    let (DvLocation::File { path, .. }, Some(range)) = (&location, location.file_range()) else {
+        return dv.decode_inline().map_err(dv_error);
+    };
+    let file = resolve_log_path(root, path)?;
+    let bytes = store.get_range(&file, range).await.map_err(|e| match e {
+        object_store::Error::NotFound { .. } => IoError::MissingFile {
+            path: file.to_string(),
+        },
+        other => IoError::Store {
+            path: file.to_string(),
+            source: other,
+        },
+    })?;
+    dv.decode_file_region(&bytes).map_err(dv_error)
+}
+
 /// Reads one data file of a table rooted at `root`: a stream of batches in
-/// the plan's schema. `deleted` holds the rows its deletion vector removes.
+/// the plan's schema, without the rows its deletion vector deletes.
 pub async fn read_file(
     store: Arc<dyn ObjectStore>,
     root: &Path,
     plan: Arc<ReadPlan>,
     add: &Add,
-    deleted: Option<DeletedRows>,
 ) -> Result<BoxStream<'static, Result<RecordBatch, IoError>>, IoError> {
     let path = resolve_log_path(root, &add.path)?;
+    let deleted = match &add.deletion_vector {
+        Some(dv) => Some(load_deletion_vector(&store, root, dv).await?),
+        None => None,
+    };
     let size = u64::try_from(add.size).ok();
     let reader = ObjectReader::new(store, path.clone(), size);
     let builder =
@@ -227,9 +259,7 @@ fn drop_deleted(
     if deleted.range_cardinality(first_row..end) == 0 {
         return Ok(batch);
     }
-    let keep: BooleanArray = (first_row..end)
-        .map(|i| Some(!deleted.contains(i)))
-        .collect();
+    let keep = row_mask(deleted, batch.num_rows(), first_row);
     filter_record_batch(&batch, &keep).map_err(|e| IoError::Column {
         path: path.to_string(),
         column: "*".to_string(),

@@ -5,7 +5,7 @@
 //!   commits, listing and pointer files. It knows nothing of Delta and can
 //!   carry any format whose history is a sequence of numbered files.
 //! - The Delta log on top: [`actions`] as PROTOCOL.md writes them, replay
-//!   ([`replay`], [`segment`]), checkpoints, [`Snapshot`]s at any version,
+//!   ([`replay`], [`segment`]), checkpoints, [`TableState`]s at any version,
 //!   history and time travel by timestamp ([`DeltaLog`]).
 //!
 //! This crate keeps the table schema as a string; `delta-schema` parses it.
@@ -18,7 +18,7 @@
 //!
 //! let log = DeltaLog::new(Arc::new(InMemory::new()), Path::from("t"), "memory:///t");
 //! // an empty store holds no table
-//! assert!(log.snapshot(None).await.is_err());
+//! assert!(log.state(None).await.is_err());
 //! # Ok(())
 //! # }
 //! ```
@@ -32,7 +32,7 @@ pub mod parquet_reader;
 mod protocol;
 pub mod replay;
 pub mod segment;
-mod snapshot;
+mod state;
 
 pub use actions::{
     Action, Add, Cdc, CheckpointMetadata, CommitInfo, DeletionVectorDescriptor, DomainMetadata,
@@ -42,4 +42,4 @@ pub use error::LogError;
 pub use protocol::{
     MAX_READER_VERSION, MAX_WRITER_VERSION, READER_FEATURES_VERSION, WRITER_FEATURES_VERSION,
 };
-pub use snapshot::{CommitEntry, DeltaLog, LAST_CHECKPOINT, LOG_DIR, SIDECAR_DIR, Snapshot};
+pub use state::{CommitEntry, DeltaLog, LAST_CHECKPOINT, LOG_DIR, SIDECAR_DIR, TableState};

@@ -1,4 +1,19 @@
-//! Delta tables, snapshots and transactions.
+//! Delta tables, snapshots and (later) transactions.
 //!
-//! Being built (issues 3 and 4): `Table::open`, snapshots at any version, and
-//! transactions that commit atomically through `delta-log`.
+//! ```no_run
+//! # async fn demo() -> Result<(), delta_txn::TxnError> {
+//! let table = delta_txn::Table::open("/data/events").await?;
+//! let snapshot = table.snapshot_at(3).await?;
+//! let batches = snapshot.scan().with_columns(["id", "ts"]).collect().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+pub mod location;
+mod snapshot;
+mod table;
+
+pub use error::TxnError;
+pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, Snapshot};
+pub use table::Table;

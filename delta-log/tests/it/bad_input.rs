@@ -31,7 +31,7 @@ async fn malformed_commit_json_names_file_version_and_line() {
         "json",
         &[(0, &v0), (1, "{\"add\":{\"path\":\"a\",\"size\":1,\n")],
     );
-    let err = local_log(&dir).snapshot(None).await.unwrap_err();
+    let err = local_log(&dir).state(None).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -56,7 +56,7 @@ async fn wrong_action_field_types_are_malformed() {
         "{PROTOCOL}\n{METADATA}\n{{\"add\":{{\"path\":\"a\",\"size\":\"big\",\"modificationTime\":0,\"dataChange\":true}}}}\n"
     );
     let dir = table("types", &[(0, &v0)]);
-    let err = local_log(&dir).snapshot(None).await.unwrap_err();
+    let err = local_log(&dir).state(None).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -77,7 +77,7 @@ async fn unknown_fields_and_actions_are_tolerated() {
         "{PROTOCOL}\n{METADATA}\n{{\"add\":{{\"path\":\"a\",\"size\":1,\"modificationTime\":0,\"dataChange\":true,\"futureField\":[1,2]}}}}\n{{\"someFutureAction\":{{\"x\":1}}}}\n"
     );
     let dir = table("unknown", &[(0, &v0)]);
-    let s = local_log(&dir).snapshot(None).await.unwrap();
+    let s = local_log(&dir).state(None).await.unwrap();
     assert_eq!(s.files.len(), 1);
     cleanup(&dir);
 }
@@ -86,7 +86,7 @@ async fn unknown_fields_and_actions_are_tolerated() {
 async fn version_gap_is_refused() {
     let v0 = format!("{PROTOCOL}\n{METADATA}\n");
     let dir = table("gap", &[(0, &v0), (1, ""), (3, "")]);
-    let err = local_log(&dir).snapshot(None).await.unwrap_err();
+    let err = local_log(&dir).state(None).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -99,7 +99,7 @@ async fn version_gap_is_refused() {
         "{err}"
     );
     // versions before the gap still read
-    assert_eq!(local_log(&dir).snapshot(Some(1)).await.unwrap().version, 1);
+    assert_eq!(local_log(&dir).state(Some(1)).await.unwrap().version, 1);
     cleanup(&dir);
 }
 
@@ -107,7 +107,7 @@ async fn version_gap_is_refused() {
 async fn missing_delta_log_is_not_a_table() {
     let dir = std::env::temp_dir().join(format!("delta-log-empty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let err = local_log(&dir).snapshot(None).await.unwrap_err();
+    let err = local_log(&dir).state(None).await.unwrap_err();
     assert!(matches!(err, LogError::NotATable { .. }), "{err}");
     assert!(err.to_string().contains("_delta_log"), "{err}");
     cleanup(&dir);
@@ -116,7 +116,7 @@ async fn missing_delta_log_is_not_a_table() {
 #[tokio::test]
 async fn missing_protocol_is_reported() {
     let dir = table("noprotocol", &[(0, METADATA)]);
-    let err = local_log(&dir).snapshot(None).await.unwrap_err();
+    let err = local_log(&dir).state(None).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -139,7 +139,7 @@ async fn truncated_checkpoint_names_the_file() {
         b"PAR1 not really parquet",
     )
     .unwrap();
-    let err = local_log(&dir).snapshot(None).await.unwrap_err();
+    let err = local_log(&dir).state(None).await.unwrap_err();
     assert!(
         matches!(err, LogError::MalformedCheckpoint { version: 1, .. }),
         "{err}"
@@ -168,7 +168,7 @@ async fn wrong_checkpoint_contents_are_refused() {
         dir.join("_delta_log/00000000000000000001.checkpoint.parquet"),
     )
     .unwrap();
-    let err = local_log(&dir).snapshot(None).await.unwrap_err();
+    let err = local_log(&dir).state(None).await.unwrap_err();
     assert!(
         matches!(err, LogError::MissingAction { version: 1, .. }),
         "{err}"

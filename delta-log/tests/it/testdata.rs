@@ -35,7 +35,7 @@ async fn every_table_replays_to_the_expected_files() {
         let log = local_log(&dir.join(table));
         if !expected["expected_error"].is_null() {
             let result = async {
-                let s = log.snapshot(None).await?;
+                let s = log.state(None).await?;
                 s.protocol.check_readable(READER_FEATURES, s.version)
             }
             .await;
@@ -47,7 +47,7 @@ async fn every_table_replays_to_the_expected_files() {
         }
         for v in expected["versions"].as_array().unwrap() {
             let version = v["version"].as_u64().unwrap();
-            match log.snapshot(Some(version)).await {
+            match log.state(Some(version)).await {
                 Ok(s) => {
                     let want = v["num_files"].as_u64().unwrap() as usize;
                     if s.version != version || s.files.len() != want {
@@ -67,7 +67,7 @@ async fn every_table_replays_to_the_expected_files() {
         }
         // and the latest version loads without naming one
         if let Some(latest) = expected["latest_version"].as_u64() {
-            match log.snapshot(None).await {
+            match log.state(None).await {
                 Ok(s) if s.version == latest => {}
                 Ok(s) => failures.push(format!("{table}: latest is {}, want {latest}", s.version)),
                 Err(e) => failures.push(format!("{table} latest: {e}")),

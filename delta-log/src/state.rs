@@ -1,4 +1,4 @@
-//! Loading a snapshot of a Delta table at a version: list the log, pick the
+//! Loading the state of a Delta table at a version: list the log, pick the
 //! segment, read the commits newest first (fetched concurrently, parsed one at
 //! a time) and then the checkpoint.
 
@@ -42,9 +42,11 @@ struct LastCheckpointHint {
     version: u64,
 }
 
-/// The state of a table at one version.
+/// The reconciled state of the log at one version: protocol, metadata, active
+/// files, app transactions and domains. `delta-txn`'s `Snapshot` adds the
+/// parsed schema and the read API on top.
 #[derive(Debug, Clone)]
-pub struct Snapshot {
+pub struct TableState {
     /// The table location, for messages.
     pub table: String,
     /// Root of the table in its store.
@@ -75,7 +77,7 @@ pub struct Snapshot {
 pub struct CommitEntry {
     /// Its version.
     pub version: u64,
-    /// Its timestamp in ms since the epoch (see [`Snapshot::timestamp_ms`]).
+    /// Its timestamp in ms since the epoch (see [`TableState::timestamp_ms`]).
     pub timestamp_ms: i64,
     /// Its `commitInfo`, when it has one.
     pub commit_info: Option<CommitInfo>,
@@ -137,15 +139,15 @@ impl DeltaLog {
         self.log.list_from(0).await
     }
 
-    /// The snapshot at `version`, or the latest one.
-    pub async fn snapshot(&self, version: Option<u64>) -> Result<Snapshot, LogError> {
+    /// The state at `version`, or the latest one.
+    pub async fn state(&self, version: Option<u64>) -> Result<TableState, LogError> {
         let files = self.list_for(version).await?;
         let segment = build_segment(&files, version, &self.table)?;
         self.load_segment(segment).await
     }
 
-    /// Replays a segment into a snapshot.
-    pub async fn load_segment(&self, segment: LogSegment) -> Result<Snapshot, LogError> {
+    /// Replays a segment into a table state.
+    pub async fn load_segment(&self, segment: LogSegment) -> Result<TableState, LogError> {
         let mut replay = Replay::new();
         let mut newest_commit_info = None;
         let store = self.log.store();
@@ -194,7 +196,7 @@ impl DeltaLog {
                     .map(|f| f.last_modified.timestamp_millis())
             })
             .unwrap_or_default();
-        Ok(Snapshot {
+        Ok(TableState {
             table: self.table.clone(),
             root: self.root.clone(),
             version: segment.version,

@@ -1,0 +1,38 @@
+//! The one error type of this crate.
+
+/// Everything that can go wrong opening, reading or committing to a table.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TxnError {
+    /// The table location cannot be used.
+    #[error("invalid table location '{location}': {reason}")]
+    InvalidLocation {
+        /// The location as given.
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// The log could not be read or written.
+    #[error(transparent)]
+    Log(#[from] delta_log::LogError),
+    /// Data files could not be read or written.
+    #[error(transparent)]
+    Io(#[from] delta_io::IoError),
+    /// The table's schema is not valid.
+    #[error("table schema at version {version}: {source}")]
+    Schema {
+        /// The table version.
+        version: u64,
+        /// The problem.
+        #[source]
+        source: delta_schema::SchemaError,
+    },
+    /// The table uses something this implementation does not support.
+    #[error("unsupported: {what} (version {version})")]
+    Unsupported {
+        /// What is not supported.
+        what: String,
+        /// The table version.
+        version: u64,
+    },
+}

@@ -1,0 +1,184 @@
+//! A snapshot: the table at one version, with its parsed schema and a scan API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use delta_io::{ColumnMapping, ReadPlan, read_file};
+use delta_log::{Add, Metadata, Protocol, TableState};
+use delta_schema::StructType;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStore;
+use object_store::path::Path;
+
+use crate::{Table, TxnError};
+
+/// Reader features this implementation reads correctly.
+pub const SUPPORTED_READER_FEATURES: &[&str] = &[
+    "columnMapping",
+    "deletionVectors",
+    "timestampNtz",
+    "typeWidening",
+    "typeWidening-preview",
+    "v2Checkpoint",
+    "vacuumProtocolCheck",
+    "variantType",
+    "variantType-preview",
+];
+
+/// How many data files a scan reads ahead.
+const FILES_IN_FLIGHT: usize = 4;
+
+/// The table at one version.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    state: TableState,
+    schema: StructType,
+    mapping: ColumnMapping,
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Snapshot {
+    /// Checks the state is readable and parses its schema.
+    pub(crate) fn try_new(table: &Table, state: TableState) -> Result<Snapshot, TxnError> {
+        let version = state.version;
+        state
+            .protocol
+            .check_readable(SUPPORTED_READER_FEATURES, version)?;
+        let schema = StructType::from_json(&state.metadata.schema_string)
+            .map_err(|source| TxnError::Schema { version, source })?;
+        let mode = state
+            .metadata
+            .configuration
+            .get("delta.columnMapping.mode")
+            .map(String::as_str);
+        let mapping = ColumnMapping::from_property(mode).ok_or_else(|| TxnError::Unsupported {
+            what: format!("column mapping mode {mode:?}"),
+            version,
+        })?;
+        Ok(Snapshot {
+            state,
+            schema,
+            mapping,
+            store: Arc::clone(&table.location().store),
+        })
+    }
+
+    /// The version.
+    pub fn version(&self) -> u64 {
+        self.state.version
+    }
+
+    /// When the version was committed (ms since the epoch).
+    pub fn timestamp_ms(&self) -> i64 {
+        self.state.timestamp_ms
+    }
+
+    /// The table schema (logical names).
+    pub fn schema(&self) -> &StructType {
+        &self.schema
+    }
+
+    /// The Arrow schema of a full scan.
+    pub fn arrow_schema(&self) -> SchemaRef {
+        Arc::new(self.schema.to_arrow())
+    }
+
+    /// The partition columns, in order.
+    pub fn partition_columns(&self) -> &[String] {
+        &self.state.metadata.partition_columns
+    }
+
+    /// The protocol in force.
+    pub fn protocol(&self) -> &Protocol {
+        &self.state.protocol
+    }
+
+    /// The metadata action in force.
+    pub fn metadata(&self) -> &Metadata {
+        &self.state.metadata
+    }
+
+    /// Table properties.
+    pub fn properties(&self) -> &HashMap<String, String> {
+        &self.state.metadata.configuration
+    }
+
+    /// The column mapping mode.
+    pub fn column_mapping(&self) -> ColumnMapping {
+        self.mapping
+    }
+
+    /// The active data files.
+    pub fn files(&self) -> &[Add] {
+        &self.state.files
+    }
+
+    /// The reconciled log state underneath.
+    pub fn state(&self) -> &TableState {
+        &self.state
+    }
+
+    /// A scan of the whole table; narrow it with [`Scan::with_columns`].
+    pub fn scan(&self) -> Scan {
+        Scan {
+            snapshot: self.clone(),
+            columns: None,
+        }
+    }
+}
+
+/// A read of a snapshot's rows.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    snapshot: Snapshot,
+    columns: Option<Vec<String>>,
+}
+
+impl Scan {
+    /// Reads only these columns, in this order.
+    pub fn with_columns(mut self, columns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.columns = Some(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    fn plan(&self) -> Result<ReadPlan, TxnError> {
+        Ok(ReadPlan::new(
+            &self.snapshot.schema,
+            self.snapshot.partition_columns(),
+            self.snapshot.mapping,
+            self.columns.as_deref(),
+        )?)
+    }
+
+    /// The Arrow schema of the batches.
+    pub fn schema(&self) -> Result<SchemaRef, TxnError> {
+        Ok(self.plan()?.schema())
+    }
+
+    /// The rows as a stream of batches, file after file.
+    pub fn execute(&self) -> Result<BoxStream<'static, Result<RecordBatch, TxnError>>, TxnError> {
+        let plan = Arc::new(self.plan()?);
+        let store = Arc::clone(&self.snapshot.store);
+        let root: Path = self.snapshot.state.root.clone();
+        let files: Vec<Add> = self.snapshot.state.files.clone();
+        let stream = futures::stream::iter(files)
+            .map(move |add| {
+                let store = Arc::clone(&store);
+                let plan = Arc::clone(&plan);
+                let root = root.clone();
+                async move { read_file(store, &root, plan, &add).await }
+            })
+            .buffered(FILES_IN_FLIGHT)
+            .try_flatten()
+            .map_err(TxnError::from);
+        Ok(stream.boxed())
+    }
+
+    /// All rows, collected.
+    pub async fn collect(&self) -> Result<Vec<RecordBatch>, TxnError> {
+        self.execute()?.try_collect().await
+    }
+}
