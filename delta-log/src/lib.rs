@@ -25,6 +25,7 @@
 
 pub mod actions;
 mod checkpoint;
+pub mod checkpoint_write;
 pub mod core;
 mod error;
 pub mod files;
@@ -38,6 +39,7 @@ pub use actions::{
     Action, Add, Cdc, CheckpointMetadata, CommitInfo, DeletionVectorDescriptor, DomainMetadata,
     FileKey, Format, Metadata, PartitionValues, Protocol, Remove, Sidecar, Txn,
 };
+pub use checkpoint_write::{CheckpointInfo, checkpoint_schema};
 pub use error::LogError;
 pub use protocol::{
     MAX_READER_VERSION, MAX_WRITER_VERSION, READER_FEATURES_VERSION, WRITER_FEATURES_VERSION,

@@ -30,7 +30,7 @@ pub struct Replay {
 pub struct ReplayOutput {
     /// Active files (newest first).
     pub adds: Vec<Add>,
-    /// Removes newer than the checkpoint, for files not re-added (tombstones).
+    /// Removed files not re-added since (tombstones), from commits and checkpoint.
     pub tombstones: Vec<Remove>,
     /// The newest protocol.
     pub protocol: Option<Protocol>,
@@ -82,8 +82,14 @@ impl Replay {
                 }
             }
             Action::Remove(remove) => {
-                // checkpoint removes are tombstones of older commits: no effect on live files
-                if !from_checkpoint && self.seen.insert(remove.file_key()) {
+                // checkpoint removes are tombstones of older commits: kept for VACUUM and
+                // the next checkpoint, but they shadow nothing
+                let fresh = if from_checkpoint {
+                    !self.seen.contains(&remove.file_key())
+                } else {
+                    self.seen.insert(remove.file_key())
+                };
+                if fresh {
                     self.tombstones.push(remove);
                 }
             }

@@ -1,4 +1,5 @@
-//! Test support shared by the workspace's tests (not published).
+//! Test support shared by the workspace's tests (not published): the
+//! canonical content hash, and scratch copies of tables ([`scratch_copy`]).
 //!
 //! The main piece is the *canonical content hash* of ../shared/testdata/README.md
 //! (section "Canonical content hash"): every row becomes one line of compact JSON with
@@ -28,5 +29,7 @@
 //! ```
 
 mod canonical;
+mod fs;
 
 pub use canonical::{CanonicalError, canonical_hash, canonical_lines, canonical_rows};
+pub use fs::{copy_tree, scratch_copy, scratch_dir, testdata_dir};

@@ -7,6 +7,7 @@
 )]
 
 mod bad_input;
+mod checkpoint;
 mod core_reuse;
 mod testdata;
 

@@ -17,22 +17,7 @@ pub fn example_table() -> PathBuf {
         .unwrap()
 }
 
-/// A copy of a directory tree in a fresh temporary directory.
+/// A scratch copy of a table directory.
 pub fn copy_tree(src: &Path, name: &str) -> PathBuf {
-    let dst = std::env::temp_dir().join(format!("delta-txn-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dst);
-    copy_dir(src, &dst);
-    dst
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap().flatten() {
-        let to = dst.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
+    delta_test::scratch_copy(src, name).unwrap()
 }

@@ -1,0 +1,323 @@
+//! Writing classic single-file Parquet checkpoints (PROTOCOL.md §"Checkpoints",
+//! §"Checkpoint Schema") and the `_last_checkpoint` pointer.
+//!
+//! Rows are the table state's actions serialized straight into Arrow through
+//! the JSON decoder with the checkpoint schema, in chunks, and streamed to the
+//! store as a multipart upload: memory stays bounded by a chunk, not the table.
+//! The upload completes atomically, so readers never see half a checkpoint.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use arrow::json::reader::ReaderBuilder;
+use bytes::Bytes;
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+
+use crate::LogError;
+use crate::actions::{Action, Add, CheckpointMetadata, Remove};
+use crate::state::{DeltaLog, LAST_CHECKPOINT, TableState};
+
+/// Actions serialized per Arrow batch.
+const CHUNK: usize = 8192;
+/// Default of `delta.deletedFileRetentionDuration`.
+pub const DEFAULT_TOMBSTONE_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// What a written checkpoint holds (also the content of `_last_checkpoint`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointInfo {
+    /// The version checkpointed.
+    pub version: u64,
+    /// Number of actions (rows) in the checkpoint.
+    pub size: u64,
+    /// Size of the file in bytes.
+    pub size_in_bytes: u64,
+    /// Number of `add` actions.
+    pub num_of_add_files: u64,
+}
+
+fn string_map(name: &str) -> Field {
+    let entries = Fields::from(vec![
+        Field::new("key", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
+    ]);
+    Field::new(
+        name,
+        DataType::Map(
+            Arc::new(Field::new("key_value", DataType::Struct(entries), false)),
+            false,
+        ),
+        true,
+    )
+}
+
+fn strings(name: &str) -> Field {
+    Field::new(
+        name,
+        DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))),
+        true,
+    )
+}
+
+fn structure(name: &str, fields: Vec<Field>) -> Field {
+    Field::new(name, DataType::Struct(Fields::from(fields)), true)
+}
+
+fn deletion_vector() -> Field {
+    structure(
+        "deletionVector",
+        vec![
+            Field::new("storageType", DataType::Utf8, true),
+            Field::new("pathOrInlineDv", DataType::Utf8, true),
+            Field::new("offset", DataType::Int32, true),
+            Field::new("sizeInBytes", DataType::Int32, true),
+            Field::new("cardinality", DataType::Int64, true),
+        ],
+    )
+}
+
+/// The Arrow schema of a classic checkpoint, as the protocol lists it; with
+/// `v2` (tables with the `v2Checkpoint` feature) it also has `checkpointMetadata`.
+pub fn checkpoint_schema(v2: bool) -> SchemaRef {
+    let long = |n: &str| Field::new(n, DataType::Int64, true);
+    let string = |n: &str| Field::new(n, DataType::Utf8, true);
+    let boolean = |n: &str| Field::new(n, DataType::Boolean, true);
+    let mut fields = vec![
+        structure(
+            "txn",
+            vec![string("appId"), long("version"), long("lastUpdated")],
+        ),
+        structure(
+            "add",
+            vec![
+                string("path"),
+                string_map("partitionValues"),
+                long("size"),
+                long("modificationTime"),
+                boolean("dataChange"),
+                string("stats"),
+                string_map("tags"),
+                deletion_vector(),
+                long("baseRowId"),
+                long("defaultRowCommitVersion"),
+                string("clusteringProvider"),
+            ],
+        ),
+        structure(
+            "remove",
+            vec![
+                string("path"),
+                long("deletionTimestamp"),
+                boolean("dataChange"),
+                boolean("extendedFileMetadata"),
+                string_map("partitionValues"),
+                long("size"),
+                deletion_vector(),
+                long("baseRowId"),
+                long("defaultRowCommitVersion"),
+            ],
+        ),
+        structure(
+            "metaData",
+            vec![
+                string("id"),
+                string("name"),
+                string("description"),
+                structure("format", vec![string("provider"), string_map("options")]),
+                string("schemaString"),
+                strings("partitionColumns"),
+                string_map("configuration"),
+                long("createdTime"),
+            ],
+        ),
+        structure(
+            "protocol",
+            vec![
+                Field::new("minReaderVersion", DataType::Int32, true),
+                Field::new("minWriterVersion", DataType::Int32, true),
+                strings("readerFeatures"),
+                strings("writerFeatures"),
+            ],
+        ),
+        structure(
+            "domainMetadata",
+            vec![
+                string("domain"),
+                string("configuration"),
+                boolean("removed"),
+            ],
+        ),
+    ];
+    if v2 {
+        fields.push(structure(
+            "checkpointMetadata",
+            vec![long("version"), string_map("tags")],
+        ));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// Parses a Delta interval property such as `interval 7 days` into milliseconds.
+pub fn parse_interval_ms(text: &str) -> Option<i64> {
+    let mut words = text.split_whitespace();
+    let first = words.next()?;
+    let number = if first.eq_ignore_ascii_case("interval") {
+        words.next()?
+    } else {
+        first
+    };
+    let n: i64 = number.parse().ok()?;
+    let unit = words.next()?.to_ascii_lowercase();
+    let ms = match unit.trim_end_matches('s') {
+        "millisecond" => 1,
+        "second" => 1000,
+        "minute" => 60 * 1000,
+        "hour" => 3600 * 1000,
+        "day" => 24 * 3600 * 1000,
+        "week" => 7 * 24 * 3600 * 1000,
+        _ => return None,
+    };
+    n.checked_mul(ms)
+}
+
+/// The rows of a checkpoint of `state`: protocol, metadata, app transactions,
+/// domains, live files, and tombstones younger than `tombstone_cutoff_ms`.
+fn checkpoint_actions(
+    state: &TableState,
+    tombstone_cutoff_ms: i64,
+    v2: bool,
+) -> impl Iterator<Item = Action> + '_ {
+    let v2_metadata = v2.then(|| {
+        Action::CheckpointMetadata(CheckpointMetadata {
+            version: i64::try_from(state.version).unwrap_or(i64::MAX),
+            tags: None,
+        })
+    });
+    let head = [
+        Action::Protocol(state.protocol.clone()),
+        Action::Metadata(state.metadata.clone()),
+    ]
+    .into_iter()
+    .chain(v2_metadata);
+    let txns = state.txns.values().cloned().map(Action::Txn);
+    let domains = state.domains.values().cloned().map(Action::DomainMetadata);
+    let adds = state.files.iter().map(|a| {
+        Action::Add(Add {
+            data_change: false,
+            ..a.clone()
+        })
+    });
+    let removes = state
+        .tombstones
+        .iter()
+        .filter(move |r| r.deletion_timestamp.unwrap_or(0) > tombstone_cutoff_ms)
+        .map(|r| {
+            Action::Remove(Remove {
+                data_change: false,
+                stats: None,
+                tags: None,
+                ..r.clone()
+            })
+        });
+    head.chain(txns).chain(domains).chain(adds).chain(removes)
+}
+
+impl DeltaLog {
+    /// Writes a classic checkpoint of `state` (`<version>.checkpoint.parquet`)
+    /// and points `_last_checkpoint` at it. `now_ms` dates tombstone expiry.
+    /// The table stays readable whatever happens here: a checkpoint that is
+    /// not complete is not visible, and the pointer is only a hint.
+    pub async fn write_checkpoint(
+        &self,
+        state: &TableState,
+        now_ms: i64,
+    ) -> Result<CheckpointInfo, LogError> {
+        let version = state.version;
+        let path = self.commit_log().path(&classic_checkpoint_name(version));
+        let retention = state
+            .metadata
+            .configuration
+            .get("delta.deletedFileRetentionDuration")
+            .and_then(|v| parse_interval_ms(v))
+            .unwrap_or(DEFAULT_TOMBSTONE_RETENTION_MS);
+        let failed = |reason: String| LogError::MalformedCheckpoint {
+            version,
+            path: path.to_string(),
+            reason: format!("writing: {reason}"),
+        };
+        let v2 = state.protocol.has_writer_feature("v2Checkpoint");
+        let schema = checkpoint_schema(v2);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let upload = BufWriter::new(Arc::clone(self.store()), path.clone());
+        let mut writer = AsyncArrowWriter::try_new(upload, Arc::clone(&schema), Some(props))
+            .map_err(|e| failed(e.to_string()))?;
+        let mut decoder = ReaderBuilder::new(Arc::clone(&schema))
+            .with_batch_size(CHUNK)
+            .build_decoder()
+            .map_err(|e| failed(e.to_string()))?;
+        let (mut rows, mut adds) = (0u64, 0u64);
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut actions =
+            checkpoint_actions(state, now_ms.saturating_sub(retention), v2).peekable();
+        while actions.peek().is_some() {
+            chunk.clear();
+            chunk.extend(actions.by_ref().take(CHUNK));
+            adds += chunk.iter().filter(|a| matches!(a, Action::Add(_))).count() as u64;
+            rows += chunk.len() as u64;
+            decoder
+                .serialize(&chunk)
+                .map_err(|e| failed(e.to_string()))?;
+            if let Some(batch) = decoder.flush().map_err(|e| failed(e.to_string()))? {
+                writer
+                    .write(&batch)
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+            }
+        }
+        writer.close().await.map_err(|e| failed(e.to_string()))?;
+        let size_in_bytes = self
+            .store()
+            .head(&path)
+            .await
+            .map_err(|e| LogError::store(&path, e))?
+            .size;
+        let info = CheckpointInfo {
+            version,
+            size: rows,
+            size_in_bytes,
+            num_of_add_files: adds,
+        };
+        let pointer = serde_json::to_vec(&info).map_err(|e| failed(e.to_string()))?;
+        self.commit_log()
+            .write_pointer(LAST_CHECKPOINT, Bytes::from(pointer))
+            .await?;
+        Ok(info)
+    }
+}
+
+/// File name of the classic checkpoint of a version.
+pub fn classic_checkpoint_name(version: u64) -> String {
+    format!("{version:020}.checkpoint.parquet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_interval_ms;
+
+    #[test]
+    fn parses_intervals() {
+        assert_eq!(parse_interval_ms("interval 1 week"), Some(604_800_000));
+        assert_eq!(parse_interval_ms("interval 7 days"), Some(604_800_000));
+        assert_eq!(parse_interval_ms("INTERVAL 2 hours"), Some(7_200_000));
+        assert_eq!(parse_interval_ms("30 seconds"), Some(30_000));
+        assert_eq!(parse_interval_ms("interval x days"), None);
+        assert_eq!(parse_interval_ms("interval 3 fortnights"), None);
+    }
+}
