@@ -1,8 +1,49 @@
-//! The `delta` command line (see ../shared/CLI.md for the contract).
+//! The `delta` command line (see ../shared/CLI.md for the contract): read
+//! Delta tables (`cat`, `describe`, `history`) and a `demo`.
+//!
+//! Exit status: 0 success; 1 an error, reported on standard error as
+//! `delta: <message>`; 2 bad command-line usage (clap).
 
+mod cat;
+mod cli;
+mod demo;
+mod describe;
+mod history;
+mod output;
+
+use std::io::Write;
 use std::process::ExitCode;
 
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::output::{CliResult, error_text, is_broken_pipe, stdout_broken};
+
 fn main() -> ExitCode {
-    eprintln!("delta: no commands are implemented yet (the read path lands with issue 3)");
-    ExitCode::from(1)
+    // clap prints usage errors and exits with status 2 (0 for --help / --version)
+    let cli = Cli::parse();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| output::Context::new("cannot start the async runtime", e).into())
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // the reader of our output went away (`delta cat t | head`): not an error
+        Err(e) if stdout_broken() || is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // a closed standard error must not panic either
+            let _ = writeln!(std::io::stderr(), "delta: {}", error_text(e.as_ref()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> CliResult<()> {
+    match &cli.command {
+        Command::Cat(args) => cat::run(args).await,
+        Command::Describe(args) => describe::run(args).await,
+        Command::History(args) => history::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+    }
 }

@@ -1,0 +1,477 @@
+//! Runs the built `delta` binary on real tables of ../shared/testdata.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata");
+
+/// Rows per version of golden-basic-with-inserts-deletes-checkpoint (14
+/// commits, a checkpoint at 10; from its expected.json).
+const BASIC_ROWS: [usize; 14] = [10, 20, 30, 40, 50, 45, 40, 35, 30, 25, 35, 45, 55, 41];
+
+fn table(name: &str) -> String {
+    format!("{TESTDATA}/{name}")
+}
+
+fn basic() -> String {
+    table("golden-basic-with-inserts-deletes-checkpoint")
+}
+
+fn delta(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_delta"))
+        .args(args)
+        .output()
+        .expect("run delta")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// Runs `delta` and expects success.
+fn ok(args: &[&str]) -> String {
+    let out = delta(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "delta {args:?} failed: {}",
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// Runs `delta` and expects exit status `code`; returns standard error.
+fn fails(args: &[&str], code: i32) -> String {
+    let out = delta(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "delta {args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("RUST_BACKTRACE"), "{err}");
+    err
+}
+
+/// Data rows of a pretty table: lines starting with `| ` minus the header.
+fn table_rows(text: &str) -> usize {
+    text.lines().filter(|l| l.starts_with("| ")).count() - 1
+}
+
+fn csv_rows(text: &str) -> usize {
+    text.lines().count() - 1
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn cat_table_format() {
+    let out = ok(&["cat", &basic()]);
+    assert_eq!(table_rows(&out), 41);
+    assert!(out.lines().nth(1).unwrap().contains("| id |"), "{out}");
+}
+
+#[test]
+fn cat_csv_has_header_and_rows() {
+    let out = ok(&["cat", &basic(), "--format", "csv"]);
+    assert_eq!(out.lines().next(), Some("id"));
+    assert_eq!(csv_rows(&out), 41);
+    // an empty result still has its header
+    let out = ok(&["cat", &basic(), "--format", "csv", "--limit", "0"]);
+    assert_eq!(out, "id\n");
+}
+
+#[test]
+fn cat_json_lines_parse() {
+    let out = ok(&[
+        "cat",
+        &table("kernel-app-txn-checkpoint"),
+        "--format",
+        "json",
+    ]);
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 22);
+    for row in &rows {
+        let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["id", "modified", "value"]);
+    }
+}
+
+#[test]
+fn cat_parquet_out_reads_back() {
+    let dir = scratch("cat_parquet");
+    let file = dir.join("out.parquet");
+    let path = file.to_str().unwrap();
+    let source = table("kernel-app-txn-checkpoint");
+    let printed = ok(&["cat", &source, "--format", "parquet", "--out", path]);
+    assert_eq!(printed, "");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        File::open(&file).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<String> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["id", "value", "modified"]);
+    let rows: usize = reader.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 22);
+}
+
+#[test]
+fn cat_out_file_for_text_formats() {
+    let dir = scratch("cat_out");
+    for (format, name) in [("csv", "t.csv"), ("json", "t.json"), ("table", "t.txt")] {
+        let file = dir.join(name);
+        let printed = ok(&[
+            "cat",
+            &basic(),
+            "--format",
+            format,
+            "--out",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(printed, "", "{format}");
+        let text = fs::read_to_string(&file).unwrap();
+        let rows = match format {
+            "csv" => csv_rows(&text),
+            "json" => json_lines(&text).len(),
+            _ => table_rows(&text),
+        };
+        assert_eq!(rows, 41, "{format}");
+    }
+}
+
+#[test]
+fn cat_parquet_without_out_is_usage_error() {
+    let err = fails(&["cat", &basic(), "--format", "parquet"], 2);
+    assert!(err.contains("--out"), "{err}");
+}
+
+#[test]
+fn cat_version_time_travel() {
+    for (version, rows) in BASIC_ROWS.iter().enumerate() {
+        let out = ok(&[
+            "cat",
+            &basic(),
+            "--version",
+            &version.to_string(),
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(csv_rows(&out), *rows, "version {version}");
+    }
+    let err = fails(&["cat", &basic(), "--version", "14"], 1);
+    assert!(err.contains("version 14"), "{err}");
+}
+
+/// Copies a table directory (flat data files and `_delta_log/`).
+fn copy_table(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_table(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A copy of golden-basic-with-inserts-deletes-checkpoint whose log files
+/// have the modification times ../shared/testdata/README.md describes:
+/// 1600000000 + 60 * version seconds.
+fn basic_with_mtimes(name: &str) -> PathBuf {
+    let dir = scratch(name).join("t");
+    copy_table(Path::new(&basic()), &dir);
+    for entry in fs::read_dir(dir.join("_delta_log")).unwrap() {
+        let path = entry.unwrap().path();
+        let file_name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let seconds = match file_name.get(..20).and_then(|v| v.parse::<u64>().ok()) {
+            Some(version) => 1_600_000_000 + 60 * version,
+            None => 1_600_000_000,
+        };
+        // the copies are read-only like their sources; their owner may set times
+        let file = File::open(&path).unwrap();
+        file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+            .unwrap();
+    }
+    dir
+}
+
+fn rfc3339(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .unwrap()
+        .to_rfc3339()
+}
+
+#[test]
+fn cat_timestamp_time_travel() {
+    let dir = basic_with_mtimes("cat_timestamp");
+    let t = dir.to_str().unwrap();
+    for version in [0, 4, 5, 9, 10, 12, 13] {
+        let at = rfc3339(1_600_000_000 + 60 * version + 30);
+        let out = ok(&["cat", t, "--timestamp", &at, "--format", "csv"]);
+        assert_eq!(csv_rows(&out), BASIC_ROWS[version as usize], "at {at}");
+    }
+    // exactly at a commit's time selects that commit; other offsets work too
+    let out = ok(&[
+        "cat",
+        t,
+        "--timestamp",
+        "2020-09-13T14:31:40+02:00",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(csv_rows(&out), BASIC_ROWS[5]);
+    let err = fails(&["cat", t, "--timestamp", &rfc3339(1_599_999_999)], 1);
+    assert!(err.contains("no version"), "{err}");
+    // the history agrees with the file times
+    let history = json_lines(&ok(&["history", t, "--json", "--limit", "2"]));
+    assert_eq!(
+        history[0]["timestamp_ms"],
+        1_600_000_000_000_i64 + 13 * 60_000
+    );
+    assert_eq!(history[1]["timestamp"], "2020-09-13T12:38:40.000Z");
+}
+
+#[test]
+fn cat_version_and_timestamp_conflict() {
+    let err = fails(
+        &[
+            "cat",
+            &basic(),
+            "--version",
+            "1",
+            "--timestamp",
+            "2020-09-13T12:26:40Z",
+        ],
+        2,
+    );
+    assert!(err.contains("cannot be used with"), "{err}");
+    let err = fails(&["cat", &basic(), "--timestamp", "yesterday"], 2);
+    assert!(err.contains("RFC 3339"), "{err}");
+}
+
+#[test]
+fn cat_columns_and_limit() {
+    let t = table("kernel-app-txn-checkpoint");
+    let out = ok(&["cat", &t, "--columns", "value,id", "--format", "csv"]);
+    assert_eq!(out.lines().next(), Some("value,id"));
+    assert_eq!(csv_rows(&out), 22);
+    for limit in [0, 1, 5, 11, 12, 22, 100] {
+        let out = ok(&["cat", &t, "--limit", &limit.to_string(), "--format", "json"]);
+        assert_eq!(json_lines(&out).len(), limit.min(22), "limit {limit}");
+    }
+    let out = ok(&["cat", &t, "--limit", "3"]);
+    assert_eq!(table_rows(&out), 3);
+}
+
+#[test]
+fn cat_unknown_column_fails() {
+    let err = fails(&["cat", &basic(), "--columns", "id,nope"], 1);
+    assert!(err.starts_with("delta: "), "{err}");
+    assert!(err.contains("nope"), "{err}");
+}
+
+#[test]
+fn cat_failure_keeps_an_existing_out_file() {
+    let dir = scratch("cat_keep");
+    let file = dir.join("keep.csv");
+    fs::write(&file, "precious\n").unwrap();
+    let path = file.to_str().unwrap();
+    fails(&["cat", &basic(), "--columns", "nope", "--out", path], 1);
+    assert_eq!(fs::read_to_string(&file).unwrap(), "precious\n");
+}
+
+#[test]
+fn cat_nested_types() {
+    let t = table("golden-data-reader-map");
+    // CSV cannot hold maps: refused before any output, naming the column
+    let err = fails(&["cat", &t, "--format", "csv"], 1);
+    assert!(
+        err.contains("column 'a'") && err.contains("map<integer,integer>"),
+        "{err}"
+    );
+    let out = ok(&["cat", &t, "--format", "csv", "--columns", "i"]);
+    assert_eq!(out.lines().next(), Some("i"));
+    // JSON writes maps with non-string keys as objects with string keys
+    let rows = json_lines(&ok(&["cat", &t, "--format", "json"]));
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let i = row["i"].as_i64().unwrap().to_string();
+        assert_eq!(row["a"][&i], row["i"], "{row}");
+        assert!(row["f"][&i].is_array(), "{row}");
+    }
+}
+
+#[test]
+fn cat_where_is_refused() {
+    let err = fails(&["cat", &basic(), "--where", "id > 3"], 1);
+    assert!(err.contains("not supported"), "{err}");
+}
+
+#[test]
+fn missing_table_fails() {
+    let missing = format!("{}/no-such-table", env!("CARGO_TARGET_TMPDIR"));
+    for command in ["cat", "describe", "history", "demo"] {
+        let err = fails(&[command, &missing], 1);
+        assert!(err.contains("_delta_log"), "{command}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn refused_table_fails() {
+    let t = table("golden-versions-not-contiguous");
+    for command in ["cat", "describe"] {
+        let err = fails(&[command, &t], 1);
+        assert!(err.contains("not contiguous"), "{err}");
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    fails(&["cat", &basic(), "--bogus"], 2);
+    fails(&["cat"], 2);
+    fails(&["frobnicate"], 2);
+    fails(&["cat", &basic(), "--format", "xml"], 2);
+    fails(&["cat", &basic(), "--version", "-1"], 2);
+}
+
+#[test]
+fn describe_text() {
+    let out = ok(&["describe", &table("golden-dv-with-columnmapping")]);
+    for expected in [
+        "Version:           15",
+        "Partition columns: part",
+        "Files:             15",
+        "Rows:              35",
+        "Table features:    columnMapping, deletionVectors",
+        "delta.columnMapping.mode = name",
+        " |-- col1: integer (nullable = true, physical name = col-",
+    ] {
+        assert!(out.contains(expected), "{expected} in\n{out}");
+    }
+}
+
+#[test]
+fn describe_json() {
+    let out = ok(&["describe", "--json", &table("golden-dv-with-columnmapping")]);
+    let d: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["version"], 15);
+    assert_eq!(d["num_files"], 15);
+    assert_eq!(d["num_rows"], 35);
+    assert_eq!(d["partition_columns"], serde_json::json!(["part"]));
+    assert_eq!(d["protocol"]["min_reader_version"], 3);
+    assert_eq!(d["column_mapping_mode"], "name");
+    assert_eq!(d["schema"]["type"], "struct");
+    assert_eq!(d["schema"]["fields"][0]["name"], "part");
+    assert!(d["num_bytes"].as_i64().unwrap() > 0);
+    assert!(d["timestamp"].as_str().unwrap().ends_with('Z'));
+
+    let out = ok(&["describe", "--json", &basic(), "--version", "3"]);
+    let d: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["version"], 3);
+    assert_eq!(d["num_files"], 4);
+    assert_eq!(d["num_rows"], 40);
+    assert_eq!(d["partition_columns"], serde_json::json!([]));
+    assert_eq!(d["constraints"], serde_json::json!({}));
+    assert_eq!(
+        d["table_features"],
+        serde_json::json!(["appendOnly", "invariants"])
+    );
+}
+
+#[test]
+fn history_table_and_json() {
+    let out = ok(&["history", &basic()]);
+    assert_eq!(table_rows(&out), 14);
+    assert!(out.contains("operationParameters"), "{out}");
+    assert!(out.contains("DELETE"), "{out}");
+
+    let lines = json_lines(&ok(&["history", &basic(), "--json", "--limit", "3"]));
+    let versions: Vec<u64> = lines
+        .iter()
+        .map(|l| l["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [13, 12, 11]);
+    assert_eq!(lines[0]["operation"], "DELETE");
+    assert!(lines[0]["operation_parameters"].is_object());
+    assert!(lines[0]["operation_metrics"]["numDeletedRows"].is_string());
+    assert!(lines[1]["timestamp"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn demo_prints_all_sections() {
+    let out = ok(&["demo", &basic()]);
+    let headings: Vec<&str> = out.lines().filter(|l| l.starts_with("== ")).collect();
+    assert_eq!(headings.len(), 4, "{out}");
+    assert!(headings[2].contains("version 13"), "{out}");
+    assert!(headings[3].contains("version 0"), "{out}");
+    assert!(out.contains("rows:              41"), "{out}");
+    assert!(out.contains(" |-- id: long"), "{out}");
+    // the content at version 0: the last table, 10 rows
+    let last = out.rsplit("== ").next().unwrap();
+    assert_eq!(table_rows(last), 10);
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    for command in [
+        vec!["cat", "--format", "table"],
+        vec!["cat", "--format", "csv"],
+        vec!["cat", "--format", "json"],
+        vec!["describe"],
+        vec!["history"],
+        vec!["demo"],
+    ] {
+        // standard output is a pipe whose reader is already gone
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_delta"))
+            .args(&command)
+            .arg(basic())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{command:?}: {err}");
+        assert_eq!(err, "", "{command:?}");
+    }
+}
+
+#[test]
+fn demo_notes_an_unreadable_version_0() {
+    // its version 0 data files were vacuumed: the demo says so and succeeds
+    let out = ok(&["demo", &table("golden-snapshot-vacuumed")]);
+    let last = out.rsplit("== ").next().unwrap();
+    assert!(last.contains("version 0 cannot be read"), "{out}");
+    assert!(last.contains("missing"), "{out}");
+}
