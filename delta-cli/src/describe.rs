@@ -89,13 +89,9 @@ impl Description {
                     .map(|name| (name.to_string(), v.clone()))
             })
             .collect();
-        // rows: numRecords minus the rows deletion vectors remove, unknown if any file lacks stats
+        // live rows, unknown if any file lacks stats
         let num_rows = snapshot.files().iter().try_fold(0u64, |sum, add| {
-            let deleted = add
-                .deletion_vector
-                .as_ref()
-                .map_or(0, |dv| u64::try_from(dv.cardinality).unwrap_or(0));
-            Some(sum.saturating_add(add.num_records()?.saturating_sub(deleted)))
+            Some(sum.saturating_add(add.live_records()?))
         });
         Description {
             table: table.to_string(),
@@ -108,11 +104,11 @@ impl Description {
             min_writer_version: protocol.min_writer_version,
             reader_features: protocol.reader_features.clone(),
             writer_features: protocol.writer_features.clone(),
-            table_features: table_features(
-                &protocol.reader_features_in_force(),
-                protocol.min_writer_version,
-                protocol.writer_features.as_deref(),
-            ),
+            table_features: protocol
+                .features_in_force()
+                .into_iter()
+                .map(String::from)
+                .collect(),
             column_mapping_mode: properties
                 .get("delta.columnMapping.mode")
                 .cloned()
@@ -216,40 +212,6 @@ fn section(s: &mut String, title: &str, entries: &BTreeMap<String, String>, sep:
             let _ = writeln!(s, "  {k}{sep}{v}");
         }
     }
-}
-
-/// Features in force: the reader features, and the writer features listed
-/// (writer version 7) or implied by a legacy writer version (PROTOCOL.md
-/// §"Table Features"), sorted and without duplicates.
-pub fn table_features(
-    reader_in_force: &[&str],
-    min_writer_version: i32,
-    writer_features: Option<&[String]>,
-) -> Vec<String> {
-    let mut features: Vec<String> = reader_in_force.iter().map(|f| f.to_string()).collect();
-    match writer_features {
-        Some(listed) => features.extend(listed.iter().cloned()),
-        None => {
-            const LEGACY: &[(i32, &str)] = &[
-                (2, "appendOnly"),
-                (2, "invariants"),
-                (3, "checkConstraints"),
-                (4, "changeDataFeed"),
-                (4, "generatedColumns"),
-                (5, "columnMapping"),
-                (6, "identityColumns"),
-            ];
-            features.extend(
-                LEGACY
-                    .iter()
-                    .filter(|(v, _)| min_writer_version >= *v)
-                    .map(|(_, f)| f.to_string()),
-            );
-        }
-    }
-    features.sort();
-    features.dedup();
-    features
 }
 
 /// The schema as a tree, one field per line, in the style of Spark's
@@ -365,21 +327,5 @@ mod tests {
  |    |-- value: long (valueContainsNull = false)
 ";
         assert_eq!(schema_tree(&schema), expected);
-    }
-
-    #[test]
-    fn lists_legacy_and_named_features() {
-        assert_eq!(
-            table_features(&[], 2, None),
-            vec!["appendOnly", "invariants"]
-        );
-        assert_eq!(
-            table_features(
-                &["deletionVectors"],
-                7,
-                Some(&["deletionVectors".to_string(), "appendOnly".to_string()])
-            ),
-            vec!["appendOnly", "deletionVectors"]
-        );
     }
 }

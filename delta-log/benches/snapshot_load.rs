@@ -6,7 +6,12 @@
 //!
 //! Each commit adds two files (with stats and a partition value) and removes
 //! one added earlier, so the table grows by one file per commit.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "benchmark")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "benchmark"
+)]
 
 use std::sync::Arc;
 
@@ -39,7 +44,10 @@ fn add(i: u64) -> Add {
 fn commit_text(version: u64) -> String {
     let mut actions = Vec::new();
     let mut info = serde_json::Map::new();
-    info.insert("timestamp".into(), (1_700_000_000_000 + version as i64).into());
+    info.insert(
+        "timestamp".into(),
+        (1_700_000_000_000 + version as i64).into(),
+    );
     info.insert("operation".into(), "WRITE".into());
     actions.push(Action::CommitInfo(CommitInfo(info)));
     if version == 0 {
@@ -88,7 +96,11 @@ async fn build(dir: &std::path::Path, commits: u64, checkpoint_every: Option<u64
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
     let root = Path::from_absolute_path(dir).unwrap();
-    let log = DeltaLog::new(Arc::new(LocalFileSystem::new()), root, dir.display().to_string());
+    let log = DeltaLog::new(
+        Arc::new(LocalFileSystem::new()),
+        root,
+        dir.display().to_string(),
+    );
     for v in 0..commits {
         log.commit_log()
             .put_commit(v, Bytes::from(commit_text(v)))
@@ -99,7 +111,9 @@ async fn build(dir: &std::path::Path, commits: u64, checkpoint_every: Option<u64
             && v % every == 0
         {
             let state = log.state(Some(v)).await.unwrap();
-            log.write_checkpoint(&state, 1_700_000_000_000).await.unwrap();
+            log.write_checkpoint(&state, 1_700_000_000_000)
+                .await
+                .unwrap();
         }
     }
     log

@@ -10,10 +10,18 @@ use object_store::path::Path;
 
 #[tokio::main]
 async fn main() {
-    let dir = std::env::args().nth(1).expect("usage: checkpoint TABLE_DIR");
-    let dir = std::path::Path::new(&dir).canonicalize().expect("table directory");
+    let dir = std::env::args()
+        .nth(1)
+        .expect("usage: checkpoint TABLE_DIR");
+    let dir = std::path::Path::new(&dir)
+        .canonicalize()
+        .expect("table directory");
     let root = Path::from_absolute_path(&dir).expect("path");
-    let log = DeltaLog::new(Arc::new(LocalFileSystem::new()), root, dir.display().to_string());
+    let log = DeltaLog::new(
+        Arc::new(LocalFileSystem::new()),
+        root,
+        dir.display().to_string(),
+    );
     let state = log.state(None).await.expect("readable table");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -191,10 +191,21 @@ impl Add {
         FileKey::new(&self.path, self.deletion_vector.as_ref())
     }
 
-    /// `numRecords` from the stats, when present.
+    /// `numRecords` from the stats, when present: rows in the file, including
+    /// rows its deletion vector deletes.
     pub fn num_records(&self) -> Option<u64> {
         let stats: Value = serde_json::from_str(self.stats.as_deref()?).ok()?;
         stats.get("numRecords")?.as_u64()
+    }
+
+    /// Rows of the file that are live: `numRecords` minus the deletion
+    /// vector's cardinality; `None` without stats.
+    pub fn live_records(&self) -> Option<u64> {
+        let deleted = self
+            .deletion_vector
+            .as_ref()
+            .map_or(0, |dv| u64::try_from(dv.cardinality).unwrap_or(0));
+        Some(self.num_records()?.saturating_sub(deleted))
     }
 }
 

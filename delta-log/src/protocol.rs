@@ -13,6 +13,17 @@ pub const READER_FEATURES_VERSION: i32 = 3;
 /// Writer version from which features are listed by name.
 pub const WRITER_FEATURES_VERSION: i32 = 7;
 
+/// The features each legacy writer version implies.
+const LEGACY_WRITER_FEATURES: &[(i32, &str)] = &[
+    (2, "appendOnly"),
+    (2, "invariants"),
+    (3, "checkConstraints"),
+    (4, "changeDataFeed"),
+    (4, "generatedColumns"),
+    (5, "columnMapping"),
+    (6, "identityColumns"),
+];
+
 impl Protocol {
     /// Reader features in force: the listed ones at reader version 3, and the
     /// features legacy reader versions imply (2: column mapping).
@@ -27,6 +38,33 @@ impl Protocol {
             2 => vec!["columnMapping"],
             _ => Vec::new(),
         }
+    }
+
+    /// Writer features in force: the listed ones at writer version 7, and the
+    /// features legacy writer versions imply (PROTOCOL.md §"Table Features").
+    pub fn writer_features_in_force(&self) -> Vec<&str> {
+        if self.min_writer_version >= WRITER_FEATURES_VERSION {
+            return self
+                .writer_features
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+        }
+        LEGACY_WRITER_FEATURES
+            .iter()
+            .filter(|(v, _)| self.min_writer_version >= *v)
+            .map(|(_, f)| *f)
+            .collect()
+    }
+
+    /// Every feature in force (reader and writer), sorted, without duplicates.
+    pub fn features_in_force(&self) -> Vec<&str> {
+        let mut all = self.reader_features_in_force();
+        all.extend(self.writer_features_in_force());
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 
     /// Whether a reader feature is in force.
@@ -114,5 +152,27 @@ mod tests {
         let err = protocol(2, 5, None).check_readable(&[], 0).unwrap_err();
         assert!(err.to_string().contains("'columnMapping'"));
         assert!(protocol(1, 2, None).check_readable(&[], 0).is_ok());
+    }
+
+    #[test]
+    fn legacy_versions_imply_features() {
+        assert_eq!(
+            protocol(1, 2, None).features_in_force(),
+            ["appendOnly", "invariants"]
+        );
+        assert_eq!(
+            protocol(2, 5, None).features_in_force(),
+            [
+                "appendOnly",
+                "changeDataFeed",
+                "checkConstraints",
+                "columnMapping",
+                "generatedColumns",
+                "invariants"
+            ]
+        );
+        let mut named = protocol(3, 7, Some(&["deletionVectors"]));
+        named.writer_features = Some(vec!["deletionVectors".into(), "appendOnly".into()]);
+        assert_eq!(named.features_in_force(), ["appendOnly", "deletionVectors"]);
     }
 }

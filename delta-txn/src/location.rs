@@ -93,14 +93,33 @@ pub fn resolve(location: &str) -> Result<Location, TxnError> {
 
 fn local(location: &str, path: &std::path::Path) -> Result<Location, TxnError> {
     let absolute = std::path::absolute(path).map_err(|e| invalid(location, e))?;
-    // resolve symlinks where the directory exists; a new table's directory may not yet
-    let absolute = absolute.canonicalize().unwrap_or(absolute);
+    // resolve symlinks where the directory exists; a new table's directory may not
+    // exist yet, so `..` is also resolved by hand
+    let absolute = absolute
+        .canonicalize()
+        .unwrap_or_else(|_| normalize(&absolute));
     let root = Path::from_absolute_path(&absolute).map_err(|e| invalid(location, e))?;
     Ok(Location {
         display: location.to_string(),
         store: Arc::new(LocalFileSystem::new()),
         root,
     })
+}
+
+/// Removes `.` and `..` components without touching the file system.
+fn normalize(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -113,6 +132,8 @@ mod tests {
         assert!(l.root.as_ref().ends_with("tmp/some table"), "{}", l.root);
         let l = resolve("file:///tmp/t%20x").unwrap();
         assert!(l.root.as_ref().ends_with("tmp/t x"), "{}", l.root);
+        let l = resolve("/no/such/dir/../table").unwrap();
+        assert_eq!(l.root.as_ref(), "no/such/table");
         let l = resolve("memory://bucket/t").unwrap();
         assert_eq!(l.root.as_ref(), "bucket/t");
         let l = resolve("s3://bucket/path/to/t").unwrap();
