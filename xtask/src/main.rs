@@ -4,6 +4,7 @@
 //!   and the whole test suite (unit, integration, doc and conformance tests).
 //! - `conformance`: only the conformance suite over `../shared/testdata`.
 //! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024).
+//! - `bench`: the criterion benchmarks and the memory probe (release builds).
 
 use std::process::{Command, ExitCode};
 
@@ -13,8 +14,9 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("conformance") => conformance(),
         Some("proptest") => proptest(),
+        Some("bench") => bench(),
         _ => {
-            eprintln!("usage: cargo xtask <test|conformance|proptest>");
+            eprintln!("usage: cargo xtask <test|conformance|proptest|bench>");
             return ExitCode::from(2);
         }
     };
@@ -77,5 +79,26 @@ fn proptest() -> Result<(), String> {
     cargo(
         &["test", "--workspace", "--release", "--", "round_trip"],
         &[("PROPTEST_CASES", cases.as_str())],
+    )
+}
+
+fn bench() -> Result<(), String> {
+    cargo(
+        &["bench", "-p", "delta-log", "--bench", "snapshot_load"],
+        &[],
+    )?;
+    // peak memory of loading 1 000 000 active files from a checkpoint
+    cargo(
+        &[
+            "run",
+            "--release",
+            "-p",
+            "delta-log",
+            "--example",
+            "load_memory",
+            "--",
+            "1000000",
+        ],
+        &[],
     )
 }
