@@ -43,6 +43,14 @@ pub enum SchemaError {
         /// The Arrow type, printed.
         arrow_type: String,
     },
+    /// Data that does not fit the table schema (schema enforcement).
+    #[error("column '{column}': {reason}")]
+    WriteMismatch {
+        /// Path of the column (`a.b`).
+        column: String,
+        /// Why it does not fit.
+        reason: String,
+    },
     /// Arrow field metadata that should carry Delta metadata but cannot be read.
     #[error("column '{column}': field metadata '{key}' is not valid JSON: {reason}")]
     BadArrowMetadata {

@@ -16,11 +16,13 @@
 //! ```
 
 mod arrow;
+pub mod enforce;
 mod error;
 mod json;
 mod types;
 
 pub use arrow::{ARROW_EXTENSION_NAME, JSON_METADATA_KEYS, UTC, VARIANT_EXTENSION};
+pub use enforce::{WriteSchema, WriteSchemaOptions, check_write_schema, implicit_widening};
 pub use error::SchemaError;
 pub use types::{
     ArrayType, COLUMN_MAPPING_ID, COLUMN_MAPPING_PHYSICAL_NAME, DataType, FieldMetadata,

@@ -1,0 +1,368 @@
+//! Schema enforcement and evolution for writes: does the schema of incoming
+//! data fit the table, and if it does not, may the table evolve to take it?
+//!
+//! Pure code over schemas. Rules (as Delta on Spark):
+//! - every data column must exist in the table, unless `merge_schema` adds it
+//!   (new columns, top level or nested in structs, are added as nullable);
+//! - a table column missing from the data is written as null, which is only
+//!   allowed when it is nullable (checked again per row by the writer);
+//! - types must match, except the widenings Delta applies on write (a narrower
+//!   integer into a wider one, float into double); no lossy cast is ever implied;
+//! - names are compared case-insensitively, as Delta does; a data column whose
+//!   name differs from its table column only by case, or two data columns that
+//!   differ only by case, are refused, so nothing is silently renamed.
+
+use arrow_schema::{DataType as ArrowType, Field, Fields, Schema};
+
+use crate::{ArrayType, DataType, MapType, PrimitiveType, SchemaError, StructField, StructType};
+
+/// How a write may change the table schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteSchemaOptions {
+    /// Add the data's new columns to the table (`mergeSchema`).
+    pub merge_schema: bool,
+}
+
+/// The outcome of checking a write's schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteSchema {
+    /// The table schema after the write (the old one, or the merged one).
+    pub table_schema: StructType,
+    /// Whether the write changes the table schema.
+    pub changed: bool,
+}
+
+fn mismatch(column: &str, reason: impl Into<String>) -> SchemaError {
+    SchemaError::WriteMismatch {
+        column: column.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+/// Checks that data with Arrow schema `data` can be written to a table with
+/// schema `table`, and gives the table schema after the write.
+pub fn check_write_schema(
+    table: &StructType,
+    data: &Schema,
+    options: WriteSchemaOptions,
+) -> Result<WriteSchema, SchemaError> {
+    let merged = check_struct(table, data.fields(), "", options)?;
+    let changed = &merged != table;
+    Ok(WriteSchema {
+        table_schema: merged,
+        changed,
+    })
+}
+
+fn check_struct(
+    table: &StructType,
+    data: &Fields,
+    parent: &str,
+    options: WriteSchemaOptions,
+) -> Result<StructType, SchemaError> {
+    // duplicate names (ignoring case) in the data
+    for (i, f) in data.iter().enumerate() {
+        if let Some(other) = data
+            .iter()
+            .skip(i + 1)
+            .find(|o| o.name().eq_ignore_ascii_case(f.name()))
+        {
+            return Err(mismatch(
+                &join(parent, f.name()),
+                format!(
+                    "the data has columns '{}' and '{}', which differ only by case",
+                    f.name(),
+                    other.name()
+                ),
+            ));
+        }
+    }
+    let mut out = table.clone();
+    for field in data.iter() {
+        let column = join(parent, field.name());
+        match table
+            .fields
+            .iter()
+            .position(|t| t.name.eq_ignore_ascii_case(field.name()))
+        {
+            Some(i) => {
+                let t = &table.fields[i];
+                if &t.name != field.name() {
+                    return Err(mismatch(
+                        &column,
+                        format!(
+                            "differs from table column '{}' only by case; use the table's spelling",
+                            join(parent, &t.name)
+                        ),
+                    ));
+                }
+                let merged = check_type(&t.data_type, field, &column, options)?;
+                out.fields[i].data_type = merged;
+            }
+            None if options.merge_schema => {
+                let added = new_field(field, &column)?;
+                out.fields.push(added);
+            }
+            None => {
+                return Err(mismatch(
+                    &column,
+                    "is not in the table schema (enable schema merging to add it)",
+                ));
+            }
+        }
+    }
+    for t in &table.fields {
+        let present = data.iter().any(|f| f.name().eq_ignore_ascii_case(&t.name));
+        if !present && !t.nullable {
+            return Err(mismatch(
+                &join(parent, &t.name),
+                "is not nullable but the data does not have it",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// A field of the data that the table does not have yet: added as nullable.
+fn new_field(field: &Field, column: &str) -> Result<StructField, SchemaError> {
+    Ok(StructField::new(
+        field.name(),
+        delta_type_of(field, column)?,
+        true,
+    ))
+}
+
+/// Checks one column's type; gives the (possibly merged) table type.
+fn check_type(
+    table: &DataType,
+    data: &Field,
+    column: &str,
+    options: WriteSchemaOptions,
+) -> Result<DataType, SchemaError> {
+    let data_type = data.data_type();
+    match (table, data_type) {
+        (DataType::Struct(t), ArrowType::Struct(fields)) => {
+            Ok(check_struct(t, fields, column, options)?.into())
+        }
+        (DataType::Array(t), ArrowType::List(e) | ArrowType::LargeList(e)) => {
+            let element = check_type(&t.element_type, e, &format!("{column}[]"), options)?;
+            Ok(ArrayType::new(element, t.contains_null).into())
+        }
+        (DataType::Map(t), ArrowType::Map(entries, _)) => {
+            let ArrowType::Struct(kv) = entries.data_type() else {
+                return Err(mismatch(column, "map entries must be a struct"));
+            };
+            let (Some(k), Some(v)) = (kv.first(), kv.get(1)) else {
+                return Err(mismatch(column, "map entries must have a key and a value"));
+            };
+            let key = check_type(&t.key_type, k, &format!("{column}.key"), options)?;
+            let value = check_type(&t.value_type, v, &format!("{column}.value"), options)?;
+            Ok(MapType::new(key, value, t.value_contains_null).into())
+        }
+        (DataType::Primitive(p), _) => {
+            let given = delta_type_of(data, column)?;
+            match &given {
+                DataType::Primitive(g) if g == p || implicit_widening(*g, *p) => Ok(table.clone()),
+                // an all-null column of the data fits any type
+                DataType::Primitive(PrimitiveType::Void) => Ok(table.clone()),
+                _ => Err(mismatch(
+                    column,
+                    format!("has type {given} in the data but {table} in the table"),
+                )),
+            }
+        }
+        _ => Err(mismatch(
+            column,
+            format!(
+                "has type {} in the data but {table} in the table",
+                delta_type_of(data, column)?
+            ),
+        )),
+    }
+}
+
+/// The Delta type of an Arrow field of the data.
+fn delta_type_of(field: &Field, column: &str) -> Result<DataType, SchemaError> {
+    let mut s = StructType::from_arrow(&Schema::new(vec![field.clone()]))
+        .map_err(|e| mismatch(column, e.to_string()))?;
+    Ok(s.fields.remove(0).data_type)
+}
+
+/// Widenings Delta applies on write without a schema change.
+pub fn implicit_widening(from: PrimitiveType, to: PrimitiveType) -> bool {
+    use PrimitiveType as P;
+    matches!(
+        (from, to),
+        (P::Byte, P::Short | P::Integer | P::Long)
+            | (P::Short, P::Integer | P::Long)
+            | (P::Integer, P::Long)
+            | (P::Float, P::Double)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::TimeUnit;
+
+    fn table() -> StructType {
+        StructType::new([
+            StructField::new("id", DataType::LONG, false),
+            StructField::new("name", DataType::STRING, true),
+            StructField::new(
+                "address",
+                StructType::new([
+                    StructField::new("city", DataType::STRING, true),
+                    StructField::new("zip", DataType::INTEGER, true),
+                ]),
+                true,
+            ),
+        ])
+    }
+
+    fn address(fields: Vec<Field>) -> Field {
+        Field::new("address", ArrowType::Struct(Fields::from(fields)), true)
+    }
+
+    fn check(data: Vec<Field>, merge: bool) -> Result<WriteSchema, String> {
+        check_write_schema(
+            &table(),
+            &Schema::new(data),
+            WriteSchemaOptions {
+                merge_schema: merge,
+            },
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn exact_and_subset_schemas_fit() {
+        let ws = check(
+            vec![
+                Field::new("id", ArrowType::Int64, false),
+                Field::new("name", ArrowType::Utf8, true),
+            ],
+            false,
+        )
+        .unwrap();
+        assert!(!ws.changed);
+        // narrower integers widen implicitly
+        assert!(check(vec![Field::new("id", ArrowType::Int32, true)], false).is_ok());
+    }
+
+    #[test]
+    fn rejections_name_the_column_and_the_reason() {
+        let cases = [
+            (
+                vec![Field::new("name", ArrowType::Utf8, true)],
+                "column 'id': is not nullable but the data does not have it",
+            ),
+            (
+                vec![
+                    Field::new("id", ArrowType::Int64, false),
+                    Field::new("extra", ArrowType::Utf8, true),
+                ],
+                "column 'extra': is not in the table schema (enable schema merging to add it)",
+            ),
+            (
+                vec![Field::new("id", ArrowType::Utf8, false)],
+                "column 'id': has type string in the data but long in the table",
+            ),
+            (
+                vec![
+                    Field::new("id", ArrowType::Int64, false),
+                    Field::new(
+                        "name",
+                        ArrowType::Timestamp(TimeUnit::Microsecond, None),
+                        true,
+                    ),
+                ],
+                "column 'name': has type timestamp_ntz in the data but string in the table",
+            ),
+            (
+                vec![
+                    Field::new("id", ArrowType::Int64, false),
+                    address(vec![Field::new("zip", ArrowType::Int64, true)]),
+                ],
+                "column 'address.zip': has type long in the data but integer in the table",
+            ),
+            (
+                vec![
+                    Field::new("id", ArrowType::Int64, false),
+                    address(vec![Field::new("street", ArrowType::Utf8, true)]),
+                ],
+                "column 'address.street': is not in the table schema",
+            ),
+            (
+                vec![Field::new("ID", ArrowType::Int64, false)],
+                "column 'ID': differs from table column 'id' only by case",
+            ),
+            (
+                vec![
+                    Field::new("id", ArrowType::Int64, false),
+                    Field::new("Name", ArrowType::Utf8, true),
+                    Field::new("NAME", ArrowType::Utf8, true),
+                ],
+                "the data has columns 'Name' and 'NAME', which differ only by case",
+            ),
+            (
+                vec![
+                    Field::new("id", ArrowType::Int64, false),
+                    Field::new("address", ArrowType::Utf8, true),
+                ],
+                "column 'address': has type string in the data but struct<city:string,zip:integer> in the table",
+            ),
+        ];
+        for (data, want) in cases {
+            let err = check(data, false).unwrap_err();
+            assert!(err.contains(want), "got '{err}', want '{want}'");
+        }
+        // lossy: long into integer is not implied
+        assert!(!implicit_widening(
+            PrimitiveType::Long,
+            PrimitiveType::Integer
+        ));
+        assert!(!implicit_widening(
+            PrimitiveType::Double,
+            PrimitiveType::Float
+        ));
+    }
+
+    #[test]
+    fn merge_schema_adds_nullable_columns_at_any_depth() {
+        let ws = check(
+            vec![
+                Field::new("id", ArrowType::Int64, false),
+                Field::new("score", ArrowType::Float64, false),
+                address(vec![Field::new("street", ArrowType::Utf8, false)]),
+            ],
+            true,
+        )
+        .unwrap();
+        assert!(ws.changed);
+        let s = &ws.table_schema;
+        assert_eq!(
+            s.field_names().collect::<Vec<_>>(),
+            ["id", "name", "address", "score"]
+        );
+        assert!(s.field("score").unwrap().nullable);
+        let address = s.field("address").unwrap().data_type.as_struct().unwrap();
+        assert_eq!(
+            address.field_names().collect::<Vec<_>>(),
+            ["city", "zip", "street"]
+        );
+        assert!(address.field("street").unwrap().nullable);
+        // merging does not allow a type change
+        assert!(check(vec![Field::new("id", ArrowType::Utf8, false)], true).is_err());
+        // nor a case clash
+        assert!(check(vec![Field::new("Id", ArrowType::Int64, false)], true).is_err());
+    }
+}
