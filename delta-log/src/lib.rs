@@ -26,6 +26,7 @@
 pub mod actions;
 mod checkpoint;
 pub mod checkpoint_write;
+mod commit;
 pub mod core;
 mod error;
 pub mod files;

@@ -27,6 +27,35 @@ pub enum TxnError {
         #[source]
         source: delta_schema::SchemaError,
     },
+    /// A table already exists where one was to be created.
+    #[error("a Delta table already exists at '{location}' (version {version})")]
+    TableExists {
+        /// The location.
+        location: String,
+        /// Its latest version.
+        version: u64,
+    },
+    /// Another writer committed first and this transaction cannot be rebased.
+    #[error("commit conflict at version {version}: {reason}")]
+    Conflict {
+        /// The version this transaction tried to commit.
+        version: u64,
+        /// What the other writer changed.
+        reason: String,
+    },
+    /// An argument does not make sense for this table.
+    #[error("invalid argument: {reason}")]
+    InvalidArgument {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Data does not fit the table schema; nothing was committed.
+    #[error("schema mismatch: {source}")]
+    SchemaMismatch {
+        /// The column and the reason.
+        #[source]
+        source: delta_schema::SchemaError,
+    },
     /// The table uses something this implementation does not support.
     #[error("unsupported: {what} (version {version})")]
     Unsupported {

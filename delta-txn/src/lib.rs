@@ -1,4 +1,4 @@
-//! Delta tables, snapshots and (later) transactions.
+//! Delta tables, snapshots and transactions.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), delta_txn::TxnError> {
@@ -11,9 +11,12 @@
 
 mod error;
 pub mod location;
+pub mod protocol;
 mod snapshot;
 mod table;
+mod transaction;
 
 pub use error::TxnError;
 pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, Snapshot};
-pub use table::Table;
+pub use table::{CreateOptions, Table};
+pub use transaction::{CommitOutcome, DEFAULT_CHECKPOINT_INTERVAL, ENGINE_INFO, Transaction};

@@ -1,9 +1,63 @@
 //! A Delta table at a location: the entry point for reading (and, later, writing).
 
-use delta_log::{CommitEntry, DeltaLog};
+use std::collections::HashMap;
+
+use delta_log::{CommitEntry, DeltaLog, Format, Metadata};
+use delta_schema::{DataType, StructType};
 
 use crate::location::{Location, resolve};
+use crate::protocol::{protocol_for, required_features};
+use crate::transaction::{CommitOutcome, Transaction, now_ms};
 use crate::{Snapshot, TxnError};
+
+/// How to create a table.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// A name for the table.
+    pub name: Option<String>,
+    /// A description.
+    pub description: Option<String>,
+    /// Partition columns, in order.
+    pub partition_columns: Vec<String>,
+    /// Table properties (`delta.*` and user keys).
+    pub properties: HashMap<String, String>,
+}
+
+/// Checks that partition columns exist, are primitive and are not repeated.
+pub(crate) fn check_partition_columns(
+    schema: &StructType,
+    columns: &[String],
+) -> Result<(), TxnError> {
+    for (i, name) in columns.iter().enumerate() {
+        let field = schema
+            .field(name)
+            .ok_or_else(|| TxnError::InvalidArgument {
+                reason: format!(
+                    "partition column '{name}' is not in the schema (columns: {})",
+                    schema.field_names().collect::<Vec<_>>().join(", ")
+                ),
+            })?;
+        if !matches!(field.data_type, DataType::Primitive(_)) {
+            return Err(TxnError::InvalidArgument {
+                reason: format!(
+                    "partition column '{name}' has type {}; only primitive types can partition a table",
+                    field.data_type
+                ),
+            });
+        }
+        if columns[..i].contains(name) {
+            return Err(TxnError::InvalidArgument {
+                reason: format!("partition column '{name}' is listed twice"),
+            });
+        }
+    }
+    if !columns.is_empty() && columns.len() == schema.fields.len() {
+        return Err(TxnError::InvalidArgument {
+            reason: "a table cannot be partitioned by all of its columns".to_string(),
+        });
+    }
+    Ok(())
+}
 
 /// A Delta table: its location and its log.
 #[derive(Debug, Clone)]
@@ -22,6 +76,80 @@ impl Table {
             table.log.state(None).await?;
         }
         Ok(table)
+    }
+
+    /// Creates an empty table with this schema at `location` (version 0).
+    /// Fails with [`TxnError::TableExists`] when there already is one.
+    pub async fn create(
+        location: &str,
+        schema: &StructType,
+        options: CreateOptions,
+    ) -> Result<(Table, CommitOutcome), TxnError> {
+        let table = Table::at(location)?;
+        if let Some(version) = table.log.commit_log().latest_version().await? {
+            return Err(TxnError::TableExists {
+                location: location.to_string(),
+                version,
+            });
+        }
+        if schema.fields.is_empty() {
+            return Err(TxnError::InvalidArgument {
+                reason: "a table needs at least one column".to_string(),
+            });
+        }
+        check_partition_columns(schema, &options.partition_columns)?;
+        if options
+            .properties
+            .get("delta.columnMapping.mode")
+            .is_some_and(|m| m != "none")
+        {
+            return Err(TxnError::Unsupported {
+                what: "creating tables with column mapping".to_string(),
+                version: 0,
+            });
+        }
+        let protocol = protocol_for(&required_features(schema, &options.properties));
+        let metadata = Metadata {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: options.name,
+            description: options.description,
+            format: Format::default(),
+            schema_string: schema.to_json(),
+            partition_columns: options.partition_columns.clone(),
+            created_time: Some(now_ms()),
+            configuration: options.properties,
+        };
+        let partition_by = serde_json::to_string(&options.partition_columns).unwrap_or_default();
+        let mut txn = Transaction::new(&table, None, "CREATE TABLE")
+            .parameter("isManaged", "false")
+            .parameter(
+                "description",
+                metadata.description.clone().unwrap_or_default(),
+            )
+            .parameter("partitionBy", partition_by)
+            .parameter(
+                "properties",
+                serde_json::to_string(&metadata.configuration).unwrap_or_default(),
+            );
+        txn.set_protocol(protocol);
+        txn.set_metadata(metadata);
+        let outcome = txn.commit().await.map_err(|e| match e {
+            TxnError::Conflict { version, .. } => TxnError::TableExists {
+                location: location.to_string(),
+                version,
+            },
+            other => other,
+        })?;
+        Ok((table, outcome))
+    }
+
+    /// A transaction on the latest snapshot.
+    pub async fn transaction(&self, operation: &str) -> Result<Transaction, TxnError> {
+        Ok(Transaction::new(
+            self,
+            Some(self.snapshot().await?),
+            operation,
+        ))
     }
 
     /// The table at `location`, without touching the store.

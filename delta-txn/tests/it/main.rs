@@ -6,6 +6,7 @@
     reason = "tests fail loudly"
 )]
 
+mod commit;
 mod read;
 
 use std::path::{Path, PathBuf};
