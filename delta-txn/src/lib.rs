@@ -9,6 +9,7 @@
 //! # }
 //! ```
 
+pub mod column_mapping;
 mod error;
 pub mod location;
 pub mod protocol;

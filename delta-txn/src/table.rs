@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use delta_log::{CommitEntry, DeltaLog, Format, Metadata};
 use delta_schema::{DataType, StructType};
 
+use crate::column_mapping;
 use crate::location::{Location, resolve};
 use crate::protocol::{protocol_for, required_features};
 use crate::transaction::{CommitOutcome, Transaction, now_ms};
@@ -98,17 +99,26 @@ impl Table {
             });
         }
         check_partition_columns(schema, &options.partition_columns)?;
-        if options
-            .properties
-            .get("delta.columnMapping.mode")
-            .is_some_and(|m| m != "none")
-        {
-            return Err(TxnError::Unsupported {
-                what: "creating tables with column mapping".to_string(),
-                version: 0,
-            });
+        let mut schema = schema.clone();
+        let mut properties = options.properties;
+        match properties.get(column_mapping::MODE).map(String::as_str) {
+            None | Some("none") => {}
+            Some("name" | "id") => {
+                let max_id = column_mapping::assign(&mut schema, 0);
+                properties.insert(
+                    column_mapping::MAX_COLUMN_ID.to_string(),
+                    max_id.to_string(),
+                );
+            }
+            Some(other) => {
+                return Err(TxnError::InvalidArgument {
+                    reason: format!(
+                        "delta.columnMapping.mode must be none, name or id, not '{other}'"
+                    ),
+                });
+            }
         }
-        let protocol = protocol_for(&required_features(schema, &options.properties));
+        let protocol = protocol_for(&required_features(&schema, &properties));
         let metadata = Metadata {
             id: uuid::Uuid::new_v4().to_string(),
             name: options.name,
@@ -117,7 +127,7 @@ impl Table {
             schema_string: schema.to_json(),
             partition_columns: options.partition_columns.clone(),
             created_time: Some(now_ms()),
-            configuration: options.properties,
+            configuration: properties,
         };
         let partition_by = serde_json::to_string(&options.partition_columns).unwrap_or_default();
         let mut txn = Transaction::new(&table, None, "CREATE TABLE")
