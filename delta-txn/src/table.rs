@@ -1,9 +1,12 @@
 //! A Delta table at a location: the entry point for reading (and, later, writing).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use delta_log::{CommitEntry, DeltaLog, Format, Metadata};
 use delta_schema::{DataType, StructType};
+use object_store::ObjectStore;
+use object_store::path::Path;
 
 use crate::column_mapping;
 use crate::location::{Location, resolve};
@@ -87,6 +90,19 @@ impl Table {
         options: CreateOptions,
     ) -> Result<(Table, CommitOutcome), TxnError> {
         let table = Table::at(location)?;
+        let outcome = table.initialize(schema, options).await?;
+        Ok((table, outcome))
+    }
+
+    /// Creates an empty table with this schema where this `Table` points
+    /// (version 0). Fails with [`TxnError::TableExists`] when there is one.
+    pub async fn initialize(
+        &self,
+        schema: &StructType,
+        options: CreateOptions,
+    ) -> Result<CommitOutcome, TxnError> {
+        let table = self;
+        let location = table.location.display.as_str();
         if let Some(version) = table.log.commit_log().latest_version().await? {
             return Err(TxnError::TableExists {
                 location: location.to_string(),
@@ -130,7 +146,7 @@ impl Table {
             configuration: properties,
         };
         let partition_by = serde_json::to_string(&options.partition_columns).unwrap_or_default();
-        let mut txn = Transaction::new(&table, None, "CREATE TABLE")
+        let mut txn = Transaction::new(table, None, "CREATE TABLE")
             .parameter("isManaged", "false")
             .parameter(
                 "description",
@@ -150,7 +166,7 @@ impl Table {
             },
             other => other,
         })?;
-        Ok((table, outcome))
+        Ok(outcome)
     }
 
     /// A transaction on the latest snapshot.
@@ -162,15 +178,34 @@ impl Table {
         ))
     }
 
-    /// The table at `location`, without touching the store.
-    pub fn at(location: &str) -> Result<Table, TxnError> {
-        let location = resolve(location)?;
+    /// The table rooted at `root` in a store of the caller's (a custom or
+    /// wrapped store); `display` names it in messages.
+    pub fn with_store(
+        store: Arc<dyn ObjectStore>,
+        root: Path,
+        display: impl Into<String>,
+    ) -> Table {
+        let location = Location {
+            display: display.into(),
+            store,
+            root,
+        };
         let log = DeltaLog::new(
             location.store.clone(),
             location.root.clone(),
             location.display.clone(),
         );
-        Ok(Table { location, log })
+        Table { location, log }
+    }
+
+    /// The table at `location`, without touching the store.
+    pub fn at(location: &str) -> Result<Table, TxnError> {
+        let Location {
+            display,
+            store,
+            root,
+        } = resolve(location)?;
+        Ok(Table::with_store(store, root, display))
     }
 
     /// Where the table is.

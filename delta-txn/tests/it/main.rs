@@ -7,6 +7,7 @@
 )]
 
 mod commit;
+mod crash;
 mod read;
 
 use std::path::{Path, PathBuf};
