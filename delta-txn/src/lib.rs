@@ -10,6 +10,7 @@
 //! ```
 
 pub mod column_mapping;
+pub mod enforce;
 mod error;
 pub mod location;
 pub mod protocol;
