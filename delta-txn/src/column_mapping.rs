@@ -11,6 +11,30 @@ pub const MAX_COLUMN_ID: &str = "delta.columnMapping.maxColumnId";
 /// Table property holding the column mapping mode.
 pub const MODE: &str = "delta.columnMapping.mode";
 
+/// When `properties` turn column mapping on (`name` or `id`), gives the
+/// schema's new fields ids and physical names and updates
+/// `delta.columnMapping.maxColumnId`. An unknown mode is an error message.
+pub fn apply(
+    schema: &mut StructType,
+    properties: &mut std::collections::HashMap<String, String>,
+) -> Result<(), String> {
+    match properties.get(MODE).map(String::as_str) {
+        None | Some("none") => Ok(()),
+        Some("name" | "id") => {
+            let max_id = properties
+                .get(MAX_COLUMN_ID)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let max_id = assign(schema, max_id);
+            properties.insert(MAX_COLUMN_ID.to_string(), max_id.to_string());
+            Ok(())
+        }
+        Some(other) => Err(format!(
+            "delta.columnMapping.mode must be none, name or id, not '{other}'"
+        )),
+    }
+}
+
 /// Gives every field without a column-mapping id and physical name (at any
 /// depth) new ones, counting ids up from `max_id`; returns the new maximum.
 pub fn assign(schema: &mut StructType, mut max_id: i64) -> i64 {

@@ -117,23 +117,8 @@ impl Table {
         check_partition_columns(schema, &options.partition_columns)?;
         let mut schema = schema.clone();
         let mut properties = options.properties;
-        match properties.get(column_mapping::MODE).map(String::as_str) {
-            None | Some("none") => {}
-            Some("name" | "id") => {
-                let max_id = column_mapping::assign(&mut schema, 0);
-                properties.insert(
-                    column_mapping::MAX_COLUMN_ID.to_string(),
-                    max_id.to_string(),
-                );
-            }
-            Some(other) => {
-                return Err(TxnError::InvalidArgument {
-                    reason: format!(
-                        "delta.columnMapping.mode must be none, name or id, not '{other}'"
-                    ),
-                });
-            }
-        }
+        column_mapping::apply(&mut schema, &mut properties)
+            .map_err(|reason| TxnError::InvalidArgument { reason })?;
         let protocol = protocol_for(&required_features(&schema, &properties));
         let metadata = Metadata {
             id: uuid::Uuid::new_v4().to_string(),
