@@ -78,4 +78,55 @@ pub enum IoError {
     /// A table schema that cannot be read.
     #[error(transparent)]
     Schema(#[from] delta_schema::SchemaError),
+    /// A data file could not be written.
+    #[error("cannot write data file '{path}': {reason}")]
+    Write {
+        /// The file being written.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A batch given to the writer does not have the table's Arrow schema.
+    #[error("batch does not match the table schema at column '{column}': {reason}")]
+    BatchSchema {
+        /// The column (dotted path; `*` for the whole batch).
+        column: String,
+        /// What differs.
+        reason: String,
+    },
+    /// A partition column that cannot be written.
+    #[error("cannot partition by column '{column}': {reason}")]
+    InvalidPartitionColumn {
+        /// The column.
+        column: String,
+        /// Why.
+        reason: String,
+    },
+    /// A value of a partition column that has no partition value serialization.
+    #[error("cannot serialize a value of partition column '{column}' ({data_type}): {reason}")]
+    UnwritablePartitionValue {
+        /// The column.
+        column: String,
+        /// Its Delta type.
+        data_type: String,
+        /// Why.
+        reason: String,
+    },
+    /// A table property the writer reads has a value it does not accept.
+    #[error("table property '{key}' = {value:?} is invalid: {reason}")]
+    InvalidProperty {
+        /// The property.
+        key: String,
+        /// Its value.
+        value: String,
+        /// What is accepted.
+        reason: String,
+    },
+    /// The writer was used after one of its writes failed: the files it wrote
+    /// must not be committed.
+    #[error("the data writer failed earlier ({reason}); its files must not be committed")]
+    WriterFailed {
+        /// The first failure.
+        reason: String,
+    },
 }

@@ -6,6 +6,10 @@
 //! from the log, deleted rows dropped). Paths from the log are resolved by
 //! [`paths`]; partition values are parsed by [`partition`].
 //!
+//! Writing: [`writer::DataWriter`] turns record batches into Parquet data files
+//! (partitioned, rolled over at a target size, column mapping applied) and
+//! returns their `add` actions with statistics.
+//!
 //! This crate knows nothing of commits or conflicts.
 
 pub mod conform;
@@ -14,6 +18,7 @@ mod error;
 pub mod partition;
 pub mod paths;
 mod reader;
+pub mod writer;
 
 pub use conform::ColumnMapping;
 pub use error::IoError;

@@ -1,0 +1,827 @@
+//! Writing data files: Arrow record batches in, Parquet files in the table's
+//! store and the `add` actions describing them (with statistics) out.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use delta_io::{ColumnMapping, writer::{DataWriter, WriterOptions}};
+//! # async fn demo(
+//! #     store: Arc<dyn object_store::ObjectStore>,
+//! #     schema: delta_schema::StructType,
+//! #     batches: Vec<arrow::record_batch::RecordBatch>,
+//! # ) -> Result<(), delta_io::IoError> {
+//! let root = object_store::path::Path::from("tables/t");
+//! let options = WriterOptions::default();
+//! let mut writer = DataWriter::try_new(
+//!     store, root, &schema, &["date".to_string()], ColumnMapping::None, options,
+//! )?;
+//! for batch in &batches {
+//!     writer.write(batch).await?; // batches in `schema.to_arrow()`
+//! }
+//! let adds = writer.finish().await?; // for the commit
+//! # Ok(()) }
+//! ```
+//!
+//! How files are laid out:
+//! - Rows are grouped by the values of the partition columns (no sorting;
+//!   null is a group of its own, and the empty string joins it, see
+//!   [`serialize_partition_value`]); the partition columns are not written to
+//!   the files, their values go to `add.partitionValues`, keyed by physical
+//!   name under column mapping.
+//! - Without column mapping, files go to Hive-style directories
+//!   `col=value/...` ([`escape_path_name`], null as
+//!   [`HIVE_DEFAULT_PARTITION`]). The protocol does not require these
+//!   directories (readers take partition values from the log), and Delta
+//!   Spark does not use them under column mapping: there, and when
+//!   `delta.randomizeFilePrefixes` is set, each file goes to a directory of
+//!   random letters and digits (`delta.randomPrefixLength`, 2 by default). A
+//!   partition column whose name starts with `_` or `.` would make a hidden
+//!   directory, which the protocol does not allow for data files; such tables
+//!   get random prefixes too.
+//! - Files are named `part-<5-digit counter>-<uuid>-c000.<codec>.parquet`;
+//!   `add.path` is the relative path URL-encoded ([`encode_log_path`]), and
+//!   [`crate::paths::resolve_log_path`] of it is the store path written to.
+//! - Parquet columns carry physical names (nested fields too) and, in `id`
+//!   mode, field ids; every column is optional, as Spark writes them.
+//!
+//! Memory: each partition being written has one open
+//! [`AsyncArrowWriter`] over an [`object_store::buffered::BufWriter`]
+//! (multipart upload). A writer holds at most its current row group
+//! (`max_row_group_bytes`, `max_row_group_rows`) plus the upload buffer, so
+//! memory is bounded by `max_open_files` × (row group + upload buffer), not by
+//! the data. When a new partition would exceed `max_open_files`, the least
+//! recently written file is closed first. A file is closed and a new one
+//! started when its size reaches `target_file_size`.
+//!
+//! Failure: a write that fails part-way returns the error and aborts the
+//! files still open; files already completed stay in the store, but the
+//! writer refuses further use ([`IoError::WriterFailed`]) and returns no
+//! `add` for any of them, so they are never committed.
+
+mod partition_path;
+mod physical;
+mod stats;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, UInt32Array};
+use arrow::compute::take;
+use arrow::datatypes::SchemaRef;
+use arrow::row::{RowConverter, SortField};
+use delta_log::Add;
+use delta_schema::{DataType, StructField, StructType};
+use object_store::ObjectStore;
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+pub use partition_path::{
+    HIVE_DEFAULT_PARTITION, encode_log_path, escape_path_name, serialize_partition_value,
+};
+pub use stats::{NUM_INDEXED_COLS, STATS_COLUMNS, STRING_PREFIX_LENGTH, StatsConfig};
+
+use crate::IoError;
+use crate::conform::ColumnMapping;
+use crate::paths::resolve_log_path;
+use physical::{file_name, physical_schema, same_layout, to_physical};
+use stats::{FileStats, StatsPlan};
+
+/// Default size at which a data file is closed: 128 MiB.
+pub const DEFAULT_TARGET_FILE_SIZE: u64 = 128 * 1024 * 1024;
+/// Default largest number of rows in a Parquet row group.
+pub const DEFAULT_MAX_ROW_GROUP_ROWS: usize = 1024 * 1024;
+/// Default largest (estimated, encoded) size of a Parquet row group: 64 MiB.
+pub const DEFAULT_MAX_ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+/// Default largest number of files open at once (one per partition).
+pub const DEFAULT_MAX_OPEN_FILES: usize = 16;
+/// Default length of random file prefixes (`delta.randomPrefixLength`).
+pub const DEFAULT_RANDOM_PREFIX_LENGTH: usize = 2;
+
+/// Table property: target size of data files, in bytes (`delta.targetFileSize`).
+pub const TARGET_FILE_SIZE: &str = "delta.targetFileSize";
+/// Table property: Parquet codec of new files (`delta.parquet.compression.codec`).
+pub const COMPRESSION_CODEC: &str = "delta.parquet.compression.codec";
+/// Table property: put each file under a random prefix directory.
+pub const RANDOMIZE_FILE_PREFIXES: &str = "delta.randomizeFilePrefixes";
+/// Table property: length of the random prefixes.
+pub const RANDOM_PREFIX_LENGTH: &str = "delta.randomPrefixLength";
+
+/// Rows handed to the Parquet writer at a time, so that files roll over at
+/// about their target size even when batches are large.
+const WRITE_CHUNK_ROWS: usize = 8192;
+
+/// Upload buffer of one open file; parts of this size go up in a multipart upload.
+const UPLOAD_BUFFER_BYTES: usize = 10 * 1024 * 1024;
+/// Parts of one file uploading at once.
+const UPLOAD_CONCURRENCY: usize = 2;
+
+/// How data files are written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterOptions {
+    /// A file is closed, and the next rows go to a new one, once its written
+    /// bytes (plus the row group in progress) reach this size.
+    pub target_file_size: u64,
+    /// Largest number of rows in a row group.
+    pub max_row_group_rows: usize,
+    /// Largest estimated encoded size of a row group, which bounds the memory
+    /// of each open file.
+    pub max_row_group_bytes: usize,
+    /// Largest number of files open at once.
+    pub max_open_files: usize,
+    /// Parquet compression codec (snappy by default, as Spark and delta-rs).
+    pub compression: Compression,
+    /// Put each file in a random directory of this many letters and digits
+    /// instead of partition directories. Always on under column mapping
+    /// (with [`DEFAULT_RANDOM_PREFIX_LENGTH`] when `None`).
+    pub random_prefix_length: Option<usize>,
+    /// Which columns get statistics.
+    pub stats: StatsConfig,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            target_file_size: DEFAULT_TARGET_FILE_SIZE,
+            max_row_group_rows: DEFAULT_MAX_ROW_GROUP_ROWS,
+            max_row_group_bytes: DEFAULT_MAX_ROW_GROUP_BYTES,
+            max_open_files: DEFAULT_MAX_OPEN_FILES,
+            compression: Compression::SNAPPY,
+            random_prefix_length: None,
+            stats: StatsConfig::default(),
+        }
+    }
+}
+
+impl WriterOptions {
+    /// The defaults, adjusted by a table's properties (`metaData.configuration`):
+    /// [`TARGET_FILE_SIZE`] (bytes, or with a `kb`/`mb`/`gb` suffix),
+    /// [`COMPRESSION_CODEC`] (`uncompressed`/`none`, `snappy`, `gzip`, `lz4`,
+    /// `lz4_raw`, `zstd`), [`RANDOMIZE_FILE_PREFIXES`] and
+    /// [`RANDOM_PREFIX_LENGTH`], and the statistics properties of
+    /// [`StatsConfig::from_properties`]. Values that do not parse are errors.
+    pub fn from_properties(properties: &HashMap<String, String>) -> Result<Self, IoError> {
+        let mut options = WriterOptions {
+            stats: StatsConfig::from_properties(properties)?,
+            ..WriterOptions::default()
+        };
+        let invalid = |key: &str, value: &str, reason: &str| IoError::InvalidProperty {
+            key: key.to_string(),
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+        if let Some(v) = properties.get(TARGET_FILE_SIZE) {
+            options.target_file_size = parse_size(v)
+                .filter(|n| *n > 0)
+                .ok_or_else(|| invalid(TARGET_FILE_SIZE, v, "expected a positive size in bytes"))?;
+        }
+        if let Some(v) = properties.get(COMPRESSION_CODEC) {
+            options.compression = parse_codec(v).ok_or_else(|| {
+                invalid(
+                    COMPRESSION_CODEC,
+                    v,
+                    "expected one of uncompressed, none, snappy, gzip, lz4, lz4_raw, zstd",
+                )
+            })?;
+        }
+        let randomize = match properties.get(RANDOMIZE_FILE_PREFIXES) {
+            None => false,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(invalid(
+                        RANDOMIZE_FILE_PREFIXES,
+                        v,
+                        "expected true or false",
+                    ));
+                }
+            },
+        };
+        let length = match properties.get(RANDOM_PREFIX_LENGTH) {
+            None => DEFAULT_RANDOM_PREFIX_LENGTH,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| invalid(RANDOM_PREFIX_LENGTH, v, "expected a positive integer"))?,
+        };
+        if randomize {
+            options.random_prefix_length = Some(length);
+        }
+        Ok(options)
+    }
+}
+
+/// A size in bytes: digits with an optional `b`, `k[b]`, `m[b]`, `g[b]` suffix
+/// (powers of 1024), case-insensitive.
+fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let factor: u64 = match unit.trim() {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+fn parse_codec(text: &str) -> Option<Compression> {
+    Some(match text.trim().to_ascii_lowercase().as_str() {
+        "uncompressed" | "none" => Compression::UNCOMPRESSED,
+        "snappy" => Compression::SNAPPY,
+        "gzip" => Compression::GZIP(GzipLevel::default()),
+        "lz4" => Compression::LZ4,
+        "lz4_raw" => Compression::LZ4_RAW,
+        "zstd" => Compression::ZSTD(ZstdLevel::default()),
+        _ => return None,
+    })
+}
+
+/// The codec part of file names, as Spark names them (`.snappy`, `.gz`...).
+fn codec_extension(compression: Compression) -> &'static str {
+    match compression {
+        Compression::UNCOMPRESSED => "",
+        Compression::SNAPPY => ".snappy",
+        Compression::GZIP(_) => ".gz",
+        Compression::LZO => ".lzo",
+        Compression::BROTLI(_) => ".br",
+        Compression::LZ4 => ".lz4",
+        Compression::ZSTD(_) => ".zstd",
+        Compression::LZ4_RAW => ".lz4raw",
+    }
+}
+
+/// A partition column of the table.
+#[derive(Debug, Clone)]
+struct PartitionColumn {
+    /// Position in the batches.
+    index: usize,
+    /// Logical name.
+    name: String,
+    /// Key in `add.partitionValues` and name of its directories.
+    key: String,
+    data_type: DataType,
+}
+
+/// Where files go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Hive-style partition directories (or the root when unpartitioned).
+    PartitionDirs,
+    /// A random directory of this many characters per file.
+    RandomPrefix(usize),
+}
+
+/// A file being written.
+struct OpenFile {
+    /// The serialized partition values.
+    values: Vec<Option<String>>,
+    /// `add.path`.
+    log_path: String,
+    /// Where it is in the store.
+    store_path: Path,
+    writer: AsyncArrowWriter<BufWriter>,
+    stats: FileStats,
+    /// When it was last written to (a counter).
+    last_used: u64,
+    /// Order of opening.
+    seq: u64,
+}
+
+/// Writes record batches of one table as Parquet data files and returns the
+/// `add` actions for them. See the [module docs](self) for the layout.
+pub struct DataWriter {
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    options: WriterOptions,
+    layout: Layout,
+    /// The table's Arrow schema (what batches must have).
+    logical: SchemaRef,
+    partitions: Vec<PartitionColumn>,
+    /// Positions of the data (non-partition) columns in batches.
+    data_columns: Vec<usize>,
+    /// The Arrow schema of the data files.
+    physical: SchemaRef,
+    stats_plan: StatsPlan,
+    converter: Option<RowConverter>,
+    properties: WriterProperties,
+    open: HashMap<Vec<Option<String>>, OpenFile>,
+    done: Vec<Add>,
+    files_started: u64,
+    clock: u64,
+    failed: Option<String>,
+}
+
+impl std::fmt::Debug for DataWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataWriter")
+            .field("root", &self.root)
+            .field("options", &self.options)
+            .field("layout", &self.layout)
+            .field("open_files", &self.open.len())
+            .field("done_files", &self.done.len())
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DataWriter {
+    /// A writer for the table rooted at `root` in `store`, with this
+    /// (logical) schema, partition columns and column mapping mode.
+    pub fn try_new(
+        store: Arc<dyn ObjectStore>,
+        root: Path,
+        schema: &StructType,
+        partition_columns: &[String],
+        mapping: ColumnMapping,
+        options: WriterOptions,
+    ) -> Result<Self, IoError> {
+        let mut partitions = Vec::with_capacity(partition_columns.len());
+        for name in partition_columns {
+            let index = schema.index_of(name).ok_or_else(|| IoError::NoSuchColumn {
+                column: name.clone(),
+                available: schema.field_names().collect::<Vec<_>>().join(", "),
+            })?;
+            if partitions
+                .iter()
+                .any(|p: &PartitionColumn| p.index == index)
+            {
+                return Err(IoError::InvalidPartitionColumn {
+                    column: name.clone(),
+                    reason: "listed twice".to_string(),
+                });
+            }
+            let field = &schema.fields[index];
+            match &field.data_type {
+                DataType::Primitive(p)
+                    if !matches!(
+                        p,
+                        delta_schema::PrimitiveType::Variant | delta_schema::PrimitiveType::Void
+                    ) => {}
+                other => {
+                    return Err(IoError::InvalidPartitionColumn {
+                        column: name.clone(),
+                        reason: format!("a {other} column cannot be a partition column"),
+                    });
+                }
+            }
+            partitions.push(PartitionColumn {
+                index,
+                name: name.clone(),
+                key: file_name(field, mapping).to_string(),
+                data_type: field.data_type.clone(),
+            });
+        }
+        let data_columns: Vec<usize> = (0..schema.fields.len())
+            .filter(|i| !partitions.iter().any(|p| p.index == *i))
+            .collect();
+        if data_columns.is_empty() {
+            return Err(IoError::InvalidPartitionColumn {
+                column: partition_columns.join(", "),
+                reason: "a table needs at least one column that is not a partition column"
+                    .to_string(),
+            });
+        }
+        let data_fields: Vec<StructField> = data_columns
+            .iter()
+            .map(|i| schema.fields[*i].clone())
+            .collect();
+        let hidden_dirs = partitions
+            .iter()
+            .any(|p| p.key.starts_with('_') || p.key.starts_with('.'));
+        let layout = match options.random_prefix_length {
+            Some(n) if n > 0 => Layout::RandomPrefix(n),
+            _ if mapping != ColumnMapping::None || hidden_dirs => {
+                Layout::RandomPrefix(DEFAULT_RANDOM_PREFIX_LENGTH)
+            }
+            _ => Layout::PartitionDirs,
+        };
+        let converter = if partitions.is_empty() {
+            None
+        } else {
+            let fields = partitions
+                .iter()
+                .map(|p| SortField::new(p.data_type.to_arrow()))
+                .collect();
+            Some(
+                RowConverter::new(fields).map_err(|e| IoError::InvalidPartitionColumn {
+                    column: partition_columns.join(", "),
+                    reason: e.to_string(),
+                })?,
+            )
+        };
+        let properties = WriterProperties::builder()
+            .set_compression(options.compression)
+            .set_max_row_group_row_count(Some(options.max_row_group_rows.max(1)))
+            .set_max_row_group_bytes(Some(options.max_row_group_bytes.max(1)))
+            .build();
+        Ok(DataWriter {
+            store,
+            root,
+            layout,
+            logical: Arc::new(schema.to_arrow()),
+            partitions,
+            data_columns,
+            physical: Arc::new(physical_schema(&data_fields, mapping)),
+            stats_plan: StatsPlan::new(&data_fields, mapping, &options.stats),
+            converter,
+            properties,
+            open: HashMap::new(),
+            done: Vec::new(),
+            files_started: 0,
+            clock: 0,
+            failed: None,
+            options,
+        })
+    }
+
+    /// Writes one batch, which must have the table's Arrow schema
+    /// ([`StructType::to_arrow`]; nullability and field metadata aside).
+    /// After an error the writer is unusable.
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<(), IoError> {
+        if let Some(reason) = &self.failed {
+            return Err(IoError::WriterFailed {
+                reason: reason.clone(),
+            });
+        }
+        let result = self.write_batch(batch).await;
+        if let Err(e) = &result {
+            self.fail(e.to_string()).await;
+        }
+        result
+    }
+
+    /// Closes every open file and returns the `add` actions of all files
+    /// written, with `dataChange = true` (the caller may change it) and
+    /// statistics.
+    pub async fn finish(mut self) -> Result<Vec<Add>, IoError> {
+        if let Some(reason) = &self.failed {
+            return Err(IoError::WriterFailed {
+                reason: reason.clone(),
+            });
+        }
+        let mut keys: Vec<(u64, Vec<Option<String>>)> =
+            self.open.iter().map(|(k, f)| (f.seq, k.clone())).collect();
+        keys.sort();
+        for (_, key) in keys {
+            if let Err(e) = self.close_file(&key).await {
+                self.fail(e.to_string()).await;
+                return Err(e);
+            }
+        }
+        Ok(self.done)
+    }
+
+    /// Records the failure and aborts the open files (best effort).
+    async fn fail(&mut self, reason: String) {
+        self.failed.get_or_insert(reason);
+        for (_, file) in self.open.drain() {
+            let mut upload = file.writer.into_inner();
+            // the error is already being reported; an abort that fails leaves
+            // an incomplete upload the store expires
+            let _ = upload.abort().await;
+        }
+    }
+
+    fn check_schema(&self, batch: &RecordBatch) -> Result<(), IoError> {
+        let actual = batch.schema();
+        let expected = &self.logical;
+        if actual.fields().len() != expected.fields().len() {
+            return Err(IoError::BatchSchema {
+                column: "*".to_string(),
+                reason: format!(
+                    "{} columns, the table has {}",
+                    actual.fields().len(),
+                    expected.fields().len()
+                ),
+            });
+        }
+        for (a, e) in actual.fields().iter().zip(expected.fields()) {
+            if a.name() != e.name() {
+                return Err(IoError::BatchSchema {
+                    column: e.name().clone(),
+                    reason: format!("found column '{}' in its place", a.name()),
+                });
+            }
+            if !same_layout(a.data_type(), e.data_type()) {
+                return Err(IoError::BatchSchema {
+                    column: e.name().clone(),
+                    reason: format!("type {}, expected {}", a.data_type(), e.data_type()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), IoError> {
+        self.check_schema(batch)?;
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        for (first_row, indices) in self.group_rows(batch)? {
+            let mut values = Vec::with_capacity(self.partitions.len());
+            for p in &self.partitions {
+                values.push(serialize_partition_value(
+                    &p.name,
+                    batch.column(p.index).as_ref(),
+                    first_row,
+                    &p.data_type,
+                )?);
+            }
+            let columns: Vec<ArrayRef> = match &indices {
+                None => self
+                    .data_columns
+                    .iter()
+                    .map(|i| Arc::clone(batch.column(*i)))
+                    .collect(),
+                Some(indices) => self
+                    .data_columns
+                    .iter()
+                    .map(|i| take(batch.column(*i).as_ref(), indices, None))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| IoError::BatchSchema {
+                        column: "*".to_string(),
+                        reason: format!("splitting the batch by partition: {e}"),
+                    })?,
+            };
+            let rows = indices.as_ref().map_or(batch.num_rows(), UInt32Array::len);
+            self.write_group(values, columns, rows).await?;
+        }
+        Ok(())
+    }
+
+    /// The rows of each partition of a batch: the first row and the row
+    /// indices (`None`: all rows), in order of first appearance.
+    fn group_rows(
+        &self,
+        batch: &RecordBatch,
+    ) -> Result<Vec<(usize, Option<UInt32Array>)>, IoError> {
+        let Some(converter) = &self.converter else {
+            return Ok(vec![(0, None)]);
+        };
+        let columns: Vec<ArrayRef> = self
+            .partitions
+            .iter()
+            .map(|p| Arc::clone(batch.column(p.index)))
+            .collect();
+        let rows = converter
+            .convert_columns(&columns)
+            .map_err(|e| IoError::BatchSchema {
+                column: "*".to_string(),
+                reason: format!("grouping by the partition columns: {e}"),
+            })?;
+        let mut index = HashMap::new();
+        let mut groups: Vec<(usize, Vec<u32>)> = Vec::new();
+        for i in 0..batch.num_rows() {
+            let row = u32::try_from(i).map_err(|_| IoError::BatchSchema {
+                column: "*".to_string(),
+                reason: "a partitioned batch may have at most 2^32 rows".to_string(),
+            })?;
+            let g = *index.entry(rows.row(i)).or_insert_with(|| {
+                groups.push((i, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push(row);
+        }
+        if groups.len() == 1 {
+            return Ok(vec![(0, None)]);
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(first, rows)| (first, Some(UInt32Array::from(rows))))
+            .collect())
+    }
+
+    /// Writes the data columns of rows of one partition.
+    async fn write_group(
+        &mut self,
+        values: Vec<Option<String>>,
+        columns: Vec<ArrayRef>,
+        rows: usize,
+    ) -> Result<(), IoError> {
+        let physical_columns = columns
+            .iter()
+            .zip(self.physical.fields())
+            .map(|(c, f)| to_physical(c, f.data_type()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| IoError::BatchSchema {
+                column: "*".to_string(),
+                reason: e.to_string(),
+            })?;
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        let physical = RecordBatch::try_new_with_options(
+            Arc::clone(&self.physical),
+            physical_columns,
+            &options,
+        )
+        .map_err(|e| IoError::BatchSchema {
+            column: "*".to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut offset = 0;
+        while offset < rows {
+            let len = WRITE_CHUNK_ROWS.min(rows - offset);
+            self.ensure_open(&values).await?;
+            self.clock += 1;
+            let clock = self.clock;
+            let file = self
+                .open
+                .get_mut(&values)
+                .ok_or_else(|| IoError::WriterFailed {
+                    reason: "internal: the file of a partition is not open".to_string(),
+                })?;
+            file.last_used = clock;
+            let chunk: Vec<ArrayRef> = columns.iter().map(|c| c.slice(offset, len)).collect();
+            file.stats
+                .update(&self.stats_plan, &chunk, len)
+                .map_err(|reason| IoError::Write {
+                    path: file.store_path.to_string(),
+                    reason: format!("collecting statistics: {reason}"),
+                })?;
+            file.writer
+                .write(&physical.slice(offset, len))
+                .await
+                .map_err(|e| IoError::Write {
+                    path: file.store_path.to_string(),
+                    reason: e.to_string(),
+                })?;
+            let size = file.writer.bytes_written() + file.writer.in_progress_size();
+            offset += len;
+            if size as u64 >= self.options.target_file_size {
+                self.close_file(&values).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens a file for these partition values unless one is open, first
+    /// closing the least recently written file when too many are open.
+    async fn ensure_open(&mut self, values: &[Option<String>]) -> Result<(), IoError> {
+        if self.open.contains_key(values) {
+            return Ok(());
+        }
+        while self.open.len() >= self.options.max_open_files.max(1) {
+            let Some(oldest) = self
+                .open
+                .iter()
+                .min_by_key(|(_, f)| f.last_used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            self.close_file(&oldest).await?;
+        }
+        let relative = self.relative_path(values);
+        let log_path = encode_log_path(&relative);
+        let store_path = resolve_log_path(&self.root, &log_path)?;
+        let upload = BufWriter::with_capacity(
+            Arc::clone(&self.store),
+            store_path.clone(),
+            UPLOAD_BUFFER_BYTES,
+        )
+        .with_max_concurrency(UPLOAD_CONCURRENCY);
+        let writer = AsyncArrowWriter::try_new(
+            upload,
+            Arc::clone(&self.physical),
+            Some(self.properties.clone()),
+        )
+        .map_err(|e| IoError::Write {
+            path: store_path.to_string(),
+            reason: e.to_string(),
+        })?;
+        self.files_started += 1;
+        self.open.insert(
+            values.to_vec(),
+            OpenFile {
+                values: values.to_vec(),
+                log_path,
+                store_path,
+                writer,
+                stats: FileStats::new(&self.stats_plan),
+                last_used: self.clock,
+                seq: self.files_started,
+            },
+        );
+        Ok(())
+    }
+
+    /// The literal relative path of a new file for these partition values.
+    fn relative_path(&self, values: &[Option<String>]) -> String {
+        let name = format!(
+            "part-{:05}-{}-c000{}.parquet",
+            self.files_started,
+            uuid::Uuid::new_v4(),
+            codec_extension(self.options.compression)
+        );
+        let mut segments: Vec<String> = match self.layout {
+            Layout::RandomPrefix(n) => vec![partition_path::random_prefix(n)],
+            Layout::PartitionDirs => self
+                .partitions
+                .iter()
+                .zip(values)
+                .map(|(p, v)| partition_path::partition_dir(&p.key, v.as_deref()))
+                .collect(),
+        };
+        segments.push(name);
+        segments.join("/")
+    }
+
+    /// Completes the open file of these partition values and records its `add`.
+    async fn close_file(&mut self, values: &[Option<String>]) -> Result<(), IoError> {
+        let Some(mut file) = self.open.remove(values) else {
+            return Ok(());
+        };
+        let write_error = |path: &Path, reason: String| IoError::Write {
+            path: path.to_string(),
+            reason,
+        };
+        // after a failed finish the upload is shut down: it cannot be aborted
+        // (`BufWriter::abort` would panic); the store expires incomplete uploads
+        if let Err(e) = file.writer.finish().await {
+            return Err(write_error(&file.store_path, e.to_string()));
+        }
+        let size = i64::try_from(file.writer.bytes_written())
+            .map_err(|e| write_error(&file.store_path, e.to_string()))?;
+        let partition_values = self
+            .partitions
+            .iter()
+            .zip(file.values)
+            .map(|(p, v)| (p.key.clone(), v))
+            .collect();
+        self.done.push(Add {
+            path: file.log_path,
+            partition_values,
+            size,
+            modification_time: chrono::Utc::now().timestamp_millis(),
+            data_change: true,
+            stats: Some(file.stats.to_json(&self.stats_plan)),
+            tags: None,
+            deletion_vector: None,
+            base_row_id: None,
+            default_row_commit_version: None,
+            clustering_provider: None,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_options_from_properties() {
+        let props = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let o = WriterOptions::from_properties(&HashMap::new()).unwrap();
+        assert_eq!(o, WriterOptions::default());
+        let o = WriterOptions::from_properties(&props(&[
+            (TARGET_FILE_SIZE, "64mb"),
+            (COMPRESSION_CODEC, "ZSTD"),
+            (RANDOMIZE_FILE_PREFIXES, "true"),
+            (RANDOM_PREFIX_LENGTH, "3"),
+            (NUM_INDEXED_COLS, "-1"),
+        ]))
+        .unwrap();
+        assert_eq!(o.target_file_size, 64 << 20);
+        assert!(matches!(o.compression, Compression::ZSTD(_)));
+        assert_eq!(o.random_prefix_length, Some(3));
+        assert_eq!(o.stats, StatsConfig::AllLeaves);
+        let o = WriterOptions::from_properties(&props(&[
+            (NUM_INDEXED_COLS, "5"),
+            (STATS_COLUMNS, "a,b.c"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            o.stats,
+            StatsConfig::Columns(vec![vec!["a".into()], vec!["b".into(), "c".into()]])
+        );
+        for bad in [
+            (NUM_INDEXED_COLS, "-2"),
+            (NUM_INDEXED_COLS, "x"),
+            (COMPRESSION_CODEC, "brotli9"),
+            (TARGET_FILE_SIZE, "12 parsecs"),
+            (RANDOMIZE_FILE_PREFIXES, "yes"),
+        ] {
+            let err = WriterOptions::from_properties(&props(&[bad])).unwrap_err();
+            assert!(err.to_string().contains(bad.0), "{err}");
+        }
+        assert_eq!(parse_size("1024"), Some(1024));
+        assert_eq!(parse_size("2 KB"), Some(2048));
+        assert_eq!(parse_size("1g"), Some(1 << 30));
+    }
+}
