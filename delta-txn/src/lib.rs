@@ -17,8 +17,10 @@ pub mod protocol;
 mod snapshot;
 mod table;
 mod transaction;
+mod write;
 
 pub use error::TxnError;
 pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, Snapshot};
 pub use table::{CreateOptions, Table};
 pub use transaction::{CommitOutcome, DEFAULT_CHECKPOINT_INTERVAL, ENGINE_INFO, Transaction};
+pub use write::{SaveMode, WriteOptions};

@@ -9,6 +9,7 @@
 mod commit;
 mod crash;
 mod read;
+mod write;
 
 use std::path::{Path, PathBuf};
 

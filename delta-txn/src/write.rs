@@ -1,0 +1,269 @@
+//! Writing data: append or overwrite as one transaction, with schema
+//! enforcement before anything is written and schema evolution when asked.
+//!
+//! Data files are written first; the commit that references them comes last.
+//! If anything fails before the commit, no committed state refers to the
+//! files already written (VACUUM can delete them later).
+
+use std::collections::HashMap;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use delta_io::ColumnMapping;
+use delta_io::writer::{DataWriter, WriterOptions};
+use delta_log::{Format, Metadata, Remove};
+use delta_schema::{StructType, WriteSchemaOptions, check_write_schema};
+use futures::{Stream, StreamExt};
+
+use crate::column_mapping;
+use crate::enforce::conform_batch;
+use crate::protocol::{protocol_for, required_features, upgrade};
+use crate::table::check_partition_columns;
+use crate::transaction::{CommitOutcome, Transaction, now_ms};
+use crate::{Snapshot, Table, TxnError};
+
+/// How a write treats the rows already in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SaveMode {
+    /// Add the rows to the table.
+    #[default]
+    Append,
+    /// Replace the table's rows.
+    Overwrite,
+}
+
+impl SaveMode {
+    fn name(self) -> &'static str {
+        match self {
+            SaveMode::Append => "Append",
+            SaveMode::Overwrite => "Overwrite",
+        }
+    }
+}
+
+/// Options of a write.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// Append or overwrite.
+    pub mode: SaveMode,
+    /// Add the data's new columns to the table schema.
+    pub merge_schema: bool,
+    /// With `Overwrite`: replace the table schema (and partitioning) by the data's.
+    pub overwrite_schema: bool,
+    /// Partition columns when the write creates the table (or overwrites its
+    /// schema); must match the table's otherwise.
+    pub partition_by: Option<Vec<String>>,
+    /// Table properties when the write creates the table.
+    pub properties: HashMap<String, String>,
+    /// Idempotent writer: (application id, version); a write whose version
+    /// the table has already seen for this application is skipped.
+    pub app_transaction: Option<(String, i64)>,
+}
+
+impl Table {
+    /// Writes `batches` (all of Arrow schema `schema`) to the table as one
+    /// commit, creating the table when it does not exist.
+    pub async fn write<S>(
+        &self,
+        schema: SchemaRef,
+        batches: S,
+        options: WriteOptions,
+    ) -> Result<CommitOutcome, TxnError>
+    where
+        S: Stream<Item = Result<RecordBatch, TxnError>> + Unpin,
+    {
+        let snapshot = match self.log().commit_log().latest_version().await? {
+            Some(_) => Some(self.snapshot().await?),
+            None => None,
+        };
+        let plan = plan_write(snapshot.as_ref(), &schema, &options)?;
+        let mut txn = Transaction::new(self, snapshot.clone(), "WRITE")
+            .parameter("mode", options.mode.name())
+            .parameter(
+                "partitionBy",
+                serde_json::to_string(&plan.metadata.partition_columns).unwrap_or_default(),
+            );
+        if let Some((app_id, version)) = &options.app_transaction {
+            txn.set_app_transaction(app_id.clone(), *version);
+            // an applied write is skipped before any data is written
+            if let Some(s) = &snapshot
+                && s.state()
+                    .txns
+                    .get(app_id)
+                    .is_some_and(|t| t.version >= *version)
+            {
+                return txn.commit().await;
+            }
+        }
+        let mapping = ColumnMapping::from_property(
+            plan.metadata
+                .configuration
+                .get(column_mapping::MODE)
+                .map(String::as_str),
+        )
+        .unwrap_or_default();
+        let mut writer = DataWriter::try_new(
+            self.location().store.clone(),
+            self.location().root.clone(),
+            &plan.schema,
+            &plan.metadata.partition_columns,
+            mapping,
+            WriterOptions::from_properties(&plan.metadata.configuration)?,
+        )?;
+        let mut rows = 0u64;
+        let mut batches = batches;
+        while let Some(batch) = batches.next().await {
+            let batch = conform_batch(&batch?, &plan.schema)?;
+            rows += batch.num_rows() as u64;
+            writer.write(&batch).await?;
+        }
+        let adds = writer.finish().await?;
+        txn.metric("numFiles", adds.len());
+        txn.metric("numOutputRows", rows);
+        txn.metric("numOutputBytes", adds.iter().map(|a| a.size).sum::<i64>());
+        if let Some(protocol) = plan.protocol {
+            txn.set_protocol(protocol);
+        }
+        if plan.metadata_changed {
+            txn.set_metadata(plan.metadata);
+        }
+        if options.mode == SaveMode::Overwrite
+            && let Some(s) = &snapshot
+        {
+            let now = now_ms();
+            txn.metric("numRemovedFiles", s.files().len());
+            txn.remove_files(s.files().iter().map(|a| Remove {
+                path: a.path.clone(),
+                deletion_timestamp: Some(now),
+                data_change: true,
+                extended_file_metadata: Some(true),
+                partition_values: Some(a.partition_values.clone()),
+                size: Some(a.size),
+                stats: None,
+                tags: a.tags.clone(),
+                deletion_vector: a.deletion_vector.clone(),
+                base_row_id: a.base_row_id,
+                default_row_commit_version: a.default_row_commit_version,
+            }));
+        }
+        txn.add_files(adds);
+        txn.commit().await
+    }
+}
+
+/// What a write commits besides data: the schema to write with, and new
+/// metadata and protocol when they change.
+struct WritePlan {
+    schema: StructType,
+    metadata: Metadata,
+    metadata_changed: bool,
+    protocol: Option<delta_log::Protocol>,
+}
+
+fn plan_write(
+    snapshot: Option<&Snapshot>,
+    data: &SchemaRef,
+    options: &WriteOptions,
+) -> Result<WritePlan, TxnError> {
+    let data_schema =
+        StructType::from_arrow(data).map_err(|source| TxnError::SchemaMismatch { source })?;
+    let Some(snapshot) = snapshot else {
+        // the write creates the table
+        let partition_columns = options.partition_by.clone().unwrap_or_default();
+        let mut schema = nullable_top_level(data_schema);
+        check_partition_columns(&schema, &partition_columns)?;
+        let mut properties = options.properties.clone();
+        column_mapping::apply(&mut schema, &mut properties)
+            .map_err(|reason| TxnError::InvalidArgument { reason })?;
+        let protocol = protocol_for(&required_features(&schema, &properties));
+        return Ok(WritePlan {
+            metadata: Metadata {
+                id: uuid::Uuid::new_v4().to_string(),
+                name: None,
+                description: None,
+                format: Format::default(),
+                schema_string: schema.to_json(),
+                partition_columns,
+                created_time: Some(now_ms()),
+                configuration: properties,
+            },
+            schema,
+            metadata_changed: true,
+            protocol: Some(protocol),
+        });
+    };
+    let current = snapshot.metadata();
+    if options.overwrite_schema {
+        if options.mode != SaveMode::Overwrite {
+            return Err(TxnError::InvalidArgument {
+                reason: "overwrite-schema needs mode overwrite".to_string(),
+            });
+        }
+        let partition_columns = options
+            .partition_by
+            .clone()
+            .unwrap_or_else(|| current.partition_columns.clone());
+        let mut schema = nullable_top_level(data_schema);
+        check_partition_columns(&schema, &partition_columns)?;
+        let mut metadata = current.clone();
+        column_mapping::apply(&mut schema, &mut metadata.configuration)
+            .map_err(|reason| TxnError::InvalidArgument { reason })?;
+        metadata.schema_string = schema.to_json();
+        metadata.partition_columns = partition_columns;
+        let protocol = upgrade(
+            snapshot.protocol(),
+            &required_features(&schema, &metadata.configuration),
+        );
+        return Ok(WritePlan {
+            schema,
+            metadata,
+            metadata_changed: true,
+            protocol,
+        });
+    }
+    if let Some(partition_by) = &options.partition_by
+        && partition_by != &current.partition_columns
+    {
+        return Err(TxnError::InvalidArgument {
+            reason: format!(
+                "the table is partitioned by {:?}, not {:?} (use overwrite-schema to change it)",
+                current.partition_columns, partition_by
+            ),
+        });
+    }
+    let checked = check_write_schema(
+        snapshot.schema(),
+        data,
+        WriteSchemaOptions {
+            merge_schema: options.merge_schema,
+        },
+    )
+    .map_err(|source| TxnError::SchemaMismatch { source })?;
+    let mut schema = checked.table_schema;
+    let mut metadata = current.clone();
+    let mut protocol = None;
+    if checked.changed {
+        column_mapping::apply(&mut schema, &mut metadata.configuration)
+            .map_err(|reason| TxnError::InvalidArgument { reason })?;
+        metadata.schema_string = schema.to_json();
+        protocol = upgrade(
+            snapshot.protocol(),
+            &required_features(&schema, &metadata.configuration),
+        );
+    }
+    Ok(WritePlan {
+        schema,
+        metadata,
+        metadata_changed: checked.changed,
+        protocol,
+    })
+}
+
+/// Top-level columns of a new table schema are nullable (as Spark makes them),
+/// so that later writes may leave them out.
+fn nullable_top_level(mut schema: StructType) -> StructType {
+    for f in &mut schema.fields {
+        f.nullable = true;
+    }
+    schema
+}
