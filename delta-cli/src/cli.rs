@@ -34,6 +34,105 @@ pub enum Command {
     /// Read and print a small Delta table: its description, history, latest
     /// content and its content at version 0 (time travel).
     Demo(DemoArgs),
+    /// Create an empty table with the schema of a file.
+    Create(CreateArgs),
+    /// Write files to a table (append or overwrite) as one commit; creates
+    /// the table when it does not exist.
+    Write(WriteArgs),
+    /// Write a checkpoint at the latest version.
+    Checkpoint(CheckpointArgs),
+}
+
+/// Flags of `delta create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The table to create: a path or URL.
+    pub table: String,
+
+    /// Take the schema from this file (.parquet, .csv with a header, or
+    /// .json/.jsonl/.ndjson; CSV and JSON schemas are inferred).
+    #[arg(long, value_name = "FILE")]
+    pub schema_from: PathBuf,
+
+    /// Partition the table by these columns (comma separated).
+    #[arg(long, value_name = "c1,c2", value_delimiter = ',')]
+    pub partition_by: Vec<String>,
+
+    /// A table property, such as delta.appendOnly=true (repeatable).
+    #[arg(long = "property", value_name = "k=v", value_parser = parse_key_value)]
+    pub properties: Vec<(String, String)>,
+
+    /// A CHECK constraint NAME=EXPR. Not supported yet: constraints arrive
+    /// with SQL expressions; giving one fails with exit status 1.
+    #[arg(long = "constraint", value_name = "NAME=EXPR")]
+    pub constraints: Vec<String>,
+}
+
+/// Write modes of `delta write`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Add the rows to the table.
+    Append,
+    /// Replace the table's rows.
+    Overwrite,
+}
+
+/// Flags of `delta write`.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// The table: a path or URL.
+    pub table: String,
+
+    /// The files to write (.parquet, .csv with a header, .json/.jsonl/.ndjson),
+    /// all with the same schema.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Append to or overwrite the table.
+    #[arg(long, value_enum, default_value_t = Mode::Append)]
+    pub mode: Mode,
+
+    /// Add the files' new columns to the table schema.
+    #[arg(long)]
+    pub merge_schema: bool,
+
+    /// With --mode overwrite: replace the table schema with the files'.
+    #[arg(long)]
+    pub overwrite_schema: bool,
+
+    /// Partition columns when the write creates the table (or with
+    /// --overwrite-schema); must match the table's otherwise.
+    #[arg(long, value_name = "c1,c2", value_delimiter = ',')]
+    pub partition_by: Option<Vec<String>>,
+
+    /// Overwrite only rows matching this predicate. Not supported yet:
+    /// predicates arrive with SQL expressions; giving it fails with exit status 1.
+    #[arg(long, value_name = "PRED")]
+    pub replace_where: Option<String>,
+
+    /// Application id of an idempotent writer (with --app-version).
+    #[arg(long, value_name = "ID", requires = "app_version")]
+    pub app_id: Option<String>,
+
+    /// Version of the idempotent writer's write: skipped when the table has
+    /// already seen this or a later version for --app-id.
+    #[arg(long, value_name = "N", requires = "app_id")]
+    pub app_version: Option<i64>,
+}
+
+/// Flags of `delta checkpoint`.
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// The table: a path or URL.
+    pub table: String,
+}
+
+/// Parses `k=v`.
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("'{text}' is not of the form key=value")),
+    }
 }
 
 /// Output formats of `delta cat`.

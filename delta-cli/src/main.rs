@@ -2,14 +2,17 @@
 //! Delta tables (`cat`, `describe`, `history`) and a `demo`.
 //!
 //! Exit status: 0 success; 1 an error, reported on standard error as
-//! `delta: <message>`; 2 bad command-line usage (clap).
+//! `delta: <message>`; 2 bad command-line usage (clap); 3 a concurrent
+//! commit conflict that was not retried away.
 
 mod cat;
 mod cli;
 mod demo;
 mod describe;
 mod history;
+mod input;
 mod output;
+mod write;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,7 +20,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::output::{CliResult, error_text, is_broken_pipe, stdout_broken};
+use crate::output::{CliResult, error_text, is_broken_pipe, is_conflict, stdout_broken};
 
 fn main() -> ExitCode {
     // clap prints usage errors and exits with status 2 (0 for --help / --version)
@@ -34,7 +37,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // a closed standard error must not panic either
             let _ = writeln!(std::io::stderr(), "delta: {}", error_text(e.as_ref()));
-            ExitCode::from(1)
+            if is_conflict(e.as_ref()) {
+                ExitCode::from(3)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }
@@ -45,5 +52,8 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Describe(args) => describe::run(args).await,
         Command::History(args) => history::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Create(args) => write::create(args).await,
+        Command::Write(args) => write::write(args).await,
+        Command::Checkpoint(args) => write::checkpoint(args).await,
     }
 }

@@ -85,6 +85,20 @@ pub fn is_broken_pipe(error: &(dyn Error + 'static)) -> bool {
     false
 }
 
+/// Whether the error (or one of its sources) is a commit conflict (exit status 3).
+pub fn is_conflict(error: &(dyn Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(delta::txn::TxnError::Conflict { .. }) =
+            e.downcast_ref::<delta::txn::TxnError>()
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
 /// Text output: standard output or a file, buffered. Remembers broken pipes
 /// on standard output (see [`stdout_broken`]).
 pub struct Output {

@@ -475,3 +475,101 @@ fn demo_notes_an_unreadable_version_0() {
     assert!(last.contains("version 0 cannot be read"), "{out}");
     assert!(last.contains("missing"), "{out}");
 }
+
+#[test]
+fn write_creates_appends_overwrites_and_is_idempotent() {
+    let dir = scratch("write-roundtrip");
+    let input = dir.join("in.parquet");
+    let input = input.to_str().unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    ok(&["cat", &basic(), "--format", "parquet", "--out", input]);
+    assert!(ok(&["write", t, input]).contains("committed version 0"));
+    assert!(
+        ok(&["write", t, input, "--app-id", "etl", "--app-version", "7"]).contains("version 1")
+    );
+    assert!(
+        ok(&["write", t, input, "--app-id", "etl", "--app-version", "7"]).starts_with("skipped")
+    );
+    let rows = ok(&["cat", t, "--format", "json"]).lines().count();
+    assert_eq!(rows, 2 * BASIC_ROWS[13]);
+    ok(&["write", t, input, "--mode", "overwrite"]);
+    assert_eq!(
+        ok(&["cat", t, "--format", "json"]).lines().count(),
+        BASIC_ROWS[13]
+    );
+    let history = ok(&["history", t, "--json"]);
+    assert_eq!(history.lines().count(), 3);
+    assert!(ok(&["checkpoint", t]).starts_with("checkpoint at version 2"));
+    // the table reads the same from its checkpoint
+    assert_eq!(
+        ok(&["cat", t, "--format", "json"]).lines().count(),
+        BASIC_ROWS[13]
+    );
+}
+
+#[test]
+fn write_refuses_bad_data_and_flags() {
+    let dir = scratch("write-refuse");
+    let input = dir.join("in.parquet");
+    let input = input.to_str().unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    ok(&["cat", &basic(), "--format", "parquet", "--out", input]);
+    ok(&["write", t, input]);
+    // a CSV whose column has the wrong type
+    let csv = dir.join("bad.csv");
+    fs::write(&csv, "id,extra\n1,x\n").unwrap();
+    let err = fails(&["write", t, csv.to_str().unwrap()], 1);
+    assert!(
+        err.contains("column 'extra': is not in the table schema"),
+        "{err}"
+    );
+    let err = fails(&["write", t, input, "--replace-where", "id > 1"], 1);
+    assert!(err.contains("not supported yet"), "{err}");
+    fails(&["write", t, input, "--app-id", "x"], 2);
+    fails(&["write", t, input, "--mode", "sideways"], 2);
+    let err = fails(&["write", t, "/no/such/file.parquet"], 1);
+    assert!(err.contains("/no/such/file.parquet"), "{err}");
+    // nothing of the refused writes was committed
+    assert_eq!(ok(&["history", t, "--json"]).lines().count(), 1);
+}
+
+#[test]
+fn create_takes_the_schema_of_a_file() {
+    let dir = scratch("write-create");
+    let csv = dir.join("s.csv");
+    fs::write(&csv, "id,city\n1,Oslo\n").unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    ok(&[
+        "create",
+        t,
+        "--schema-from",
+        csv.to_str().unwrap(),
+        "--partition-by",
+        "city",
+        "--property",
+        "delta.appendOnly=true",
+    ]);
+    let d: Value = serde_json::from_str(&ok(&["describe", t, "--json"])).unwrap();
+    assert_eq!(d["version"], 0);
+    assert_eq!(d["partition_columns"][0], "city");
+    assert_eq!(d["properties"]["delta.appendOnly"], "true");
+    let err = fails(&["create", t, "--schema-from", csv.to_str().unwrap()], 1);
+    assert!(err.contains("already exists"), "{err}");
+    ok(&["write", t, csv.to_str().unwrap()]);
+    assert_eq!(ok(&["cat", t, "--format", "csv"]), "id,city\n1,Oslo\n");
+    let err = fails(
+        &[
+            "create",
+            &format!("{t}2"),
+            "--schema-from",
+            csv.to_str().unwrap(),
+            "--constraint",
+            "c=id > 0",
+        ],
+        1,
+    );
+    assert!(err.contains("not supported yet"), "{err}");
+}

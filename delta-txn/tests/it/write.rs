@@ -68,7 +68,10 @@ async fn create_append_overwrite_round_trip() {
         write(&table, vec![first.clone()], options).await.unwrap(),
         0
     );
-    assert_eq!(hash(&read(&table).await), hash(std::slice::from_ref(&first)));
+    assert_eq!(
+        hash(&read(&table).await),
+        hash(std::slice::from_ref(&first))
+    );
     let snapshot = table.snapshot().await.unwrap();
     assert_eq!(snapshot.partition_columns(), ["city"]);
     assert_eq!(snapshot.files().len(), 3);

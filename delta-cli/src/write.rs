@@ -1,0 +1,117 @@
+//! `delta create`, `delta write` and `delta checkpoint`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use delta::schema::StructType;
+use delta::txn::{CreateOptions, SaveMode, Table, TxnError, WriteOptions};
+
+use crate::cli::{CheckpointArgs, CreateArgs, Mode, WriteArgs};
+use crate::input;
+use crate::output::{CliResult, Context};
+
+/// Runs `delta create`.
+pub async fn create(args: &CreateArgs) -> CliResult<()> {
+    if !args.constraints.is_empty() {
+        return Err(
+            "--constraint is not supported yet: CHECK constraints arrive with SQL expressions"
+                .into(),
+        );
+    }
+    let arrow = input::schema(&args.schema_from, None)?;
+    let schema = StructType::from_arrow(&arrow).map_err(|e| {
+        Context::new(
+            format!("cannot use the schema of '{}'", args.schema_from.display()),
+            e,
+        )
+    })?;
+    let options = CreateOptions {
+        partition_columns: args.partition_by.clone(),
+        properties: args.properties.iter().cloned().collect(),
+        ..Default::default()
+    };
+    let (_, outcome) = Table::create(&args.table, &schema, options).await?;
+    println!(
+        "created {} (version {}, {} columns)",
+        args.table,
+        outcome.version,
+        schema.fields.len()
+    );
+    Ok(())
+}
+
+/// Runs `delta write`.
+pub async fn write(args: &WriteArgs) -> CliResult<()> {
+    if args.replace_where.is_some() {
+        return Err(
+            "--replace-where is not supported yet: predicates arrive with SQL expressions".into(),
+        );
+    }
+    let table = Table::at(&args.table)?;
+    let table_schema = match table.log().commit_log().latest_version().await? {
+        Some(_) => Some(table.snapshot().await?.arrow_schema()),
+        None => None,
+    };
+    let schema = input::schema(&args.files[0], table_schema.as_ref())?;
+    for file in &args.files[1..] {
+        let other = input::schema(file, table_schema.as_ref())?;
+        if other.fields() != schema.fields() {
+            return Err(format!(
+                "'{}' has a different schema than '{}'; write them separately",
+                file.display(),
+                args.files[0].display()
+            )
+            .into());
+        }
+    }
+    let mut readers = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        let path = file.clone();
+        let batches = input::batches(file, &schema)?.map(move |b| {
+            b.map_err(|e| TxnError::InvalidArgument {
+                reason: format!("cannot read '{}': {e}", path.display()),
+            })
+        });
+        readers.push(batches);
+    }
+    let batches = futures::stream::iter(readers.into_iter().flatten());
+    let options = WriteOptions {
+        mode: match args.mode {
+            Mode::Append => SaveMode::Append,
+            Mode::Overwrite => SaveMode::Overwrite,
+        },
+        merge_schema: args.merge_schema,
+        overwrite_schema: args.overwrite_schema,
+        partition_by: args.partition_by.clone(),
+        properties: HashMap::new(),
+        app_transaction: args.app_id.clone().zip(args.app_version),
+    };
+    let outcome = table.write(Arc::clone(&schema), batches, options).await?;
+    if outcome.committed {
+        println!("committed version {}", outcome.version);
+    } else {
+        println!(
+            "skipped: version {} of app '{}' was already written (table at version {})",
+            args.app_version.unwrap_or_default(),
+            args.app_id.clone().unwrap_or_default(),
+            outcome.version
+        );
+    }
+    if let Some(Err(e)) = &outcome.checkpoint {
+        eprintln!("delta: warning: the commit succeeded but its checkpoint failed: {e}");
+    }
+    Ok(())
+}
+
+/// Runs `delta checkpoint`.
+pub async fn checkpoint(args: &CheckpointArgs) -> CliResult<()> {
+    let table = Table::open(&args.table).await?;
+    let snapshot = table.snapshot().await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let info = table.log().write_checkpoint(snapshot.state(), now).await?;
+    println!(
+        "checkpoint at version {}: {} actions, {} files, {} bytes",
+        info.version, info.size, info.num_of_add_files, info.size_in_bytes
+    );
+    Ok(())
+}
