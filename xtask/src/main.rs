@@ -1,12 +1,20 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! - `test`: everything CI checks: formatting, clippy with warnings denied,
-//!   and the whole test suite (unit, integration, doc and conformance tests).
+//!   and the whole test suite (unit, integration, doc and conformance tests),
+//!   with the object-store servers of [`storage`] running: it starts them
+//!   (while clippy runs), passes their settings to the tests, checks that the
+//!   storage tests really ran against them, and stops them, also on failure.
 //! - `conformance`: only the conformance suite over `../shared/testdata`.
 //! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024).
 //! - `bench`: the criterion benchmarks and the memory probe (release builds).
 
+mod storage;
+
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
+
+use storage::Storage;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,19 +39,45 @@ fn main() -> ExitCode {
 
 /// Runs `cargo` with these arguments; the error names the step.
 fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    cargo_in(args, env, &[])
+}
+
+/// Runs `cargo` with these arguments, setting `env` and removing `remove`.
+fn cargo_in<K: AsRef<str>, V: AsRef<str>>(
+    args: &[&str],
+    env: &[(K, V)],
+    remove: &[String],
+) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let shown = format!("cargo {}", args.join(" "));
     eprintln!("xtask: {shown}");
-    let status = Command::new(cargo)
-        .args(args)
-        .envs(env.iter().copied())
+    let mut command = Command::new(cargo);
+    command.args(args);
+    for key in remove {
+        command.env_remove(key);
+    }
+    let status = command
+        .envs(env.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
         .status()
         .map_err(|e| format!("{shown}: {e}"))?;
     if status.success() { Ok(()) } else { Err(shown) }
 }
 
+/// The workspace root.
+fn workspace() -> PathBuf {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    root.canonicalize().unwrap_or(root)
+}
+
 fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--check"], &[])?;
+    let mut storage = Storage::start(&workspace())?;
+    let result = test_with(&mut storage);
+    storage.stop();
+    result
+}
+
+fn test_with(storage: &mut Storage) -> Result<(), String> {
     cargo(
         &[
             "clippy",
@@ -55,8 +89,21 @@ fn test() -> Result<(), String> {
         ],
         &[],
     )?;
-    cargo(&["test", "--workspace", "--all-targets"], &[])?;
-    cargo(&["test", "--workspace", "--doc"], &[])
+    storage
+        .wait_ready()
+        .map_err(|e| format!("object-store servers for the tests:\n{e}"))?;
+    let remove = storage.env_to_remove();
+    cargo_in(
+        &["test", "--workspace", "--all-targets"],
+        storage.test_env(),
+        &remove,
+    )?;
+    storage.check_markers()?;
+    cargo_in(
+        &["test", "--workspace", "--doc"],
+        storage.test_env(),
+        &remove,
+    )
 }
 
 fn conformance() -> Result<(), String> {

@@ -1,0 +1,425 @@
+//! Real object stores: an S3 server (Ceph RGW) and the Azure emulator (azurite),
+//! both started on 127.0.0.1 by `cargo xtask test`.
+//!
+//! The stores come from the environment: `DELTA_TEST_S3_URL` (e.g.
+//! `s3://delta-test`) with the `AWS_*` settings, and `DELTA_TEST_AZURE_URL`
+//! (e.g. `az://delta`) with `AZURE_STORAGE_USE_EMULATOR` /
+//! `AZURITE_BLOB_STORAGE_URL`. Everything is opened the way users open tables,
+//! through `Table::open` / `location::resolve`, so these tests also prove that
+//! credentials and endpoints are read from the environment.
+//!
+//! Without those variables a test prints `skipped: ...` and returns, unless
+//! `DELTA_REQUIRE_STORAGE=1` (set by xtask): then it fails. Each test that ran
+//! against a store leaves a marker file in `DELTA_STORAGE_MARKERS`, which xtask
+//! checks, so a suite that silently skipped does not pass.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::io::Write;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use delta_log::LogError;
+use delta_log::core::CommitLog;
+use delta_txn::Table;
+use delta_txn::location::resolve;
+use futures::TryStreamExt;
+use object_store::path::{Path, PathPart};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use serde_json::Value;
+
+#[derive(Clone, Copy)]
+enum Backend {
+    S3,
+    Azure,
+}
+
+impl Backend {
+    fn url_var(self) -> &'static str {
+        match self {
+            Backend::S3 => "DELTA_TEST_S3_URL",
+            Backend::Azure => "DELTA_TEST_AZURE_URL",
+        }
+    }
+
+    fn server(self) -> &'static str {
+        match self {
+            Backend::S3 => "S3 server",
+            Backend::Azure => "Azure server (azurite)",
+        }
+    }
+
+    /// The bucket or container URL, without a trailing `/`; `None` (after a
+    /// visible notice) when no server is configured and none is required.
+    fn base_url(self, test: &str) -> Option<String> {
+        match std::env::var(self.url_var()) {
+            Ok(url) if !url.is_empty() => Some(url.trim_end_matches('/').to_string()),
+            _ => {
+                if std::env::var("DELTA_REQUIRE_STORAGE").is_ok_and(|v| v == "1") {
+                    panic!(
+                        "{test}: DELTA_REQUIRE_STORAGE=1 but {} is not set: no {}",
+                        self.url_var(),
+                        self.server()
+                    );
+                }
+                // straight to stderr: libtest does not capture this, so the skip is visible
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{test}: skipped: no {} (run via cargo xtask test)",
+                    self.server()
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Tells xtask that `test` really ran against a store.
+fn mark_ran(test: &str) {
+    if let Ok(dir) = std::env::var("DELTA_STORAGE_MARKERS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(FsPath::new(&dir).join(test), b"ran\n").unwrap();
+    }
+}
+
+/// A prefix no other run or test uses.
+fn unique(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("storage-test-{what}-{}-{nanos}", std::process::id())
+}
+
+async fn delete_prefix(store: &Arc<dyn ObjectStore>, prefix: &Path) {
+    let metas: Vec<_> = store.list(Some(prefix)).try_collect().await.unwrap();
+    for meta in metas {
+        store.delete(&meta.location).await.unwrap();
+    }
+    let left: Vec<_> = store.list(Some(prefix)).try_collect().await.unwrap();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+// ---------------------------------------------------------------------------
+// (1) the generic commit core: put-if-absent on a real store
+
+async fn commit_core(backend: Backend, test: &str) {
+    let Some(base) = backend.base_url(test) else {
+        return;
+    };
+    let location = resolve(&format!("{base}/{}", unique("commit"))).unwrap();
+    let log = CommitLog::new(
+        Arc::clone(&location.store),
+        location.root.clone().join("_log"),
+        "json",
+    );
+    assert_eq!(log.latest_version().await.unwrap(), None);
+
+    // a second create of one version fails and leaves the first content
+    log.put_commit(0, b"first".to_vec().into()).await.unwrap();
+    let err = log
+        .put_commit(0, b"second".to_vec().into())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LogError::VersionExists { version: 0, .. }),
+        "{err}"
+    );
+    assert_eq!(&log.read_commit(0).await.unwrap()[..], b"first");
+
+    // 16 writers race for each version: exactly one wins, its content stays
+    const WRITERS: usize = 16;
+    const VERSIONS: u64 = 5;
+    for version in 1..=VERSIONS {
+        let tasks: Vec<_> = (0..WRITERS)
+            .map(|writer| {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let body = format!("version={version} writer={writer}");
+                    (
+                        writer,
+                        log.put_commit(version, body.into_bytes().into()).await,
+                    )
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (writer, Ok(())) => winners.push(writer),
+                (_, Err(LogError::VersionExists { version: v, .. })) => assert_eq!(v, version),
+                (_, Err(e)) => panic!("version {version}: unexpected error {e}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "version {version}: winners {winners:?}");
+        assert_eq!(
+            log.read_commit(version).await.unwrap(),
+            format!("version={version} writer={}", winners[0]).as_bytes()
+        );
+    }
+    let files = log.list_from(0).await.unwrap();
+    assert_eq!(
+        files.iter().map(|f| f.version).collect::<Vec<_>>(),
+        (0..=VERSIONS).collect::<Vec<_>>()
+    );
+    assert_eq!(log.latest_version().await.unwrap(), Some(VERSIONS));
+
+    delete_prefix(&location.store, &location.root).await;
+    mark_ran(test);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_commit_core_put_if_absent() {
+    commit_core(Backend::S3, "s3_commit_core_put_if_absent").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn azure_commit_core_put_if_absent() {
+    commit_core(Backend::Azure, "azure_commit_core_put_if_absent").await;
+}
+
+// ---------------------------------------------------------------------------
+// (2) the example table, uploaded to the store and read through Table::open
+
+fn example_table() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/people"))
+}
+
+/// Every file under `dir`, as paths relative to it.
+fn files_under(dir: &FsPath) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![PathBuf::new()];
+    while let Some(rel) = todo.pop() {
+        for entry in std::fs::read_dir(dir.join(&rel)).unwrap() {
+            let entry = entry.unwrap();
+            let rel = rel.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                todo.push(rel);
+            } else {
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The store path of a local relative path under `root`: each file name is
+/// taken literally (`PathPart::parse`), as the log's decoded paths are.
+/// `Path::join(&str)` would instead escape a `%` to `%25`.
+fn store_path(root: &Path, rel: &FsPath) -> Path {
+    rel.components().fold(root.clone(), |path, c| {
+        path.join(PathPart::parse(c.as_os_str().to_str().unwrap()).unwrap())
+    })
+}
+
+/// Uploads the example table under `root`; returns the keys written.
+async fn upload_example(store: &Arc<dyn ObjectStore>, root: &Path) -> Vec<Path> {
+    let dir = example_table();
+    let mut keys = Vec::new();
+    // commits in version order, so their modification times increase
+    for rel in files_under(&dir) {
+        let key = store_path(root, &rel);
+        let bytes = std::fs::read(dir.join(&rel)).unwrap();
+        store.put(&key, PutPayload::from(bytes)).await.unwrap();
+        keys.push(key);
+    }
+    keys
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+async fn reads_example_table(backend: Backend, test: &str) {
+    let Some(base) = backend.base_url(test) else {
+        return;
+    };
+    // the root has a space: the URL carries it encoded, the store key literally
+    let prefix = unique("people");
+    let url = format!("{base}/{prefix}/people%20table");
+    let location = resolve(&url).unwrap();
+    assert_eq!(location.root.as_ref(), format!("{prefix}/people table"));
+    let keys = upload_example(&location.store, &location.root).await;
+
+    // the store lists the keys exactly as written, `%` and space included
+    let mut listed: Vec<Path> = location
+        .store
+        .list(Some(&location.root))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await
+        .unwrap();
+    listed.sort();
+    let mut written = keys.clone();
+    written.sort();
+    assert_eq!(listed, written);
+    let new_york = keys
+        .iter()
+        .find(|k| k.as_ref().contains("city=New%20York/"))
+        .expect("the example has a city=New%20York directory");
+    assert!(location.store.head(new_york).await.is_ok());
+
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(example_table().with_file_name("people.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let table = Table::open(&url).await.unwrap();
+    for want in expected["versions"].as_array().unwrap() {
+        let version = want["version"].as_u64().unwrap();
+        let snapshot = table.snapshot_at(version).await.unwrap();
+        assert_eq!(snapshot.version(), version);
+        assert_eq!(
+            snapshot.files().len() as u64,
+            want["num_files"].as_u64().unwrap(),
+            "version {version}"
+        );
+        let batches = snapshot.scan().collect().await.unwrap();
+        assert_eq!(
+            rows(&batches) as u64,
+            want["num_rows"].as_u64().unwrap(),
+            "version {version}"
+        );
+        assert_eq!(
+            delta_test::canonical_hash(&batches).unwrap(),
+            want["hash"].as_str().unwrap(),
+            "version {version}"
+        );
+    }
+    assert_eq!(table.snapshot().await.unwrap().version(), 3);
+
+    // history and time travel by timestamp (file times from the store)
+    let history = table.history(None).await.unwrap();
+    assert_eq!(
+        history.iter().map(|c| c.version).collect::<Vec<_>>(),
+        [3, 2, 1, 0]
+    );
+    assert_eq!(
+        history[1].commit_info.as_ref().unwrap().operation(),
+        Some("DELETE")
+    );
+    for entry in &history {
+        let s = table
+            .snapshot_at_timestamp(entry.timestamp_ms)
+            .await
+            .unwrap();
+        assert_eq!(s.version(), entry.version);
+    }
+    let before = history.last().unwrap().timestamp_ms - 1;
+    let err = table.snapshot_at_timestamp(before).await.unwrap_err();
+    assert!(
+        err.to_string().contains("earliest retained version 0"),
+        "{err}"
+    );
+
+    delete_prefix(&location.store, &Path::from(prefix.as_str())).await;
+    mark_ran(test);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_reads_the_example_table() {
+    reads_example_table(Backend::S3, "s3_reads_the_example_table").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_reads_the_example_table() {
+    reads_example_table(Backend::Azure, "azure_reads_the_example_table").await;
+}
+
+// ---------------------------------------------------------------------------
+// (3) `%` in object keys: a key is the literal string of the object_store Path
+
+/// Writes keys with `%` under a new prefix of `base`, checks them and returns
+/// where they are (the caller deletes them).
+async fn percent_keys(base: &str) -> delta_txn::location::Location {
+    let location = resolve(&format!("{base}/{}", unique("percent"))).unwrap();
+    let store = &location.store;
+    // literal names with `%`: as resolve_log_path builds them from the log
+    let names = ["a%20b", "a b", "a%2520b", "x=A%2FA", "100%", "%zz"];
+    for (i, name) in names.iter().enumerate() {
+        let key = location
+            .root
+            .clone()
+            .join(PathPart::parse(name).unwrap())
+            .join("f");
+        store
+            .put(&key, PutPayload::from(format!("{i}").into_bytes()))
+            .await
+            .unwrap();
+    }
+    // each name is its own key: no two collapse, and listing returns them unchanged
+    let listed: Vec<_> = store
+        .list(Some(&location.root))
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), names.len(), "{listed:?}");
+    for (i, name) in names.iter().enumerate() {
+        let key = Path::parse(format!("{}/{name}/f", location.root)).unwrap();
+        assert!(
+            listed.iter().any(|m| m.location == key),
+            "{key} not in {listed:?}"
+        );
+        let got = store.get(&key).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&got[..], format!("{i}").as_bytes(), "{key}");
+    }
+    // directories under `%` names list by delimiter as well
+    let dirs = store
+        .list_with_delimiter(Some(&location.root))
+        .await
+        .unwrap();
+    let mut prefixes: Vec<String> = dirs
+        .common_prefixes
+        .iter()
+        .map(|p| p.filename().unwrap().to_string())
+        .collect();
+    prefixes.sort();
+    let mut want: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(prefixes, want);
+    location
+}
+
+#[tokio::test]
+async fn s3_percent_in_keys_is_literal() {
+    let test = "s3_percent_in_keys_is_literal";
+    if let Some(base) = Backend::S3.base_url(test) {
+        let location = percent_keys(&base).await;
+        delete_prefix(&location.store, &location.root).await;
+        mark_ran(test);
+    }
+}
+
+#[tokio::test]
+async fn azure_percent_in_keys_is_literal() {
+    let test = "azure_percent_in_keys_is_literal";
+    if let Some(base) = Backend::Azure.base_url(test) {
+        let location = percent_keys(&base).await;
+        delete_prefix(&location.store, &location.root).await;
+        mark_ran(test);
+    }
+}
+
+/// The same on the local file system: a key is the file name, `%` and all.
+#[tokio::test]
+async fn local_percent_in_keys_is_literal() {
+    let dir = std::env::temp_dir().join(unique("local"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let location = percent_keys(dir.to_str().unwrap()).await;
+    let on_disk = std::path::Path::new("/").join(location.root.as_ref());
+    let mut names: Vec<String> = std::fs::read_dir(on_disk)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["%zz", "100%", "a b", "a%20b", "a%2520b", "x=A%2FA"]);
+    // the trap for uploaders: `Path::from` / `join(&str)` escape `%`, making another key
+    assert_eq!(Path::from("t/a%20b").as_ref(), "t/a%2520b");
+    assert_eq!(Path::parse("t/a%20b").unwrap().as_ref(), "t/a%20b");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
