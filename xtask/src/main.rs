@@ -5,15 +5,20 @@
 //!   with the object-store servers of [`storage`] running: it starts them
 //!   (while clippy runs), passes their settings to the tests, checks that the
 //!   storage tests really ran against them, and stops them, also on failure.
+//!   Then the interop check of [`peer`]: delta-rs and Polars read the tables
+//!   our writer makes, with equal content at every version.
 //! - `conformance`: only the conformance suite over `../shared/testdata`.
+//! - `interop`: only the interop check.
 //! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024).
 //! - `bench`: the criterion benchmarks and the memory probe (release builds).
 
+mod peer;
 mod storage;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
+use peer::Peer;
 use storage::Storage;
 
 fn main() -> ExitCode {
@@ -21,10 +26,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("conformance") => conformance(),
+        Some("interop") => interop(&mut Peer::start(&workspace())),
         Some("proptest") => proptest(),
         Some("bench") => bench(),
         _ => {
-            eprintln!("usage: cargo xtask <test|conformance|proptest|bench>");
+            eprintln!("usage: cargo xtask <test|conformance|interop|proptest|bench>");
             return ExitCode::from(2);
         }
     };
@@ -71,10 +77,23 @@ fn workspace() -> PathBuf {
 
 fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--check"], &[])?;
+    let mut peer = Peer::start(&workspace());
     let mut storage = Storage::start(&workspace())?;
     let result = test_with(&mut storage);
     storage.stop();
-    result
+    result?;
+    interop(&mut peer)
+}
+
+/// Tables our writer makes, read by delta-rs and Polars ([`peer`]).
+fn interop(peer: &mut Peer) -> Result<(), String> {
+    peer.check(&workspace(), |dir| {
+        let dir = dir.display().to_string();
+        cargo(
+            &["test", "-p", "delta-txn", "--test", "interop"],
+            &[("DELTA_INTEROP_DIR", dir.as_str())],
+        )
+    })
 }
 
 fn test_with(storage: &mut Storage) -> Result<(), String> {

@@ -1,0 +1,158 @@
+//! Interop check: tables our writer makes are read by delta-rs (and Polars)
+//! with equal canonical content at every version.
+//!
+//! A Python venv with ../shared/peer/requirements.txt is set up in
+//! `target/peer-venv` (in a background thread while the build runs); the
+//! `interop` test of delta-txn writes the tables and our reader's report of
+//! each into `target/interop`; then each table is checked by
+//! ../shared/peer/verify_with_deltars.py (`--also polars`), except where
+//! [`SPECIAL`] says why another reader is used.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread::JoinHandle;
+
+/// Tables checked another way, and why.
+const SPECIAL: &[(&str, &str, &str)] = &[
+    (
+        "column-mapped",
+        "querybuilder",
+        "delta-rs's pyarrow path ignores column mapping (returns nulls) and Polars refuses it; \
+         delta-rs's DataFusion scan applies it",
+    ),
+    (
+        "negative-decimal-partition",
+        "polars",
+        "delta-rs 1.6.6 cannot parse negative decimal partition values ('-1.25' becomes '-1.-25')",
+    ),
+];
+
+/// The peer venv, being set up.
+pub struct Peer {
+    venv: PathBuf,
+    setup: Option<JoinHandle<Result<(), String>>>,
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what}: {status}"))
+    }
+}
+
+impl Peer {
+    /// Starts setting up the venv (unless it is already there).
+    pub fn start(workspace: &Path) -> Peer {
+        let venv = workspace.join("target/peer-venv");
+        let requirements = workspace.join("../shared/peer/requirements.txt");
+        let marker = venv.join("installed.txt");
+        let setup_venv = venv.clone();
+        let setup = std::thread::spawn(move || {
+            let wanted = std::fs::read_to_string(&requirements)
+                .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+            if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+                return Ok(());
+            }
+            eprintln!(
+                "xtask: setting up {} for the interop check",
+                setup_venv.display()
+            );
+            run(
+                Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&setup_venv),
+                "python3 -m venv",
+            )?;
+            run(
+                Command::new(setup_venv.join("bin/python"))
+                    .args(["-m", "pip", "install", "-q", "-r"])
+                    .arg(&requirements),
+                "pip install -r ../shared/peer/requirements.txt",
+            )?;
+            std::fs::write(&marker, wanted).map_err(|e| e.to_string())
+        });
+        Peer {
+            venv,
+            setup: Some(setup),
+        }
+    }
+
+    /// Writes the interop tables with our writer and has the peers read them.
+    pub fn check(
+        &mut self,
+        workspace: &Path,
+        cargo_test: impl Fn(&Path) -> Result<(), String>,
+    ) -> Result<(), String> {
+        if let Some(setup) = self.setup.take() {
+            setup
+                .join()
+                .map_err(|_| "the venv setup thread panicked".to_string())??;
+        }
+        let dir = workspace.join("target/interop");
+        let _ = std::fs::remove_dir_all(&dir);
+        cargo_test(&dir)?;
+        let python = self.venv.join("bin/python");
+        let peer_dir = workspace.join("../shared/peer");
+        let mut reports: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".ours.json"))
+            .collect();
+        reports.sort();
+        if reports.is_empty() {
+            return Err(format!(
+                "the interop test wrote no tables into {}",
+                dir.display()
+            ));
+        }
+        let mut failed = Vec::new();
+        for report in &reports {
+            let name = report
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".ours.json"))
+                .unwrap_or_default()
+                .to_string();
+            let table = dir.join(&name);
+            let mut command = Command::new(&python);
+            match SPECIAL.iter().find(|(t, _, _)| *t == name) {
+                Some((_, reader, why)) => {
+                    eprintln!("xtask: interop {name}: checked with {reader} ({why})");
+                    command
+                        .arg(workspace.join("xtask/peer/check_table.py"))
+                        .arg(&table)
+                        .arg("--expect")
+                        .arg(report)
+                        .args(["--reader", reader]);
+                }
+                None => {
+                    command
+                        .arg(peer_dir.join("verify_with_deltars.py"))
+                        .arg(&table)
+                        .arg("--expect")
+                        .arg(report)
+                        .args(["--also", "polars"]);
+                }
+            }
+            match run(&mut command, &format!("interop check of {name}")) {
+                Ok(()) => eprintln!("xtask: interop {name}: equal"),
+                Err(e) => failed.push(e),
+            }
+        }
+        eprintln!(
+            "xtask: interop: {} tables equal, {} different",
+            reports.len() - failed.len(),
+            failed.len()
+        );
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed.join("; "))
+        }
+    }
+}
