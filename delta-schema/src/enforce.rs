@@ -21,6 +21,9 @@ use crate::{ArrayType, DataType, MapType, PrimitiveType, SchemaError, StructFiel
 pub struct WriteSchemaOptions {
     /// Add the data's new columns to the table (`mergeSchema`).
     pub merge_schema: bool,
+    /// With `merge_schema`: widen column types to the data's where Delta
+    /// widens automatically (the table has type widening enabled).
+    pub type_widening: bool,
 }
 
 /// The outcome of checking a write's schema.
@@ -105,6 +108,12 @@ fn check_struct(
                     ));
                 }
                 let merged = check_type(&t.data_type, field, &column, options)?;
+                if let (DataType::Primitive(from), DataType::Primitive(to)) =
+                    (&t.data_type, &merged)
+                    && from != to
+                {
+                    record_type_change(&mut out.fields[i], *from, *to);
+                }
                 out.fields[i].data_type = merged;
             }
             None if options.merge_schema => {
@@ -171,6 +180,13 @@ fn check_type(
             let given = delta_type_of(data, column)?;
             match &given {
                 DataType::Primitive(g) if g == p || implicit_widening(*g, *p) => Ok(table.clone()),
+                DataType::Primitive(g)
+                    if options.merge_schema
+                        && options.type_widening
+                        && automatic_type_widening(*p, *g) =>
+                {
+                    Ok(given.clone())
+                }
                 // an all-null column of the data fits any type
                 DataType::Primitive(PrimitiveType::Void) => Ok(table.clone()),
                 _ => Err(mismatch(
@@ -194,6 +210,65 @@ fn delta_type_of(field: &Field, column: &str) -> Result<DataType, SchemaError> {
     let mut s = StructType::from_arrow(&Schema::new(vec![field.clone()]))
         .map_err(|e| mismatch(column, e.to_string()))?;
     Ok(s.fields.remove(0).data_type)
+}
+
+/// Type changes the type widening feature allows (PROTOCOL.md §"Type
+/// Widening"): integers to wider integers, to `double` and to decimals wide
+/// enough; `float` to `double`; `date` to `timestamp_ntz`; decimals to
+/// decimals with at least as many digits before and after the point.
+pub fn type_widening_allowed(from: PrimitiveType, to: PrimitiveType) -> bool {
+    use PrimitiveType as P;
+    let integer_digits = |p: PrimitiveType| match p {
+        P::Byte | P::Short | P::Integer => Some(10),
+        P::Long => Some(20),
+        _ => None,
+    };
+    match (from, to) {
+        (
+            P::Decimal {
+                precision: p1,
+                scale: s1,
+            },
+            P::Decimal {
+                precision: p2,
+                scale: s2,
+            },
+        ) => s2 >= s1 && p2 - s2 >= p1 - s1 && (from != to),
+        (P::Byte | P::Short | P::Integer | P::Long, P::Decimal { precision, scale }) => {
+            integer_digits(from).is_some_and(|d| precision - scale >= d)
+        }
+        (P::Byte | P::Short | P::Integer, P::Double) => true,
+        (P::Date, P::TimestampNtz) => true,
+        _ => implicit_widening(from, to),
+    }
+}
+
+/// The type changes schema evolution applies by itself (integer to decimal
+/// or double must be asked for explicitly, as in Delta).
+pub fn automatic_type_widening(from: PrimitiveType, to: PrimitiveType) -> bool {
+    use PrimitiveType as P;
+    type_widening_allowed(from, to)
+        && !matches!(
+            (from, to),
+            (
+                P::Byte | P::Short | P::Integer | P::Long,
+                P::Decimal { .. } | P::Double
+            )
+        )
+}
+
+/// Appends `{fromType, toType}` to the field's `delta.typeChanges`.
+pub fn record_type_change(field: &mut StructField, from: PrimitiveType, to: PrimitiveType) {
+    let change = serde_json::json!({"fromType": from.to_string(), "toType": to.to_string()});
+    match field.metadata.get_mut(crate::TYPE_CHANGES) {
+        Some(serde_json::Value::Array(changes)) => changes.push(change),
+        _ => {
+            field.metadata.insert(
+                crate::TYPE_CHANGES.to_string(),
+                serde_json::Value::Array(vec![change]),
+            );
+        }
+    }
 }
 
 /// Widenings Delta applies on write without a schema change.
@@ -238,9 +313,87 @@ mod tests {
             &Schema::new(data),
             WriteSchemaOptions {
                 merge_schema: merge,
+                type_widening: false,
             },
         )
         .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn type_widening_changes_types_and_records_them() {
+        let widen = |data: Vec<Field>| {
+            check_write_schema(
+                &table(),
+                &Schema::new(data),
+                WriteSchemaOptions {
+                    merge_schema: true,
+                    type_widening: true,
+                },
+            )
+        };
+        let ws = widen(vec![
+            Field::new("id", ArrowType::Int64, false),
+            address(vec![Field::new("zip", ArrowType::Int64, true)]),
+        ])
+        .unwrap();
+        let merged = ws
+            .table_schema
+            .field("address")
+            .unwrap()
+            .data_type
+            .as_struct()
+            .unwrap();
+        let zip = merged.field("zip").unwrap();
+        assert_eq!(zip.data_type, DataType::LONG);
+        assert_eq!(
+            zip.metadata[crate::TYPE_CHANGES],
+            serde_json::json!([{"fromType": "integer", "toType": "long"}])
+        );
+        // integer to double is never automatic
+        let err = widen(vec![address(vec![Field::new(
+            "zip",
+            ArrowType::Float64,
+            true,
+        )])]);
+        assert!(err.is_err());
+        use PrimitiveType as P;
+        assert!(type_widening_allowed(P::Integer, P::Double));
+        assert!(type_widening_allowed(P::Date, P::TimestampNtz));
+        assert!(type_widening_allowed(
+            P::Decimal {
+                precision: 10,
+                scale: 1
+            },
+            P::Decimal {
+                precision: 12,
+                scale: 3
+            }
+        ));
+        assert!(!type_widening_allowed(
+            P::Decimal {
+                precision: 10,
+                scale: 1
+            },
+            P::Decimal {
+                precision: 11,
+                scale: 3
+            }
+        ));
+        assert!(type_widening_allowed(
+            P::Long,
+            P::Decimal {
+                precision: 20,
+                scale: 0
+            }
+        ));
+        assert!(!type_widening_allowed(
+            P::Long,
+            P::Decimal {
+                precision: 19,
+                scale: 0
+            }
+        ));
+        assert!(!type_widening_allowed(P::Long, P::Integer));
     }
 
     #[test]

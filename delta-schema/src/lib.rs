@@ -22,7 +22,10 @@ mod json;
 mod types;
 
 pub use arrow::{ARROW_EXTENSION_NAME, JSON_METADATA_KEYS, UTC, VARIANT_EXTENSION};
-pub use enforce::{WriteSchema, WriteSchemaOptions, check_write_schema, implicit_widening};
+pub use enforce::{
+    WriteSchema, WriteSchemaOptions, automatic_type_widening, check_write_schema,
+    implicit_widening, record_type_change, type_widening_allowed,
+};
 pub use error::SchemaError;
 pub use types::{
     ArrayType, COLUMN_MAPPING_ID, COLUMN_MAPPING_PHYSICAL_NAME, DataType, FieldMetadata,

@@ -9,6 +9,7 @@
 //! # }
 //! ```
 
+mod alter;
 pub mod column_mapping;
 pub mod enforce;
 mod error;

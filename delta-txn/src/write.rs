@@ -236,6 +236,10 @@ fn plan_write(
         data,
         WriteSchemaOptions {
             merge_schema: options.merge_schema,
+            type_widening: current
+                .configuration
+                .get("delta.enableTypeWidening")
+                .is_some_and(|v| v == "true"),
         },
     )
     .map_err(|source| TxnError::SchemaMismatch { source })?;

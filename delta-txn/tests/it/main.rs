@@ -6,6 +6,7 @@
     reason = "tests fail loudly"
 )]
 
+mod alter;
 mod commit;
 mod crash;
 mod read;
