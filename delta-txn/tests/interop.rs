@@ -296,6 +296,45 @@ async fn write_interop_tables() {
     write(&t, negative, partitioned(&["d"])).await;
     report(&dir, "negative-decimal-partition").await;
 
+    // type widening: int written, column widened to long, long written
+    let t = fresh(&dir, "widened");
+    let ints = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef),
+        (
+            "name",
+            Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    write(
+        &t,
+        ints,
+        WriteOptions {
+            properties: [("delta.enableTypeWidening".to_string(), "true".to_string())].into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    t.widen_column("id", delta_schema::PrimitiveType::Long)
+        .await
+        .unwrap();
+    let longs = RecordBatch::try_from_iter([(
+        "id",
+        Arc::new(Int64Array::from(vec![5_000_000_000i64])) as ArrayRef,
+    )])
+    .unwrap();
+    write(&t, longs, WriteOptions::default()).await;
+    report(&dir, "widened").await;
+
+    // column mapping turned on for an existing table, then a column renamed
+    let t = fresh(&dir, "mapping-enabled");
+    write(&t, simple(0..3), WriteOptions::default()).await;
+    t.set_properties([("delta.columnMapping.mode".to_string(), "name".to_string())].into())
+        .await
+        .unwrap();
+    t.rename_column("name", "label").await.unwrap();
+    report(&dir, "mapping-enabled").await;
+
     // timestamp_ntz: a reader/writer table feature (protocol 3/7)
     let t = fresh(&dir, "timestamp-ntz");
     let ntz = RecordBatch::try_from_iter([

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Compare a table's content, as another reader sees it, with our reader's report.
 
-    check_table.py TABLE --expect FILE --reader querybuilder|polars
+    check_table.py TABLE --expect FILE --reader querybuilder|polars|manual-cast
 
 FILE is `<table>.ours.json` ({"latest_version", "versions": [{"version", "num_rows",
 "hash"}]}). `querybuilder` reads every listed version with delta-rs's DataFusion scan
 (it applies column mapping, which delta-rs's pyarrow path does not); `polars` reads the
-latest version with polars.read_delta. Hashes by ../shared/peer/canonical.py.
+latest version with polars.read_delta; `manual-cast` (for type-widened tables, which
+delta-rs and Polars refuse) reads the Parquet files delta-rs lists for every version with
+pyarrow and casts them to the table schema (unpartitioned tables only).
+Hashes by ../shared/peer/canonical.py.
 Exit status 0 equal, 1 a difference (on stderr), 2 bad usage.
 """
 import argparse
@@ -28,6 +31,23 @@ def querybuilder(table, version):
     return t.num_rows, canonical_hash(t)
 
 
+def manual_cast(table, version):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(table, version=version)
+    schema = pa.schema(dt.schema().to_arrow())
+    parts = []
+    for uri in dt.file_uris():
+        t = pq.read_table(uri.removeprefix("file://"))
+        parts.append(t.select([f.name for f in schema if f.name in t.column_names]))
+    if not parts:
+        return 0, canonical_hash(schema.empty_table())
+    t = pa.concat_tables(parts, promote_options="permissive").select(schema.names).cast(schema)
+    return t.num_rows, canonical_hash(t)
+
+
 def polars_latest(table):
     import polars as pl
 
@@ -39,7 +59,7 @@ def main(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("table")
     ap.add_argument("--expect", required=True)
-    ap.add_argument("--reader", choices=["querybuilder", "polars"], required=True)
+    ap.add_argument("--reader", choices=["querybuilder", "polars", "manual-cast"], required=True)
     args = ap.parse_args(argv)
     with open(args.expect) as f:
         expected = json.load(f)
@@ -50,6 +70,8 @@ def main(argv):
         try:
             if args.reader == "polars":
                 got = polars_latest(args.table)
+            elif args.reader == "manual-cast":
+                got = manual_cast(args.table, e["version"])
             else:
                 got = querybuilder(args.table, e["version"])
         except Exception as err:  # a reader failure is a difference

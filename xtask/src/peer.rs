@@ -21,6 +21,17 @@ const SPECIAL: &[(&str, &str, &str)] = &[
          delta-rs's DataFusion scan applies it",
     ),
     (
+        "mapping-enabled",
+        "querybuilder",
+        "a renamed column under column mapping: delta-rs's pyarrow path ignores column mapping",
+    ),
+    (
+        "widened",
+        "manual-cast",
+        "delta-rs 1.6.6 and Polars refuse the typeWidening reader feature; the Parquet files \
+         delta-rs lists are read with pyarrow and cast to the widened schema",
+    ),
+    (
         "negative-decimal-partition",
         "polars",
         "delta-rs 1.6.6 cannot parse negative decimal partition values ('-1.25' becomes '-1.-25')",
