@@ -1,7 +1,11 @@
 //! `delta create`, `delta write` and `delta checkpoint`.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::sync::Arc;
+
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use delta::schema::StructType;
 use delta::txn::{CreateOptions, SaveMode, Table, TxnError, WriteOptions};
@@ -74,7 +78,13 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
         });
         readers.push(batches);
     }
-    let batches = futures::stream::iter(readers.into_iter().flatten());
+    let progress = progress_bar();
+    let shown = progress.clone();
+    let batches = futures::stream::iter(readers.into_iter().flatten()).inspect(move |batch| {
+        if let Ok(b) = batch {
+            shown.inc(b.num_rows() as u64);
+        }
+    });
     let options = WriteOptions {
         mode: match args.mode {
             Mode::Append => SaveMode::Append,
@@ -86,7 +96,9 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
         properties: HashMap::new(),
         app_transaction: args.app_id.clone().zip(args.app_version),
     };
-    let outcome = table.write(Arc::clone(&schema), batches, options).await?;
+    let outcome = table.write(Arc::clone(&schema), batches, options).await;
+    progress.finish_and_clear();
+    let outcome = outcome?;
     if outcome.committed {
         println!("committed version {}", outcome.version);
     } else {
@@ -101,6 +113,21 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
         eprintln!("delta: warning: the commit succeeded but its checkpoint failed: {e}");
     }
     Ok(())
+}
+
+/// Rows written so far, on standard error when it is a terminal (hidden otherwise).
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {human_pos} rows written ({per_sec}) {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 /// Runs `delta checkpoint`.
