@@ -133,22 +133,19 @@ pub(crate) fn conform(
         }
         DataType::Primitive(_) => cast(array, &target.to_arrow(), column, ctx),
         DataType::Array(a) => {
-            let ArrowType::List(element_field) = target.to_arrow() else {
-                return Err(ctx.err(column, "array must map to an Arrow list"));
-            };
             let element_column = format!("{column}[]");
             match array.data_type() {
                 ArrowType::List(_) => conform_list(
                     array.as_list::<i32>(),
                     &a.element_type,
-                    element_field.clone(),
+                    target,
                     &element_column,
                     ctx,
                 ),
                 ArrowType::LargeList(_) => conform_list(
                     array.as_list::<i64>(),
                     &a.element_type,
-                    element_field.clone(),
+                    target,
                     &element_column,
                     ctx,
                 ),
@@ -169,23 +166,7 @@ pub(crate) fn conform(
                 &format!("{column}.value"),
                 ctx,
             )?;
-            let ArrowType::Map(entries_field, sorted) = target.to_arrow() else {
-                return Err(ctx.err(column, "map must map to an Arrow map"));
-            };
-            let ArrowType::Struct(entry_fields) = entries_field.data_type() else {
-                return Err(ctx.err(column, "map entries must be a struct"));
-            };
-            let entries = StructArray::try_new(entry_fields.clone(), vec![keys, values], None)
-                .map_err(|e| ctx.err(column, e))?;
-            let map = MapArray::try_new(
-                entries_field,
-                source.offsets().clone(),
-                entries,
-                source.nulls().cloned(),
-                sorted,
-            )
-            .map_err(|e| ctx.err(column, e))?;
-            Ok(Arc::new(map))
+            map_like(source, keys, values, target).map_err(|e| ctx.err(column, e))
         }
     }
 }
@@ -193,25 +174,65 @@ pub(crate) fn conform(
 fn conform_list<O: OffsetSizeTrait>(
     source: &GenericListArray<O>,
     element: &DataType,
-    element_field: FieldRef,
+    target: &DataType,
     column: &str,
     ctx: &Ctx<'_>,
 ) -> Result<ArrayRef, IoError> {
     let values = conform(source.values(), element, column, ctx)?;
+    list_like(source, values, target).map_err(|e| ctx.err(column, e))
+}
+
+/// A list with the offsets and nulls of `source` around new `values`, typed
+/// as the Arrow list of the Delta array type `target`.
+pub fn list_like<O: OffsetSizeTrait>(
+    source: &GenericListArray<O>,
+    values: ArrayRef,
+    target: &DataType,
+) -> Result<ArrayRef, String> {
+    let ArrowType::List(element_field) = target.to_arrow() else {
+        return Err(format!("{target} is not an array type"));
+    };
     let offsets: Vec<i32> = source
         .offsets()
         .iter()
         .map(|o| i32::try_from(o.as_usize()))
         .collect::<Result<_, _>>()
-        .map_err(|_| ctx.err(column, "list too large"))?;
+        .map_err(|_| "list too large".to_string())?;
     let list = ListArray::try_new(
         element_field,
         OffsetBuffer::new(offsets.into()),
         values,
         source.nulls().cloned(),
     )
-    .map_err(|e| ctx.err(column, e))?;
+    .map_err(|e| e.to_string())?;
     Ok(Arc::new(list))
+}
+
+/// A map with the offsets and nulls of `source` around new `keys` and
+/// `values`, typed as the Arrow map of the Delta map type `target`.
+pub fn map_like(
+    source: &MapArray,
+    keys: ArrayRef,
+    values: ArrayRef,
+    target: &DataType,
+) -> Result<ArrayRef, String> {
+    let ArrowType::Map(entries_field, sorted) = target.to_arrow() else {
+        return Err(format!("{target} is not a map type"));
+    };
+    let ArrowType::Struct(entry_fields) = entries_field.data_type() else {
+        return Err("map entries must be a struct".to_string());
+    };
+    let entries = StructArray::try_new(entry_fields.clone(), vec![keys, values], None)
+        .map_err(|e| e.to_string())?;
+    let map = MapArray::try_new(
+        entries_field,
+        source.offsets().clone(),
+        entries,
+        source.nulls().cloned(),
+        sorted,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(map))
 }
 
 /// Conforms a file struct to a Delta struct, field by field.

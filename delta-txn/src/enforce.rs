@@ -7,13 +7,13 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, GenericListArray, ListArray, MapArray, OffsetSizeTrait, StructArray,
-    new_null_array,
+    Array, ArrayRef, AsArray, GenericListArray, OffsetSizeTrait, StructArray, new_null_array,
 };
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::buffer::NullBuffer;
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType as ArrowType, FieldRef, Fields, TimeUnit};
+use arrow::datatypes::{DataType as ArrowType, Fields, TimeUnit};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use delta_io::conform::{list_like, map_like};
 use delta_schema::{DataType, SchemaError, StructField, StructType};
 
 use crate::TxnError;
@@ -142,24 +142,7 @@ fn conform_type(array: &ArrayRef, target: &DataType, column: &str) -> Result<Arr
             )?;
             let keys = conform_type(source.keys(), &m.key_type, &key_column)?;
             let values = conform_type(source.values(), &m.value_type, &value_column)?;
-            let ArrowType::Map(entries, sorted) = target.to_arrow() else {
-                return Err(mismatch(column, "a map must be an Arrow map"));
-            };
-            let ArrowType::Struct(entry_fields) = entries.data_type() else {
-                return Err(mismatch(column, "map entries must be a struct"));
-            };
-            let entries_array =
-                StructArray::try_new(entry_fields.clone(), vec![keys, values], None)
-                    .map_err(|e| mismatch(column, e.to_string()))?;
-            let out = MapArray::try_new(
-                entries,
-                source.offsets().clone(),
-                entries_array,
-                source.nulls().cloned(),
-                sorted,
-            )
-            .map_err(|e| mismatch(column, e.to_string()))?;
-            Ok(Arc::new(out))
+            map_like(source, keys, values, target).map_err(|e| mismatch(column, e))
         }
         (DataType::Primitive(_), _) => cast_exactly(array, &target.to_arrow(), column),
         (_, other) => Err(mismatch(
@@ -184,23 +167,7 @@ fn conform_list<O: OffsetSizeTrait>(
         None,
     )?;
     let values = conform_type(source.values(), element, &element_column)?;
-    let ArrowType::List(field) = target.to_arrow() else {
-        return Err(mismatch(column, "an array must be an Arrow list"));
-    };
-    let offsets: Vec<i32> = source
-        .offsets()
-        .iter()
-        .map(|o| i32::try_from(o.as_usize()))
-        .collect::<Result<_, _>>()
-        .map_err(|_| mismatch(column, "list is too large"))?;
-    let out = ListArray::try_new(
-        FieldRef::clone(&field),
-        OffsetBuffer::new(offsets.into()),
-        values,
-        source.nulls().cloned(),
-    )
-    .map_err(|e| mismatch(column, e.to_string()))?;
-    Ok(Arc::new(out))
+    list_like(source, values, target).map_err(|e| mismatch(column, e))
 }
 
 /// Casts a leaf column to its table type without losing anything: values that
