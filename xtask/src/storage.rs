@@ -24,9 +24,11 @@ const EXPECTED_MARKERS: &[&str] = &[
     "s3_commit_core_put_if_absent",
     "s3_reads_the_example_table",
     "s3_percent_in_keys_is_literal",
+    "s3_writes_tables",
     "azure_commit_core_put_if_absent",
     "azure_reads_the_example_table",
     "azure_percent_in_keys_is_literal",
+    "azure_writes_tables",
 ];
 
 const BUCKET: &str = "delta-test";
