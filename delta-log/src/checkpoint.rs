@@ -1,18 +1,19 @@
 //! Reading checkpoints: classic and multi-part Parquet, V2 (top-level JSON or
 //! Parquet) and their sidecars. Parquet reads project only the columns replay
-//! needs and stream batch by batch into the [`Replay`].
+//! needs and stream batch by batch into the [`Replay`], each batch decoded
+//! straight from its Arrow columns ([`crate::checkpoint_decode`]).
 
 use std::sync::Arc;
 
-use arrow::json::LineDelimitedWriter;
-use arrow::record_batch::RecordBatch;
 use futures::TryStreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
+use parquet::arrow::async_reader::ParquetRecordBatchStream;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
 use crate::LogError;
 use crate::actions::{Action, parse_action_line};
+use crate::checkpoint_decode::CheckpointBatch;
 use crate::parquet_reader::ObjectReader;
 use crate::replay::Replay;
 
@@ -26,7 +27,11 @@ const CHECKPOINT_COLUMNS: &[&str] = &[
     "add.dataChange",
     "add.stats",
     "add.tags",
-    "add.deletionVector",
+    "add.deletionVector.storageType",
+    "add.deletionVector.pathOrInlineDv",
+    "add.deletionVector.offset",
+    "add.deletionVector.sizeInBytes",
+    "add.deletionVector.cardinality",
     "add.baseRowId",
     "add.defaultRowCommitVersion",
     "add.clusteringProvider",
@@ -36,7 +41,11 @@ const CHECKPOINT_COLUMNS: &[&str] = &[
     "remove.extendedFileMetadata",
     "remove.partitionValues",
     "remove.size",
-    "remove.deletionVector",
+    "remove.deletionVector.storageType",
+    "remove.deletionVector.pathOrInlineDv",
+    "remove.deletionVector.offset",
+    "remove.deletionVector.sizeInBytes",
+    "remove.deletionVector.cardinality",
     "remove.baseRowId",
     "remove.defaultRowCommitVersion",
     "metaData",
@@ -58,7 +67,29 @@ fn malformed(version: u64, path: &Path, reason: impl ToString) -> LogError {
     }
 }
 
-/// Reads the actions of one Parquet checkpoint file (or part, or sidecar) into `replay`.
+/// Opens one Parquet checkpoint file (or part, or sidecar) as a stream of
+/// batches of the [`CHECKPOINT_COLUMNS`].
+async fn checkpoint_batches(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+    size: Option<u64>,
+    version: u64,
+) -> Result<ParquetRecordBatchStream<ObjectReader>, LogError> {
+    let reader = ObjectReader::new(Arc::clone(store), path.clone(), size);
+    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(|e| malformed(version, path, e))?;
+    let mask =
+        ProjectionMask::columns(builder.parquet_schema(), CHECKPOINT_COLUMNS.iter().copied());
+    builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| malformed(version, path, e))
+}
+
+/// Reads the actions of one Parquet checkpoint file (or part, or sidecar) into
+/// `replay`, decoding each batch straight from its Arrow columns.
 pub(crate) async fn read_parquet_checkpoint(
     store: &Arc<dyn ObjectStore>,
     path: &Path,
@@ -66,50 +97,25 @@ pub(crate) async fn read_parquet_checkpoint(
     version: u64,
     replay: &mut Replay,
 ) -> Result<(), LogError> {
-    let reader = ObjectReader::new(Arc::clone(store), path.clone(), size);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
-        .await
-        .map_err(|e| malformed(version, path, e))?;
-    let mask =
-        ProjectionMask::columns(builder.parquet_schema(), CHECKPOINT_COLUMNS.iter().copied());
-    let mut stream = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| malformed(version, path, e))?;
-    while let Some(batch) = stream
+    let mut batches = checkpoint_batches(store, path, size, version).await?;
+    let mut first_row = 0;
+    while let Some(batch) = batches
         .try_next()
         .await
         .map_err(|e| malformed(version, path, e))?
     {
-        replay.apply_checkpoint(batch_to_actions(&batch, version, path)?);
+        let columns = CheckpointBatch::new(&batch).map_err(|e| malformed(version, path, e))?;
+        for row in 0..columns.num_rows() {
+            let action = columns
+                .action(row)
+                .map_err(|e| malformed(version, path, format!("row {}: {e}", first_row + row)))?;
+            if let Some(action) = action {
+                replay.apply_checkpoint_action(action);
+            }
+        }
+        first_row += columns.num_rows();
     }
     Ok(())
-}
-
-/// Turns checkpoint rows into actions by way of their JSON form, which is the
-/// same as a commit line's (null columns are left out).
-fn batch_to_actions(
-    batch: &RecordBatch,
-    version: u64,
-    path: &Path,
-) -> Result<Vec<Action>, LogError> {
-    let mut buf = Vec::with_capacity(batch.num_rows() * 256);
-    {
-        let mut writer = LineDelimitedWriter::new(&mut buf);
-        writer
-            .write(batch)
-            .map_err(|e| malformed(version, path, e))?;
-        writer.finish().map_err(|e| malformed(version, path, e))?;
-    }
-    let text = std::str::from_utf8(&buf).map_err(|e| malformed(version, path, e))?;
-    let mut actions = Vec::with_capacity(batch.num_rows());
-    for line in text.lines() {
-        if let Some(action) = parse_action_line(line).map_err(|e| malformed(version, path, e))? {
-            actions.push(action);
-        }
-    }
-    Ok(actions)
 }
 
 /// Parses the lines of a commit (or JSON checkpoint) file.
@@ -139,4 +145,107 @@ pub(crate) fn parse_json_actions(
         }
     }
     Ok(actions)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use arrow::json::LineDelimitedWriter;
+    use arrow::record_batch::RecordBatch;
+    use object_store::local::LocalFileSystem;
+
+    use super::*;
+
+    /// The decoding this crate used before reading Arrow directly, kept as the
+    /// reference: each row written as JSON text (null columns left out) and
+    /// parsed like a commit line.
+    fn json_reference(batch: &RecordBatch) -> Vec<Action> {
+        let mut buf = Vec::new();
+        let mut writer = LineDelimitedWriter::new(&mut buf);
+        writer.write(batch).unwrap();
+        writer.finish().unwrap();
+        std::str::from_utf8(&buf)
+            .unwrap()
+            .lines()
+            .filter_map(|line| parse_action_line(line).unwrap())
+            .collect()
+    }
+
+    fn direct(batch: &RecordBatch) -> Vec<Action> {
+        let columns = CheckpointBatch::new(batch).unwrap();
+        (0..columns.num_rows())
+            .filter_map(|row| columns.action(row).unwrap())
+            .collect()
+    }
+
+    /// Every Parquet checkpoint file of the corpus: classic, multi-part, V2
+    /// top-level and sidecars.
+    fn corpus_checkpoints() -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let root = delta_test::testdata_dir().unwrap();
+        for table in std::fs::read_dir(root).unwrap().flatten() {
+            let log = table.path().join("_delta_log");
+            for dir in [log.clone(), log.join("_sidecars")] {
+                let Ok(entries) = std::fs::read_dir(dir) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().to_string();
+                    if name.contains(".checkpoint.") && name.ends_with(".parquet") {
+                        files.push(entry.path());
+                    }
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    fn kind(action: &Action) -> &'static str {
+        match action {
+            Action::Add(a) if a.deletion_vector.is_some() => "add with deletion vector",
+            Action::Add(_) => "add",
+            Action::Remove(_) => "remove",
+            Action::Metadata(_) => "metaData",
+            Action::Protocol(_) => "protocol",
+            Action::Txn(_) => "txn",
+            Action::DomainMetadata(_) => "domainMetadata",
+            Action::CheckpointMetadata(_) => "checkpointMetadata",
+            Action::Sidecar(_) => "sidecar",
+            Action::CommitInfo(_) | Action::Cdc(_) => "other",
+        }
+    }
+
+    #[tokio::test]
+    async fn direct_decoding_matches_the_json_path_on_every_corpus_checkpoint() {
+        let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new());
+        let files = corpus_checkpoints();
+        let mut kinds = BTreeMap::new();
+        for file in &files {
+            let path = Path::from_absolute_path(file).unwrap();
+            let mut batches = checkpoint_batches(&store, &path, None, 0).await.unwrap();
+            while let Some(batch) = batches.try_next().await.unwrap() {
+                let got = direct(&batch);
+                assert_eq!(got, json_reference(&batch), "{}", file.display());
+                for action in &got {
+                    *kinds.entry(kind(action)).or_insert(0) += 1;
+                }
+            }
+        }
+        assert!(files.len() >= 40, "only {} checkpoint files", files.len());
+        for k in [
+            "add",
+            "add with deletion vector",
+            "remove",
+            "metaData",
+            "protocol",
+            "txn",
+            "checkpointMetadata",
+            "sidecar",
+        ] {
+            assert!(kinds.contains_key(k), "no {k} in the corpus: {kinds:?}");
+        }
+    }
 }

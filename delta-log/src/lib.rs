@@ -25,6 +25,7 @@
 
 pub mod actions;
 mod checkpoint;
+mod checkpoint_decode;
 pub mod checkpoint_write;
 mod commit;
 pub mod core;

@@ -1,6 +1,10 @@
 //! An `AsyncFileReader` over an object store, so Parquet files (checkpoints
 //! here, data files in `delta-io`) are read with ranged requests: the footer,
 //! then only the column chunks a projection needs.
+//!
+//! The footer request fetches the last [`FOOTER_PREFETCH`] bytes of the file,
+//! which hold the metadata of most files in one request; the reader keeps them,
+//! so a file no larger than that is read whole with that one request.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -15,18 +19,49 @@ use parquet::arrow::async_reader::{AsyncFileReader, MetadataFetch, MetadataSuffi
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
+/// Bytes fetched from the end of a file for its footer.
+pub const FOOTER_PREFETCH: u64 = 64 * 1024;
+
 /// Reads one Parquet file of an object store.
 #[derive(Debug, Clone)]
 pub struct ObjectReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: Option<u64>,
+    /// The end of the file, fetched with the footer.
+    tail: Option<Tail>,
+}
+
+/// Bytes of a file from `start` on.
+#[derive(Debug, Clone)]
+struct Tail {
+    start: u64,
+    bytes: Bytes,
+}
+
+impl Tail {
+    /// The bytes of `range` when they are all here.
+    fn slice(&self, range: &Range<u64>) -> Option<Bytes> {
+        let from = usize::try_from(range.start.checked_sub(self.start)?).ok()?;
+        let to = usize::try_from(range.end.checked_sub(self.start)?).ok()?;
+        (from <= to && to <= self.bytes.len()).then(|| self.bytes.slice(from..to))
+    }
 }
 
 impl ObjectReader {
-    /// A reader of `path`; `size` (when known) saves a request for the footer.
+    /// A reader of `path`; `size` (when known) lets the footer be fetched with
+    /// a plain ranged request.
     pub fn new(store: Arc<dyn ObjectStore>, path: Path, size: Option<u64>) -> Self {
-        ObjectReader { store, path, size }
+        ObjectReader {
+            store,
+            path,
+            size,
+            tail: None,
+        }
+    }
+
+    fn cached(&self, range: &Range<u64>) -> Option<Bytes> {
+        self.tail.as_ref()?.slice(range)
     }
 }
 
@@ -37,6 +72,9 @@ fn external(e: object_store::Error) -> ParquetError {
 impl AsyncFileReader for ObjectReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
+            if let Some(bytes) = self.cached(&range) {
+                return Ok(bytes);
+            }
             self.store
                 .get_range(&self.path, range)
                 .await
@@ -50,10 +88,32 @@ impl AsyncFileReader for ObjectReader {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
-            self.store
-                .get_ranges(&self.path, &ranges)
-                .await
-                .map_err(external)
+            let missing: Vec<Range<u64>> = ranges
+                .iter()
+                .filter(|r| self.cached(r).is_none())
+                .cloned()
+                .collect();
+            let mut fetched = if missing.is_empty() {
+                Vec::new()
+            } else {
+                self.store
+                    .get_ranges(&self.path, &missing)
+                    .await
+                    .map_err(external)?
+            }
+            .into_iter();
+            ranges
+                .iter()
+                .map(|r| match self.cached(r) {
+                    Some(bytes) => Ok(bytes),
+                    None => fetched.next().ok_or_else(|| {
+                        ParquetError::General(format!(
+                            "the store returned fewer ranges than asked of '{}'",
+                            self.path
+                        ))
+                    }),
+                })
+                .collect()
         }
         .boxed()
     }
@@ -63,9 +123,24 @@ impl AsyncFileReader for ObjectReader {
         options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
         async move {
-            let reader = ParquetMetaDataReader::new().with_arrow_reader_options(options);
+            let prefetch = usize::try_from(FOOTER_PREFETCH).ok();
+            let reader = ParquetMetaDataReader::new()
+                .with_arrow_reader_options(options)
+                .with_prefetch_hint(prefetch);
             let metadata = match self.size {
-                Some(size) => reader.load_and_finish(self, size).await?,
+                Some(size) => {
+                    if self.tail.is_none() {
+                        let start = size.saturating_sub(FOOTER_PREFETCH);
+                        let bytes = self
+                            .store
+                            .get_range(&self.path, start..size)
+                            .await
+                            .map_err(external)?;
+                        self.tail = Some(Tail { start, bytes });
+                    }
+                    reader.load_and_finish(self, size).await?
+                }
+                // the suffix request keeps the tail and learns the size
                 None => reader.load_via_suffix_and_finish(self).await?,
             };
             Ok(Arc::new(metadata))
@@ -86,7 +161,14 @@ impl MetadataSuffixFetch for &mut ObjectReader {
                 .get_opts(&self.path, options)
                 .await
                 .map_err(external)?;
-            result.bytes().await.map_err(external)
+            let (start, size) = (result.range.start, result.meta.size);
+            let bytes = result.bytes().await.map_err(external)?;
+            self.size = Some(size);
+            self.tail = Some(Tail {
+                start,
+                bytes: bytes.clone(),
+            });
+            Ok(bytes)
         }
         .boxed()
     }

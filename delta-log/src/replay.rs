@@ -6,16 +6,19 @@
 //! (path, deletion-vector id) decides it; the first protocol, metadata, `txn` per
 //! application and domain metadata per domain win.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 
 use crate::actions::{
-    Action, Add, DomainMetadata, FileKey, Metadata, Protocol, Remove, Sidecar, Txn,
+    Action, Add, DeletionVectorDescriptor, DomainMetadata, Metadata, Protocol, Remove, Sidecar, Txn,
 };
 
 /// The reconciled state of a table, built newest action first.
 #[derive(Debug, Default)]
 pub struct Replay {
-    seen: HashSet<FileKey>,
+    seen: Seen,
     adds: Vec<Add>,
     tombstones: Vec<Remove>,
     protocol: Option<Protocol>,
@@ -64,6 +67,11 @@ impl Replay {
         }
     }
 
+    /// Applies one action of the checkpoint (see [`Replay::apply_checkpoint`]).
+    pub(crate) fn apply_checkpoint_action(&mut self, action: Action) {
+        self.apply(action, true);
+    }
+
     /// Sidecar files named by the checkpoint so far; takes them out.
     pub fn take_sidecars(&mut self) -> Vec<Sidecar> {
         std::mem::take(&mut self.sidecars)
@@ -72,24 +80,18 @@ impl Replay {
     fn apply(&mut self, action: Action, from_checkpoint: bool) {
         match action {
             Action::Add(add) => {
-                if from_checkpoint {
-                    // checkpoints hold only live files, each key once
-                    if !self.seen.contains(&add.file_key()) {
-                        self.adds.push(add);
-                    }
-                } else if self.seen.insert(add.file_key()) {
+                // checkpoints hold only live files, each key once: their adds are
+                // checked against the newer commits, not recorded
+                let dv = add.deletion_vector.as_ref();
+                if self.seen.first_sighting(&add.path, dv, !from_checkpoint) {
                     self.adds.push(add);
                 }
             }
             Action::Remove(remove) => {
                 // checkpoint removes are tombstones of older commits: kept for VACUUM and
                 // the next checkpoint, but they shadow nothing
-                let fresh = if from_checkpoint {
-                    !self.seen.contains(&remove.file_key())
-                } else {
-                    self.seen.insert(remove.file_key())
-                };
-                if fresh {
+                let dv = remove.deletion_vector.as_ref();
+                if self.seen.first_sighting(&remove.path, dv, !from_checkpoint) {
                     self.tombstones.push(remove);
                 }
             }
@@ -126,6 +128,122 @@ impl Replay {
         }
     }
 }
+
+/// The file keys (path, deletion-vector unique id) seen so far, as
+/// [`crate::FileKey`] defines them; looked up without allocating.
+#[derive(Debug, Default)]
+struct Seen {
+    keys: HashSet<SeenKey>,
+    /// Buffer for the deletion-vector id of the key being looked up.
+    dv_id: String,
+}
+
+impl Seen {
+    /// Whether the key of (`path`, `dv`) is new; with `record`, it is seen from now on.
+    fn first_sighting(
+        &mut self,
+        path: &str,
+        dv: Option<&DeletionVectorDescriptor>,
+        record: bool,
+    ) -> bool {
+        if !record && self.keys.is_empty() {
+            return true;
+        }
+        let dv_id = dv.map(|dv| {
+            self.dv_id.clear();
+            self.dv_id.push_str(&dv.storage_type);
+            self.dv_id.push_str(&dv.path_or_inline_dv);
+            if let Some(offset) = dv.offset {
+                // writing to a String cannot fail
+                let _ = write!(self.dv_id, "@{offset}");
+            }
+            self.dv_id.as_str()
+        });
+        let key = KeyRef { path, dv_id };
+        if self.keys.contains(&key as &dyn AsKeyRef) {
+            return false;
+        }
+        if record {
+            self.keys.insert(SeenKey {
+                path: path.to_owned(),
+                dv_id: dv_id.map(str::to_owned),
+            });
+        }
+        true
+    }
+}
+
+/// An owned file key in [`Seen`].
+#[derive(Debug)]
+struct SeenKey {
+    path: String,
+    dv_id: Option<String>,
+}
+
+/// A borrowed file key; [`SeenKey`]s hash and compare as theirs.
+#[derive(PartialEq, Eq, Hash)]
+struct KeyRef<'a> {
+    path: &'a str,
+    dv_id: Option<&'a str>,
+}
+
+/// Both key forms as a [`KeyRef`], so that a `HashSet<SeenKey>` can be
+/// searched with a `KeyRef` (through `Borrow<dyn AsKeyRef>`).
+trait AsKeyRef {
+    fn key_ref(&self) -> KeyRef<'_>;
+}
+
+impl AsKeyRef for SeenKey {
+    fn key_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            path: &self.path,
+            dv_id: self.dv_id.as_deref(),
+        }
+    }
+}
+
+impl AsKeyRef for KeyRef<'_> {
+    fn key_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            path: self.path,
+            dv_id: self.dv_id,
+        }
+    }
+}
+
+impl<'a> Borrow<dyn AsKeyRef + 'a> for SeenKey {
+    fn borrow(&self) -> &(dyn AsKeyRef + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn AsKeyRef + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key_ref().hash(state);
+    }
+}
+
+impl PartialEq for dyn AsKeyRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_ref() == other.key_ref()
+    }
+}
+
+impl Eq for dyn AsKeyRef + '_ {}
+
+impl Hash for SeenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key_ref().hash(state);
+    }
+}
+
+impl PartialEq for SeenKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_ref() == other.key_ref()
+    }
+}
+
+impl Eq for SeenKey {}
 
 #[cfg(test)]
 mod tests {
@@ -204,6 +322,34 @@ mod tests {
         r.apply_commit(vec![remove("f", None), add("f", Some("dv1"))]);
         r.apply_checkpoint(vec![add("f", None)]);
         assert_eq!(live(r), vec![("f".to_string(), Some("udv1@1".to_string()))]);
+    }
+
+    #[test]
+    fn deletion_vector_offsets_are_part_of_the_key() {
+        let with_offset = |action: Action, offset| match action {
+            Action::Add(mut a) => {
+                if let Some(dv) = a.deletion_vector.as_mut() {
+                    dv.offset = offset;
+                }
+                Action::Add(a)
+            }
+            other => other,
+        };
+        let mut r = Replay::new();
+        // the commit removes (f, dv@1); the checkpoint has (f, dv@1), (f, dv@2), (f, dv)
+        r.apply_commit(vec![remove("f", Some("dv"))]);
+        r.apply_checkpoint(vec![
+            add("f", Some("dv")),
+            with_offset(add("f", Some("dv")), Some(2)),
+            with_offset(add("f", Some("dv")), None),
+        ]);
+        assert_eq!(
+            live(r),
+            vec![
+                ("f".to_string(), Some("udv".to_string())),
+                ("f".to_string(), Some("udv@2".to_string())),
+            ]
+        );
     }
 
     #[test]

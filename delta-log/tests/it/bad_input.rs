@@ -175,3 +175,32 @@ async fn wrong_checkpoint_contents_are_refused() {
     );
     cleanup(&dir);
 }
+
+#[tokio::test]
+async fn a_checkpoint_add_without_path_names_file_version_and_field() {
+    let dir = crate::checkpoint::write_checkpoint_file(
+        "cp-no-path",
+        2,
+        delta_log::checkpoint_schema(false),
+        &[
+            PROTOCOL,
+            METADATA,
+            r#"{"add":{"path":"a","size":1,"modificationTime":0,"dataChange":false}}"#,
+            r#"{"add":{"size":1,"modificationTime":0,"dataChange":false}}"#,
+        ],
+    );
+    let err = local_log(&dir).state(None).await.unwrap_err();
+    assert!(
+        matches!(err, LogError::MalformedCheckpoint { version: 2, .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    for part in [
+        "00000000000000000002.checkpoint.parquet",
+        "row 3",
+        "add.path is missing",
+    ] {
+        assert!(message.contains(part), "{message}");
+    }
+    cleanup(&dir);
+}
