@@ -22,6 +22,7 @@ mod report;
 mod spec;
 mod suite;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -134,8 +135,9 @@ fn run(command: Cmd) -> Result<(), String> {
         }),
         Cmd::Report { files } => {
             let records = report::read_records(&files)?;
-            print!("{}", report::ratio_table(&records));
-            print!("{}", report::notes(&records));
+            let text = report::ratio_table(&records) + &report::notes(&records);
+            // a closed stdout (`| head`) ends quietly
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
             Ok(())
         }
         Cmd::Child {

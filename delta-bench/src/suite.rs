@@ -265,7 +265,8 @@ pub fn run_suite(options: &SuiteOptions) -> Result<(), String> {
     let started = Instant::now();
     let emit = |record: Record| -> Result<(), String> {
         let line = record.to_line();
-        println!("{line}");
+        // echoed; a closed stdout must not stop the suite
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
         if let Some(out) = &options.out {
             let mut f = std::fs::OpenOptions::new()
                 .create(true)
