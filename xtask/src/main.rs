@@ -10,8 +10,12 @@
 //! - `conformance`: only the conformance suite over `../shared/testdata`.
 //! - `interop`: only the interop check.
 //! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024).
-//! - `bench`: the criterion benchmarks and the memory probe (release builds).
+//! - `bench`: the workloads of ../shared/BENCH.md against our implementation
+//!   (see [`bench`]: one release-built `delta-bench` process per workload,
+//!   JSON lines, the ratio table against delta-rs); `bench --criterion` runs
+//!   the criterion benchmarks and the memory probe (release builds).
 
+mod bench;
 mod peer;
 mod storage;
 
@@ -28,7 +32,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance(),
         Some("interop") => interop(&mut Peer::start(&workspace())),
         Some("proptest") => proptest(),
-        Some("bench") => bench(),
+        Some("bench") => bench::bench(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test|conformance|interop|proptest|bench>");
             return ExitCode::from(2);
@@ -145,26 +149,5 @@ fn proptest() -> Result<(), String> {
     cargo(
         &["test", "--workspace", "--release", "--", "round_trip"],
         &[("PROPTEST_CASES", cases.as_str())],
-    )
-}
-
-fn bench() -> Result<(), String> {
-    cargo(
-        &["bench", "-p", "delta-log", "--bench", "snapshot_load"],
-        &[],
-    )?;
-    // peak memory of loading 1 000 000 active files from a checkpoint
-    cargo(
-        &[
-            "run",
-            "--release",
-            "-p",
-            "delta-log",
-            "--example",
-            "load_memory",
-            "--",
-            "1000000",
-        ],
-        &[],
     )
 }

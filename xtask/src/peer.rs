@@ -6,7 +6,8 @@
 //! `interop` test of delta-txn writes the tables and our reader's report of
 //! each into `target/interop`; then each table is checked by
 //! ../shared/peer/verify_with_deltars.py (`--also polars`), except where
-//! [`SPECIAL`] says why another reader is used.
+//! [`SPECIAL`] says why another reader is used. `cargo xtask bench` uses the
+//! same venv to generate its data with ../shared/peer/bench_data.py.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,7 +70,7 @@ impl Peer {
                 return Ok(());
             }
             eprintln!(
-                "xtask: setting up {} for the interop check",
+                "xtask: setting up {} (delta-rs, pyarrow, Polars)",
                 setup_venv.display()
             );
             run(
@@ -92,21 +93,26 @@ impl Peer {
         }
     }
 
+    /// Waits for the venv and returns its Python.
+    pub fn python(&mut self) -> Result<PathBuf, String> {
+        if let Some(setup) = self.setup.take() {
+            setup
+                .join()
+                .map_err(|_| "the venv setup thread panicked".to_string())??;
+        }
+        Ok(self.venv.join("bin/python"))
+    }
+
     /// Writes the interop tables with our writer and has the peers read them.
     pub fn check(
         &mut self,
         workspace: &Path,
         cargo_test: impl Fn(&Path) -> Result<(), String>,
     ) -> Result<(), String> {
-        if let Some(setup) = self.setup.take() {
-            setup
-                .join()
-                .map_err(|_| "the venv setup thread panicked".to_string())??;
-        }
+        let python = self.python()?;
         let dir = workspace.join("target/interop");
         let _ = std::fs::remove_dir_all(&dir);
         cargo_test(&dir)?;
-        let python = self.venv.join("bin/python");
         let peer_dir = workspace.join("../shared/peer");
         let mut reports: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map_err(|e| format!("{}: {e}", dir.display()))?

@@ -1,0 +1,169 @@
+//! `delta-bench`: the workloads of ../shared/BENCH.md against our
+//! implementation, one workload per process, for `cargo xtask bench`.
+//!
+//! ```text
+//! delta-bench suite --data DATA --work SCRATCH [--out results.jsonl] [--only W1,W4] [--repeat N]
+//! delta-bench report results.jsonl [more.jsonl ...]
+//! ```
+//!
+//! `suite` runs, for each repeat and workload, a setup process (creates or
+//! removes the table, reads the template once to warm the page cache), then a
+//! fresh measured process (`child`), and appends one JSON line per run to
+//! `--out` (and stdout). W1 and W2 also get a reference line, impl
+//! `arrow-rs`: the same rows written as Parquet by arrow-rs's `ArrowWriter`
+//! alone. Workloads we do not implement yet get one `ok: false` line with
+//! `error: "not implemented yet"`, which the ratio table leaves out.
+//! `report` prints the ratio table in the layout of
+//! `bench_deltars.py --report`, then our notes.
+
+mod child;
+mod mem;
+mod report;
+mod spec;
+mod suite;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use spec::{Dirs, Manifest};
+
+#[derive(Parser)]
+#[command(
+    name = "delta-bench",
+    about = "BENCH.md workloads against our Delta implementation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Runs the workloads, one fresh process each, appending JSON lines.
+    Suite {
+        /// Data written by bench_data.py (inputs, templates, manifest.json).
+        #[arg(long)]
+        data: PathBuf,
+        /// Scratch directory for the tables the workloads write.
+        #[arg(long)]
+        work: PathBuf,
+        /// Append the JSON lines here (they are printed to stdout too).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Comma-separated workloads, e.g. W1,W4 (default: all).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Runs of each workload.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        /// Limit of each process, in seconds.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+        /// Keep the tables written in --work.
+        #[arg(long)]
+        keep: bool,
+        /// Skip the arrow-rs reference lines of W1 and W2.
+        #[arg(long)]
+        no_arrow: bool,
+        /// Refuse data of another scale than this (small or full).
+        #[arg(long)]
+        scale: Option<String>,
+    },
+    /// Prints the ratio table (and our notes) of results files.
+    Report {
+        /// JSON-lines files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// One phase of one workload (what `suite` starts).
+    #[command(hide = true)]
+    Child {
+        #[arg(long)]
+        workload: String,
+        #[arg(long)]
+        phase: String,
+        #[arg(long = "impl")]
+        implementation: String,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        work: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("delta-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn absolute(path: PathBuf) -> Result<PathBuf, String> {
+    std::path::absolute(&path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn run(command: Cmd) -> Result<(), String> {
+    match command {
+        Cmd::Suite {
+            data,
+            work,
+            out,
+            only,
+            repeat,
+            timeout,
+            keep,
+            no_arrow,
+            scale,
+        } => suite::run_suite(&suite::SuiteOptions {
+            dirs: Dirs {
+                data: absolute(data)?,
+                work: absolute(work)?,
+            },
+            out,
+            only,
+            repeat,
+            timeout: Duration::from_secs(timeout),
+            keep,
+            arrow: !no_arrow,
+            scale,
+        }),
+        Cmd::Report { files } => {
+            let records = report::read_records(&files)?;
+            let text = report::ratio_table(&records) + &report::notes(&records);
+            // a closed stdout (`| head`) ends quietly
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            Ok(())
+        }
+        Cmd::Child {
+            workload,
+            phase,
+            implementation,
+            data,
+            work,
+        } => {
+            let dirs = Dirs { data, work };
+            let workload =
+                spec::workload(&workload).ok_or_else(|| format!("unknown workload {workload}"))?;
+            match phase.as_str() {
+                "setup" => {
+                    let out = child::setup(&dirs, workload, &implementation)?;
+                    println!("SETUP {}", serde_json::Value::Object(out));
+                }
+                "run" => {
+                    let manifest = Manifest::read(&dirs.data)?;
+                    let result = child::run(&dirs, &manifest, workload, &implementation)?;
+                    let line = serde_json::to_string(&result).map_err(|e| e.to_string())?;
+                    println!("RESULT {line}");
+                }
+                other => return Err(format!("unknown phase {other}")),
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! `cargo xtask bench`: the workloads of ../shared/BENCH.md, run by the
+//! release-built `delta-bench` binary (one process per workload and repeat),
+//! then the ratio table. `--criterion` runs the older micro benchmarks.
+//!
+//! ```text
+//! cargo xtask bench [--data DATA] [--work SCRATCH] [--out results.jsonl]
+//!                   [--only W1,W4] [--repeat N] [--scale small|full]
+//!                   [--timeout SECONDS] [--keep] [--no-arrow]
+//! cargo xtask bench --report results.jsonl [more.jsonl ...]
+//! cargo xtask bench --criterion
+//! ```
+//!
+//! Without `--data`, the data of `--scale` (default small) is generated once
+//! into `target/bench-data/<scale>` by ../shared/peer/bench_data.py in the
+//! peer venv ([`crate::peer`]). `--work` defaults to `target/bench-work`,
+//! `--out` to `target/bench-results.jsonl`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::peer::Peer;
+use crate::{cargo, workspace};
+
+const USAGE: &str = "usage: cargo xtask bench [--data DIR] [--work DIR] [--out FILE] \
+[--only W1,W4] [--repeat N] [--scale small|full] [--timeout S] [--keep] [--no-arrow]\n\
+       cargo xtask bench --report FILE...\n\
+       cargo xtask bench --criterion";
+
+/// Parsed arguments.
+#[derive(Debug, Default, PartialEq)]
+struct Args {
+    criterion: bool,
+    report: Vec<String>,
+    data: Option<String>,
+    work: Option<String>,
+    out: Option<String>,
+    scale: Option<String>,
+    /// Passed through to `delta-bench suite` as they are.
+    pass: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut parsed = Args::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--criterion" => parsed.criterion = true,
+            "--report" => {
+                parsed.report.extend(it.by_ref().cloned());
+                if parsed.report.is_empty() {
+                    return Err(format!("--report needs files\n{USAGE}"));
+                }
+            }
+            "--data" => parsed.data = Some(value()?),
+            "--work" => parsed.work = Some(value()?),
+            "--out" => parsed.out = Some(value()?),
+            "--scale" => {
+                let scale = value()?;
+                if scale != "small" && scale != "full" {
+                    return Err(format!("--scale is small or full, not {scale}"));
+                }
+                parsed.scale = Some(scale);
+            }
+            "--only" | "--repeat" | "--timeout" => {
+                let v = value()?;
+                parsed.pass.extend([arg.clone(), v]);
+            }
+            "--keep" | "--no-arrow" => parsed.pass.push(arg.clone()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(parsed)
+}
+
+/// Runs `cargo xtask bench` with these arguments.
+pub fn bench(args: &[String]) -> Result<(), String> {
+    let args = parse(args)?;
+    if args.criterion {
+        return criterion();
+    }
+    let root = workspace();
+    cargo(&["build", "--release", "-p", "delta-bench"], &[])?;
+    let binary = target_dir(&root).join("release/delta-bench");
+    if !args.report.is_empty() {
+        return run(Command::new(&binary).arg("report").args(&args.report));
+    }
+    let data = match &args.data {
+        Some(d) => PathBuf::from(d),
+        None => generate(&root, args.scale.as_deref().unwrap_or("small"))?,
+    };
+    let work = args
+        .work
+        .map_or_else(|| root.join("target/bench-work"), PathBuf::from);
+    let out = args
+        .out
+        .map_or_else(|| root.join("target/bench-results.jsonl"), PathBuf::from);
+    let mut suite = Command::new(&binary);
+    suite
+        .arg("suite")
+        .arg("--data")
+        .arg(&data)
+        .arg("--work")
+        .arg(&work)
+        .arg("--out")
+        .arg(&out)
+        .args(&args.pass);
+    if let Some(scale) = &args.scale {
+        suite.args(["--scale", scale]);
+    }
+    run(&mut suite)?;
+    eprintln!("xtask: results in {}", out.display());
+    run(Command::new(&binary).arg("report").arg(&out))
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let status = command
+        .status()
+        .map_err(|e| format!("{shown}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown}: {status}"))
+    }
+}
+
+/// Where cargo puts build output.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// The data of this scale in `target/bench-data/<scale>`, generated once.
+fn generate(root: &Path, scale: &str) -> Result<PathBuf, String> {
+    let data = root.join("target/bench-data").join(scale);
+    if data.join("manifest.json").is_file() {
+        eprintln!("xtask: using the bench data in {}", data.display());
+        return Ok(data);
+    }
+    let python = Peer::start(root).python()?;
+    let script = root.join("../shared/peer/bench_data.py");
+    // a partial directory from an interrupted run is rewritten
+    let _ = std::fs::remove_dir_all(&data);
+    eprintln!(
+        "xtask: generating the {scale} bench data into {}",
+        data.display()
+    );
+    run(Command::new(python)
+        .arg(script)
+        .args(["--scale", scale, "--out"])
+        .arg(&data))?;
+    Ok(data)
+}
+
+/// The criterion snapshot-load bench and the 1M-file memory probe.
+fn criterion() -> Result<(), String> {
+    cargo(
+        &["bench", "-p", "delta-log", "--bench", "snapshot_load"],
+        &[],
+    )?;
+    // peak memory of loading 1 000 000 active files from a checkpoint
+    cargo(
+        &[
+            "run",
+            "--release",
+            "-p",
+            "delta-log",
+            "--example",
+            "load_memory",
+            "--",
+            "1000000",
+        ],
+        &[],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_arguments() {
+        let a = parse(&args(
+            "--data d --only W1,W2 --repeat 3 --scale full --keep",
+        ))
+        .unwrap();
+        assert_eq!(a.data.as_deref(), Some("d"));
+        assert_eq!(a.scale.as_deref(), Some("full"));
+        assert_eq!(a.pass, args("--only W1,W2 --repeat 3 --keep"));
+        assert!(parse(&args("--criterion")).unwrap().criterion);
+        assert_eq!(parse(&args("--report a b")).unwrap().report, args("a b"));
+        assert!(parse(&args("--scale huge")).is_err());
+        assert!(parse(&args("--repeat")).is_err());
+        assert!(parse(&args("--bogus")).is_err());
+    }
+}
