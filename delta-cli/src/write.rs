@@ -52,9 +52,9 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
         );
     }
     let table = Table::at(&args.table)?;
-    let table_schema = match table.log().commit_log().latest_version().await? {
-        Some(_) => Some(table.snapshot().await?.arrow_schema()),
-        None => None,
+    let table_schema = match table.log().exists().await? {
+        true => Some(table.snapshot().await?.arrow_schema()),
+        false => None,
     };
     let schema = input::schema(&args.files[0], table_schema.as_ref())?;
     for file in &args.files[1..] {

@@ -123,6 +123,19 @@ impl DeltaLog {
             .map(|h| h.version)
     }
 
+    /// Whether the log holds a table: a commit or a checkpoint. Cheap when
+    /// `_last_checkpoint` points at an existing checkpoint (one request and a
+    /// listing from there); lists the whole log otherwise.
+    pub async fn exists(&self) -> Result<bool, LogError> {
+        let files = self.list_for(None).await?;
+        Ok(files.iter().any(|f| {
+            matches!(
+                classify(f),
+                DeltaFileKind::Commit | DeltaFileKind::Checkpoint(_)
+            )
+        }))
+    }
+
     /// Lists the log from a point that covers the segment of `target`.
     async fn list_for(&self, target: Option<u64>) -> Result<Vec<LogFile>, LogError> {
         if let Some(hint) = self.checkpoint_hint().await

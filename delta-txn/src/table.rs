@@ -75,8 +75,8 @@ impl Table {
     /// that it has a log.
     pub async fn open(location: &str) -> Result<Table, TxnError> {
         let table = Table::at(location)?;
-        if table.log.commit_log().latest_version().await?.is_none() {
-            // a log with only checkpoints still is a table: let state() decide
+        if !table.log.exists().await? {
+            // the same clear error a snapshot gives
             table.log.state(None).await?;
         }
         Ok(table)
@@ -103,7 +103,13 @@ impl Table {
     ) -> Result<CommitOutcome, TxnError> {
         let table = self;
         let location = table.location.display.as_str();
-        if let Some(version) = table.log.commit_log().latest_version().await? {
+        if table.log.exists().await? {
+            let version = table
+                .log
+                .commit_log()
+                .latest_version()
+                .await?
+                .unwrap_or_default();
             return Err(TxnError::TableExists {
                 location: location.to_string(),
                 version,

@@ -72,9 +72,9 @@ impl Table {
     where
         S: Stream<Item = Result<RecordBatch, TxnError>> + Unpin,
     {
-        let snapshot = match self.log().commit_log().latest_version().await? {
-            Some(_) => Some(self.snapshot().await?),
-            None => None,
+        let snapshot = match self.log().exists().await? {
+            true => Some(self.snapshot().await?),
+            false => None,
         };
         let plan = plan_write(snapshot.as_ref(), &schema, &options)?;
         let mut txn = Transaction::new(self, snapshot.clone(), "WRITE")
