@@ -140,6 +140,12 @@ impl Transaction {
             && self.protocol.is_none()
     }
 
+    /// Whether the snapshot this transaction read has already seen its
+    /// application transaction (so committing would skip it).
+    pub fn is_already_applied(&self) -> bool {
+        self.already_applied(self.read.as_ref())
+    }
+
     fn already_applied(&self, snapshot: Option<&Snapshot>) -> bool {
         match (&self.app_txn, snapshot) {
             (Some(txn), Some(s)) => s

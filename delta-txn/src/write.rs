@@ -86,12 +86,7 @@ impl Table {
         if let Some((app_id, version)) = &options.app_transaction {
             txn.set_app_transaction(app_id.clone(), *version);
             // an applied write is skipped before any data is written
-            if let Some(s) = &snapshot
-                && s.state()
-                    .txns
-                    .get(app_id)
-                    .is_some_and(|t| t.version >= *version)
-            {
+            if txn.is_already_applied() {
                 return txn.commit().await;
             }
         }
