@@ -286,7 +286,7 @@ fn encode(array: &dyn Array, path: &str) -> Result<Vec<String>> {
             let items = encode(a.values(), &format!("{path}[]"))?;
             let size = usize::try_from(*size).map_err(|_| err())?;
             let starts = (0..a.len()).map(|i| {
-                let start = a.value_offset_at(i);
+                let start = usize::try_from(a.value_offset(i)).map_err(|_| err())?;
                 Ok(start..start.saturating_add(size))
             });
             ranges(a, path, starts, &items, arrays)
