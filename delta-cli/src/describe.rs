@@ -6,6 +6,7 @@ use std::io::Write;
 
 use delta::schema::{DataType, StructField, StructType};
 use delta::txn::Snapshot;
+use delta::txn::writable::writer_support;
 use serde_json::{Value, json};
 
 use crate::cat::open_snapshot;
@@ -54,6 +55,9 @@ pub struct Description {
     pub writer_features: Option<Vec<String>>,
     /// Every feature in force: listed or implied by legacy protocol versions, sorted.
     pub table_features: Vec<String>,
+    /// Each writer feature in force, with `None` when this implementation
+    /// respects it and the reason when it refuses to write because of it.
+    pub writer_support: Vec<(String, Option<String>)>,
     /// `none`, `name` or `id`.
     pub column_mapping_mode: String,
     /// The table schema.
@@ -106,8 +110,12 @@ impl Description {
             writer_features: protocol.writer_features.clone(),
             table_features: protocol
                 .features_in_force()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            writer_support: writer_support(protocol, metadata)
                 .into_iter()
-                .map(String::from)
+                .map(|(feature, support)| (feature.to_string(), support.err()))
                 .collect(),
             column_mapping_mode: properties
                 .get("delta.columnMapping.mode")
@@ -140,6 +148,12 @@ impl Description {
                 "writer_features": self.writer_features,
             },
             "table_features": self.table_features,
+            "writable": self.writer_support.iter().all(|(_, refused)| refused.is_none()),
+            "writer_support": self.writer_support.iter().map(|(feature, refused)| json!({
+                "feature": feature,
+                "supported": refused.is_none(),
+                "reason": refused,
+            })).collect::<Vec<_>>(),
             "column_mapping_mode": self.column_mapping_mode,
             "schema": self.schema.to_json_value(),
             "partition_columns": self.partition_columns,
@@ -177,6 +191,29 @@ impl Description {
         line("Reader features", &list(self.reader_features.as_deref()));
         line("Writer features", &list(self.writer_features.as_deref()));
         line("Table features", &list(Some(&self.table_features)));
+        let refused: Vec<String> = self
+            .writer_support
+            .iter()
+            .filter_map(|(feature, reason)| reason.as_ref().map(|r| format!("{feature} ({r})")))
+            .collect();
+        let supported: Vec<String> = self
+            .writer_support
+            .iter()
+            .filter(|(_, reason)| reason.is_none())
+            .map(|(feature, _)| feature.clone())
+            .collect();
+        line(
+            "Writes",
+            if refused.is_empty() {
+                "supported"
+            } else {
+                "refused"
+            },
+        );
+        line("Writer support", &list(Some(&supported)));
+        if !refused.is_empty() {
+            line("Writes refused by", &refused.join("; "));
+        }
         line("Column mapping", &self.column_mapping_mode);
         line("Partition columns", &list(Some(&self.partition_columns)));
         line("Files", &self.num_files.to_string());

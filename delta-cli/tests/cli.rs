@@ -573,3 +573,52 @@ fn create_takes_the_schema_of_a_file() {
     );
     assert!(err.contains("not supported yet"), "{err}");
 }
+
+#[test]
+fn writer_features_are_shown_and_refused_writes_leave_the_table() {
+    let dir = scratch("write-features");
+    let csv = dir.join("s.csv");
+    fs::write(&csv, "x\n5\n").unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    let csv = csv.to_str().unwrap();
+    ok(&[
+        "create",
+        t,
+        "--schema-from",
+        csv,
+        "--property",
+        "delta.appendOnly=true",
+    ]);
+    ok(&["write", t, csv]);
+    let d: Value = serde_json::from_str(&ok(&["describe", t, "--json"])).unwrap();
+    assert_eq!(d["writable"], true);
+    let support = d["writer_support"].as_array().unwrap();
+    assert!(
+        support
+            .iter()
+            .any(|s| s["feature"] == "appendOnly" && s["supported"] == true),
+        "{support:?}"
+    );
+    // an overwrite of an append-only table: exit 1, version unchanged
+    let err = fails(&["write", t, csv, "--mode", "overwrite"], 1);
+    assert!(err.contains("append-only"), "{err}");
+    let d: Value = serde_json::from_str(&ok(&["describe", t, "--json"])).unwrap();
+    assert_eq!(d["version"], 1);
+
+    // a table another writer gave a feature we do not implement
+    let log = dir.join("t/_delta_log/00000000000000000002.json");
+    fs::write(
+        &log,
+        "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":7,\"writerFeatures\":[\"appendOnly\",\"rowTracking\"]}}\n",
+    )
+    .unwrap();
+    let text = ok(&["describe", t]);
+    assert!(text.contains("Writes:            refused"), "{text}");
+    assert!(text.contains("rowTracking (assigning row ids"), "{text}");
+    let err = fails(&["write", t, csv], 1);
+    assert!(err.contains("'rowTracking'"), "{err}");
+    let d: Value = serde_json::from_str(&ok(&["describe", t, "--json"])).unwrap();
+    assert_eq!(d["version"], 2);
+    assert_eq!(d["writable"], false);
+}

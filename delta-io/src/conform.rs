@@ -15,49 +15,27 @@ use arrow::datatypes::{DataType as ArrowType, Field, FieldRef, Fields};
 use delta_schema::{DataType, PrimitiveType, StructField, StructType};
 
 use crate::IoError;
+pub use delta_log::ColumnMapping;
 
 /// Arrow field metadata key where the Parquet reader puts field ids.
 pub const PARQUET_FIELD_ID: &str = "PARQUET:field_id";
 
-/// How columns of data files are named (table property `delta.columnMapping.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ColumnMapping {
-    /// Files use the logical names.
-    #[default]
-    None,
-    /// Files use the physical names of the field metadata.
-    Name,
-    /// Files are matched by field id (Parquet field ids).
-    Id,
-}
-
-impl ColumnMapping {
-    /// Reads the mode from the property value.
-    pub fn from_property(value: Option<&str>) -> Option<Self> {
-        match value {
-            None | Some("none") => Some(ColumnMapping::None),
-            Some("name") => Some(ColumnMapping::Name),
-            Some("id") => Some(ColumnMapping::Id),
-            Some(_) => None,
-        }
-    }
-
-    /// Whether an Arrow field of a file is the column of this Delta field.
-    pub fn matches(self, file_field: &Field, field: &StructField) -> bool {
-        match self {
-            ColumnMapping::None => file_field.name() == &field.name,
-            ColumnMapping::Name => file_field.name() == field.physical_name(),
-            ColumnMapping::Id => match field.column_mapping_id() {
-                Some(id) => {
-                    file_field
-                        .metadata()
-                        .get(PARQUET_FIELD_ID)
-                        .and_then(|v| v.parse::<i64>().ok())
-                        == Some(id)
-                }
-                None => file_field.name() == field.physical_name(),
-            },
-        }
+/// Whether an Arrow field of a file is the column of this Delta field under
+/// a column mapping mode.
+pub fn column_matches(mapping: ColumnMapping, file_field: &Field, field: &StructField) -> bool {
+    match mapping {
+        ColumnMapping::None => file_field.name() == &field.name,
+        ColumnMapping::Name => file_field.name() == field.physical_name(),
+        ColumnMapping::Id => match field.column_mapping_id() {
+            Some(id) => {
+                file_field
+                    .metadata()
+                    .get(PARQUET_FIELD_ID)
+                    .and_then(|v| v.parse::<i64>().ok())
+                    == Some(id)
+            }
+            None => file_field.name() == field.physical_name(),
+        },
     }
 }
 
@@ -86,7 +64,7 @@ pub(crate) fn find_column<'f>(
     fields
         .iter()
         .enumerate()
-        .find(|(_, f)| mapping.matches(f, field))
+        .find(|(_, f)| column_matches(mapping, f, field))
 }
 
 /// Conforms one array of a file to the Delta type `target` (logical Arrow type).

@@ -112,16 +112,6 @@ pub enum IoError {
         /// Why.
         reason: String,
     },
-    /// A table property the writer reads has a value it does not accept.
-    #[error("table property '{key}' = {value:?} is invalid: {reason}")]
-    InvalidProperty {
-        /// The property.
-        key: String,
-        /// Its value.
-        value: String,
-        /// What is accepted.
-        reason: String,
-    },
     /// The writer was used after one of its writes failed: the files it wrote
     /// must not be committed.
     #[error("the data writer failed earlier ({reason}); its files must not be committed")]

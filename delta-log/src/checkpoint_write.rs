@@ -20,12 +20,12 @@ use serde::Serialize;
 
 use crate::LogError;
 use crate::actions::{Action, Add, CheckpointMetadata, Remove};
+use crate::features::TableFeature;
+use crate::properties::TableProperties;
 use crate::state::{DeltaLog, LAST_CHECKPOINT, TableState};
 
 /// Actions serialized per Arrow batch.
 const CHUNK: usize = 8192;
-/// Default of `delta.deletedFileRetentionDuration`.
-pub const DEFAULT_TOMBSTONE_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// What a written checkpoint holds (also the content of `_last_checkpoint`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -162,29 +162,6 @@ pub fn checkpoint_schema(v2: bool) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// Parses a Delta interval property such as `interval 7 days` into milliseconds.
-pub fn parse_interval_ms(text: &str) -> Option<i64> {
-    let mut words = text.split_whitespace();
-    let first = words.next()?;
-    let number = if first.eq_ignore_ascii_case("interval") {
-        words.next()?
-    } else {
-        first
-    };
-    let n: i64 = number.parse().ok()?;
-    let unit = words.next()?.to_ascii_lowercase();
-    let ms = match unit.trim_end_matches('s') {
-        "millisecond" => 1,
-        "second" => 1000,
-        "minute" => 60 * 1000,
-        "hour" => 3600 * 1000,
-        "day" => 24 * 3600 * 1000,
-        "week" => 7 * 24 * 3600 * 1000,
-        _ => return None,
-    };
-    n.checked_mul(ms)
-}
-
 /// The rows of a checkpoint of `state`: protocol, metadata, app transactions,
 /// domains, live files, and tombstones younger than `tombstone_cutoff_ms`.
 fn checkpoint_actions(
@@ -239,18 +216,16 @@ impl DeltaLog {
     ) -> Result<CheckpointInfo, LogError> {
         let version = state.version;
         let path = self.commit_log().path(&classic_checkpoint_name(version));
-        let retention = state
-            .metadata
-            .configuration
-            .get("delta.deletedFileRetentionDuration")
-            .and_then(|v| parse_interval_ms(v))
-            .unwrap_or(DEFAULT_TOMBSTONE_RETENTION_MS);
+        let retention =
+            TableProperties::parse(&state.metadata.configuration)?.deleted_file_retention_ms;
         let failed = |reason: String| LogError::MalformedCheckpoint {
             version,
             path: path.to_string(),
             reason: format!("writing: {reason}"),
         };
-        let v2 = state.protocol.has_writer_feature("v2Checkpoint");
+        let v2 = state
+            .protocol
+            .has_writer_feature(&TableFeature::V2Checkpoint);
         let schema = checkpoint_schema(v2);
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
@@ -305,19 +280,4 @@ impl DeltaLog {
 /// File name of the classic checkpoint of a version.
 pub fn classic_checkpoint_name(version: u64) -> String {
     format!("{version:020}.checkpoint.parquet")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_interval_ms;
-
-    #[test]
-    fn parses_intervals() {
-        assert_eq!(parse_interval_ms("interval 1 week"), Some(604_800_000));
-        assert_eq!(parse_interval_ms("interval 7 days"), Some(604_800_000));
-        assert_eq!(parse_interval_ms("INTERVAL 2 hours"), Some(7_200_000));
-        assert_eq!(parse_interval_ms("30 seconds"), Some(30_000));
-        assert_eq!(parse_interval_ms("interval x days"), None);
-        assert_eq!(parse_interval_ms("interval 3 fortnights"), None);
-    }
 }

@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use crate::LogError;
 use crate::actions::{Action, DomainMetadata, FileKey, Metadata, Protocol, Txn};
+use crate::features::TableFeature;
+use crate::properties::TableProperties;
 use crate::state::{DeltaLog, TableState};
 
 impl DeltaLog {
@@ -43,10 +45,13 @@ impl DeltaLog {
             num_files: state.files.len() as u64,
             num_metadata: 1,
             num_protocol: 1,
-            in_commit_timestamp_opt: state
+            // only where in-commit timestamps are on, not merely supported
+            in_commit_timestamp_opt: (state
                 .protocol
-                .has_writer_feature("inCommitTimestamp")
-                .then_some(state.timestamp_ms),
+                .has_writer_feature(&TableFeature::InCommitTimestamp)
+                && TableProperties::parse(&state.metadata.configuration)
+                    .is_ok_and(|p| p.enable_in_commit_timestamps))
+            .then_some(state.timestamp_ms),
             set_transactions: state.txns.values().collect(),
             domain_metadata: state.domains.values().collect(),
             metadata: &state.metadata,
@@ -56,9 +61,11 @@ impl DeltaLog {
             version: state.version,
             reason: e.to_string(),
         })?;
+        // writers must not overwrite a checksum file (PROTOCOL.md)
         self.commit_log()
-            .write_pointer(&format!("{:020}.crc", state.version), Bytes::from(bytes))
+            .put_if_absent(&format!("{:020}.crc", state.version), Bytes::from(bytes))
             .await
+            .map(|_| ())
     }
 }
 

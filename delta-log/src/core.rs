@@ -167,21 +167,35 @@ impl CommitLog {
     /// visible; [`LogError::VersionExists`] means another writer took the version.
     pub async fn put_commit(&self, version: u64, bytes: Bytes) -> Result<(), LogError> {
         let path = self.commit_path(version);
+        match self.create(&path, bytes).await? {
+            true => Ok(()),
+            false => Err(LogError::VersionExists {
+                version,
+                path: path.to_string(),
+            }),
+        }
+    }
+
+    /// Writes the file `name` of the log directory only if it does not exist
+    /// yet (files that must never be overwritten, such as checksums); false
+    /// when it already existed.
+    pub async fn put_if_absent(&self, name: &str, bytes: Bytes) -> Result<bool, LogError> {
+        self.create(&self.path(name), bytes).await
+    }
+
+    async fn create(&self, path: &Path, bytes: Bytes) -> Result<bool, LogError> {
         let opts = PutOptions {
             mode: PutMode::Create,
             ..Default::default()
         };
         match self
             .store
-            .put_opts(&path, PutPayload::from_bytes(bytes), opts)
+            .put_opts(path, PutPayload::from_bytes(bytes), opts)
             .await
         {
-            Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. }) => Err(LogError::VersionExists {
-                version,
-                path: path.to_string(),
-            }),
-            Err(e) => Err(LogError::store(&path, e)),
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(LogError::store(path, e)),
         }
     }
 

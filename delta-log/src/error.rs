@@ -106,6 +106,16 @@ pub enum LogError {
         /// Why it is refused.
         reason: String,
     },
+    /// A table property has a value this implementation does not accept.
+    #[error("table property '{key}' = {value:?} is invalid: {reason}")]
+    InvalidProperty {
+        /// The property.
+        key: String,
+        /// Its value.
+        value: String,
+        /// What is accepted.
+        reason: String,
+    },
     /// The protocol action itself is not valid.
     #[error("invalid protocol at version {version}: {reason}")]
     InvalidProtocol {

@@ -30,8 +30,10 @@ pub mod checkpoint_write;
 mod commit;
 pub mod core;
 mod error;
+pub mod features;
 pub mod files;
 pub mod parquet_reader;
+pub mod properties;
 mod protocol;
 pub mod replay;
 pub mod segment;
@@ -43,6 +45,8 @@ pub use actions::{
 };
 pub use checkpoint_write::{CheckpointInfo, checkpoint_schema};
 pub use error::LogError;
+pub use features::TableFeature;
+pub use properties::{ColumnMapping, TableProperties};
 pub use protocol::{
     MAX_READER_VERSION, MAX_WRITER_VERSION, READER_FEATURES_VERSION, WRITER_FEATURES_VERSION,
 };

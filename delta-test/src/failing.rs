@@ -1,10 +1,16 @@
-//! Fault injection: an object store that "crashes" at a chosen write.
+//! Fault injection: an object store that "crashes" at a chosen write, or
+//! loses the response of one.
 //!
 //! Every mutating call (put, each multipart part and completion, delete,
-//! copy) is counted. At the `k`-th one the process is deemed to die: that call
-//! fails (after taking effect when `lands` is set, as when a reply is lost),
-//! and every later call of any kind fails too. The inner store then holds what
-//! a real crash at that point would have left.
+//! copy) is counted. In crash mode ([`FailingStore::new`]), at the `k`-th one
+//! the process is deemed to die: that call fails (after taking effect when
+//! `lands` is set, as when a reply is lost), and every later call of any kind
+//! fails too. The inner store then holds what a real crash at that point
+//! would have left. In lost-response mode ([`FailingStore::lose_response`]),
+//! the `k`-th write takes effect but its caller gets an error, and the store
+//! goes on working: what a client sees when a reply is lost on the network,
+//! or when its HTTP layer retries a request that had landed (a conditional
+//! put then answers "already exists").
 
 use std::fmt;
 use std::ops::Range;
@@ -27,6 +33,8 @@ struct Crash {
     writes: AtomicUsize,
     at: usize,
     lands: bool,
+    /// Lost-response mode: `Some(retried)`; the store does not die.
+    lose: Option<bool>,
     dead: AtomicBool,
 }
 
@@ -38,6 +46,11 @@ enum Step {
     GoThenDie,
     /// Fail without performing it.
     Die,
+    /// Perform it and answer with an error, staying alive (a lost response).
+    GoThenLose,
+    /// Perform it twice and answer what the second attempt got (a lost
+    /// response retried by the client's HTTP layer).
+    GoTwice,
 }
 
 impl Crash {
@@ -46,8 +59,12 @@ impl Crash {
             return Step::Die;
         }
         let n = self.writes.fetch_add(1, Ordering::SeqCst);
-        if n < self.at {
-            return Step::Go;
+        match self.lose {
+            Some(_) if n != self.at => return Step::Go,
+            Some(true) => return Step::GoTwice,
+            Some(false) => return Step::GoThenLose,
+            None if n < self.at => return Step::Go,
+            None => {}
         }
         self.dead.store(true, Ordering::SeqCst);
         if self.lands {
@@ -63,6 +80,13 @@ impl Crash {
         } else {
             Ok(())
         }
+    }
+}
+
+fn lost() -> object_store::Error {
+    object_store::Error::Generic {
+        store: "FailingStore",
+        source: "injected lost response (the write took effect)".into(),
     }
 }
 
@@ -90,9 +114,32 @@ impl FailingStore {
                 writes: AtomicUsize::new(0),
                 at,
                 lands,
+                lose: None,
                 dead: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Wraps `inner`; write number `at` (0-based) takes effect but answers
+    /// an error: with `retried`, the write is sent a second time and its
+    /// caller gets that answer (for a put-if-absent: "already exists"),
+    /// else a generic error. Every other call works.
+    pub fn lose_response(inner: Arc<dyn ObjectStore>, at: usize, retried: bool) -> Self {
+        FailingStore {
+            inner,
+            crash: Arc::new(Crash {
+                writes: AtomicUsize::new(0),
+                at,
+                lands: true,
+                lose: Some(retried),
+                dead: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Whether the lost response happened (lost-response mode).
+    pub fn lost(&self) -> bool {
+        self.crash.lose.is_some() && self.writes() > self.crash.at
     }
 
     /// Whether the crash happened.
@@ -113,13 +160,21 @@ impl fmt::Display for FailingStore {
 }
 
 async fn counted<T>(crash: &Crash, op: impl Future<Output = Result<T>>) -> Result<T> {
-    match crash.write() {
+    run(crash.write(), op).await
+}
+
+async fn run<T>(step: Step, op: impl Future<Output = Result<T>>) -> Result<T> {
+    match step {
         Step::Go => op.await,
         Step::GoThenDie => {
             op.await?;
             Err(crashed())
         }
         Step::Die => Err(crashed()),
+        Step::GoThenLose | Step::GoTwice => {
+            op.await?;
+            Err(lost())
+        }
     }
 }
 
@@ -131,7 +186,15 @@ impl ObjectStore for FailingStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        counted(&self.crash, self.inner.put_opts(location, payload, opts)).await
+        match self.crash.write() {
+            Step::GoTwice => {
+                self.inner
+                    .put_opts(location, payload.clone(), opts.clone())
+                    .await?;
+                self.inner.put_opts(location, payload, opts).await
+            }
+            step => run(step, self.inner.put_opts(location, payload, opts)).await,
+        }
     }
 
     async fn put_multipart_opts(
@@ -223,16 +286,7 @@ impl MultipartUpload for FailingUpload {
     fn put_part(&mut self, data: PutPayload) -> UploadPart {
         let step = self.crash.write();
         let part = self.inner.put_part(data);
-        Box::pin(async move {
-            match step {
-                Step::Go => part.await,
-                Step::GoThenDie => {
-                    part.await?;
-                    Err(crashed())
-                }
-                Step::Die => Err(crashed()),
-            }
-        })
+        Box::pin(run(step, part))
     }
 
     async fn complete(&mut self) -> Result<PutResult> {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use delta_log::TableProperties;
 use delta_schema::{
     COLUMN_MAPPING_PHYSICAL_NAME, DataType, PrimitiveType, StructField, StructType,
     record_type_change, type_widening_allowed,
@@ -71,7 +72,7 @@ impl Table {
         metadata.schema_string = schema.to_json();
         let protocol = upgrade(
             snapshot.protocol(),
-            &required_features(&schema, &metadata.configuration),
+            &required_features(&schema, &TableProperties::parse(&metadata.configuration)?),
         );
         let mut txn = Transaction::new(self, Some(snapshot), operation);
         for (k, v) in parameters {
@@ -161,12 +162,7 @@ impl Table {
             "CHANGE COLUMN",
             &[("column", column.to_string()), ("newType", to.to_string())],
             |snapshot, schema, _| {
-                if snapshot
-                    .properties()
-                    .get("delta.enableTypeWidening")
-                    .map(String::as_str)
-                    != Some("true")
-                {
+                if !TableProperties::parse(snapshot.properties())?.enable_type_widening {
                     return Err(invalid(
                         "type widening is not enabled: set delta.enableTypeWidening=true first",
                     ));

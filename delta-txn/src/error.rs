@@ -43,6 +43,19 @@ pub enum TxnError {
         /// What the other writer changed.
         reason: String,
     },
+    /// The table is append-only (`delta.appendOnly = true`) and the commit
+    /// would remove data; nothing was committed.
+    #[error(
+        "table '{table}' is append-only (delta.appendOnly = true): {operation} would remove {files} file(s); set delta.appendOnly = false first"
+    )]
+    AppendOnly {
+        /// The table location.
+        table: String,
+        /// The refused operation.
+        operation: String,
+        /// How many files it would remove.
+        files: usize,
+    },
     /// An argument does not make sense for this table.
     #[error("invalid argument: {reason}")]
     InvalidArgument {

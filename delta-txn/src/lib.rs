@@ -18,10 +18,12 @@ pub mod protocol;
 mod snapshot;
 mod table;
 mod transaction;
+pub mod writable;
 mod write;
 
+pub use delta_log::properties::DEFAULT_CHECKPOINT_INTERVAL;
 pub use error::TxnError;
 pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, Snapshot};
 pub use table::{CreateOptions, Table};
-pub use transaction::{CommitOutcome, DEFAULT_CHECKPOINT_INTERVAL, ENGINE_INFO, Transaction};
+pub use transaction::{CommitOutcome, ENGINE_INFO, Transaction};
 pub use write::{SaveMode, WriteOptions};

@@ -2,93 +2,47 @@
 //! table, legacy versions where a legacy feature suffices, and table features
 //! (reader 3 / writer 7) when a feature requires them.
 
-use std::collections::HashMap;
-
-use delta_log::{Protocol, READER_FEATURES_VERSION, WRITER_FEATURES_VERSION};
+use delta_log::properties::{CheckpointPolicy, ColumnMapping};
+use delta_log::{
+    Protocol, READER_FEATURES_VERSION, TableFeature, TableProperties, WRITER_FEATURES_VERSION,
+};
 use delta_schema::{DataType, PrimitiveType, StructType};
 
-/// Features that readers must understand too (reader-writer features).
-const READER_WRITER_FEATURES: &[&str] = &[
-    "columnMapping",
-    "deletionVectors",
-    "timestampNtz",
-    "typeWidening",
-    "v2Checkpoint",
-    "vacuumProtocolCheck",
-    "variantType",
-];
-
-/// Features that only exist as named table features (no legacy version).
-const NAMED_ONLY_FEATURES: &[&str] = &[
-    "deletionVectors",
-    "timestampNtz",
-    "typeWidening",
-    "v2Checkpoint",
-    "vacuumProtocolCheck",
-    "variantType",
-    "domainMetadata",
-    "inCommitTimestamp",
-    "rowTracking",
-    "clustering",
-];
-
-/// The legacy writer version that implies a feature, if any.
-fn legacy_writer_version(feature: &str) -> Option<i32> {
-    Some(match feature {
-        "appendOnly" | "invariants" => 2,
-        "checkConstraints" => 3,
-        "changeDataFeed" | "generatedColumns" => 4,
-        "columnMapping" => 5,
-        "identityColumns" => 6,
-        _ => return None,
-    })
-}
-
-fn is_true(properties: &HashMap<String, String>, key: &str) -> bool {
-    properties
-        .get(key)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-}
-
 /// The features a table with this schema and these properties uses.
-pub fn required_features(
-    schema: &StructType,
-    properties: &HashMap<String, String>,
-) -> Vec<&'static str> {
+pub fn required_features(schema: &StructType, properties: &TableProperties) -> Vec<TableFeature> {
     let mut features = Vec::new();
-    if is_true(properties, "delta.appendOnly") {
-        features.push("appendOnly");
-    }
-    if properties
-        .keys()
-        .any(|k| k.starts_with("delta.constraints."))
-    {
-        features.push("checkConstraints");
-    }
-    if is_true(properties, "delta.enableChangeDataFeed") {
-        features.push("changeDataFeed");
-    }
-    if properties
-        .get("delta.columnMapping.mode")
-        .is_some_and(|m| m != "none")
-    {
-        features.push("columnMapping");
-    }
-    if is_true(properties, "delta.enableDeletionVectors") {
-        features.push("deletionVectors");
-    }
-    if is_true(properties, "delta.enableInCommitTimestamps") {
-        features.push("inCommitTimestamp");
-    }
-    if is_true(properties, "delta.enableTypeWidening") {
-        features.push("typeWidening");
-    }
-    if properties
-        .get("delta.checkpointPolicy")
-        .is_some_and(|p| p == "v2")
-    {
-        features.push("v2Checkpoint");
-    }
+    let mut need = |on: bool, feature: TableFeature| {
+        if on {
+            features.push(feature);
+        }
+    };
+    need(properties.append_only, TableFeature::AppendOnly);
+    need(
+        !properties.constraints.is_empty(),
+        TableFeature::CheckConstraints,
+    );
+    need(
+        properties.enable_change_data_feed,
+        TableFeature::ChangeDataFeed,
+    );
+    need(
+        properties.column_mapping != ColumnMapping::None,
+        TableFeature::ColumnMapping,
+    );
+    need(
+        properties.enable_deletion_vectors,
+        TableFeature::DeletionVectors,
+    );
+    need(
+        properties.enable_in_commit_timestamps,
+        TableFeature::InCommitTimestamp,
+    );
+    need(properties.enable_type_widening, TableFeature::TypeWidening);
+    need(properties.enable_row_tracking, TableFeature::RowTracking);
+    need(
+        properties.checkpoint_policy == CheckpointPolicy::V2,
+        TableFeature::V2Checkpoint,
+    );
     let mut ntz = false;
     let mut variant = false;
     for field in &schema.fields {
@@ -98,30 +52,26 @@ pub fn required_features(
             _ => {}
         });
     }
-    if ntz {
-        features.push("timestampNtz");
-    }
-    if variant {
-        features.push("variantType");
-    }
+    need(ntz, TableFeature::TimestampNtz);
+    need(variant, TableFeature::VariantType);
     features
 }
 
 /// The smallest protocol that supports `features`.
-pub fn protocol_for(features: &[&str]) -> Protocol {
-    let needs_names = features.iter().any(|f| NAMED_ONLY_FEATURES.contains(f));
+pub fn protocol_for(features: &[TableFeature]) -> Protocol {
+    let needs_names = features.iter().any(TableFeature::needs_feature_lists);
     if !needs_names {
         let writer = features
             .iter()
-            .filter_map(|f| legacy_writer_version(f))
+            .filter_map(TableFeature::legacy_writer_version)
             .max()
             .unwrap_or(2)
             .max(2);
-        let reader = if features.contains(&"columnMapping") {
-            2
-        } else {
-            1
-        };
+        let reader = features
+            .iter()
+            .filter_map(TableFeature::legacy_reader_version)
+            .max()
+            .unwrap_or(1);
         return Protocol {
             min_reader_version: reader,
             min_writer_version: writer,
@@ -129,13 +79,14 @@ pub fn protocol_for(features: &[&str]) -> Protocol {
             writer_features: None,
         };
     }
-    let mut writer: Vec<String> = features.iter().map(|f| f.to_string()).collect();
-    writer.sort();
-    writer.dedup();
-    let reader: Vec<String> = writer
+    let mut all: Vec<&TableFeature> = features.iter().collect();
+    all.sort_by(|a, b| a.name().cmp(b.name()));
+    all.dedup();
+    let writer: Vec<String> = all.iter().map(|f| f.name().to_string()).collect();
+    let reader: Vec<String> = all
         .iter()
-        .filter(|f| READER_WRITER_FEATURES.contains(&f.as_str()))
-        .cloned()
+        .filter(|f| f.is_reader_writer() == Some(true))
+        .map(|f| f.name().to_string())
         .collect();
     if reader.is_empty() {
         // writer-only features: readers stay at version 1
@@ -158,17 +109,16 @@ pub fn protocol_for(features: &[&str]) -> Protocol {
 /// The protocol `current` upgraded so it also supports `features`; `None`
 /// when it already does. Upgrading to table features keeps every feature the
 /// old versions implied.
-pub fn upgrade(current: &Protocol, features: &[&str]) -> Option<Protocol> {
-    let in_force = current.features_in_force();
-    let missing: Vec<&str> = features
+pub fn upgrade(current: &Protocol, features: &[TableFeature]) -> Option<Protocol> {
+    let mut all = current.features_in_force();
+    let missing: Vec<TableFeature> = features
         .iter()
-        .copied()
-        .filter(|f| !in_force.contains(f))
+        .filter(|f| !all.contains(f))
+        .cloned()
         .collect();
     if missing.is_empty() {
         return None;
     }
-    let mut all: Vec<&str> = in_force;
     all.extend(missing);
     let mut next = protocol_for(&all);
     // never downgrade a version
@@ -181,14 +131,17 @@ pub fn upgrade(current: &Protocol, features: &[&str]) -> Option<Protocol> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use delta_schema::StructField;
 
-    fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
+    fn props(pairs: &[(&str, &str)]) -> TableProperties {
+        let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+            .collect();
+        TableProperties::parse(&map).unwrap()
     }
 
     fn plain() -> StructType {
@@ -197,7 +150,7 @@ mod tests {
 
     #[test]
     fn plain_tables_get_reader_1_writer_2() {
-        let p = protocol_for(&required_features(&plain(), &HashMap::new()));
+        let p = protocol_for(&required_features(&plain(), &props(&[])));
         assert_eq!((p.min_reader_version, p.min_writer_version), (1, 2));
         assert!(p.reader_features.is_none() && p.writer_features.is_none());
     }
@@ -226,20 +179,20 @@ mod tests {
         assert_eq!((p.min_reader_version, p.min_writer_version), (3, 7));
         assert_eq!(p.reader_features.unwrap(), ["timestampNtz"]);
         assert_eq!(p.writer_features.unwrap(), ["appendOnly", "timestampNtz"]);
-        let p = protocol_for(&["inCommitTimestamp"]);
+        let p = protocol_for(&[TableFeature::InCommitTimestamp]);
         assert_eq!((p.min_reader_version, p.min_writer_version), (1, 7));
     }
 
     #[test]
     fn upgrades_keep_implied_features() {
         let current = protocol_for(&[]);
-        assert!(upgrade(&current, &["appendOnly"]).is_none());
-        let next = upgrade(&current, &["deletionVectors"]).unwrap();
+        assert!(upgrade(&current, &[TableFeature::AppendOnly]).is_none());
+        let next = upgrade(&current, &[TableFeature::DeletionVectors]).unwrap();
         assert_eq!(
             next.writer_features.unwrap(),
             ["appendOnly", "deletionVectors", "invariants"]
         );
-        let next = upgrade(&current, &["checkConstraints"]).unwrap();
+        let next = upgrade(&current, &[TableFeature::CheckConstraints]).unwrap();
         assert_eq!((next.min_reader_version, next.min_writer_version), (1, 3));
     }
 }

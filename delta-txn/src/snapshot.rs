@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use delta_io::{ColumnMapping, ReadPlan, read_file};
-use delta_log::{Add, Metadata, Protocol, TableState};
+use delta_log::{Add, Metadata, Protocol, TableFeature, TableState};
 use delta_schema::StructType;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -16,16 +16,16 @@ use object_store::path::Path;
 use crate::{Table, TxnError};
 
 /// Reader features this implementation reads correctly.
-pub const SUPPORTED_READER_FEATURES: &[&str] = &[
-    "columnMapping",
-    "deletionVectors",
-    "timestampNtz",
-    "typeWidening",
-    "typeWidening-preview",
-    "v2Checkpoint",
-    "vacuumProtocolCheck",
-    "variantType",
-    "variantType-preview",
+pub const SUPPORTED_READER_FEATURES: &[TableFeature] = &[
+    TableFeature::ColumnMapping,
+    TableFeature::DeletionVectors,
+    TableFeature::TimestampNtz,
+    TableFeature::TypeWidening,
+    TableFeature::TypeWideningPreview,
+    TableFeature::V2Checkpoint,
+    TableFeature::VacuumProtocolCheck,
+    TableFeature::VariantType,
+    TableFeature::VariantTypePreview,
 ];
 
 /// How many data files a scan reads ahead.

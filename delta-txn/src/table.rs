@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use delta_log::{CommitEntry, DeltaLog, Format, Metadata};
+use delta_log::{CommitEntry, DeltaLog, Format, Metadata, TableProperties};
 use delta_schema::{DataType, StructType};
 use object_store::ObjectStore;
 use object_store::path::Path;
@@ -125,7 +125,10 @@ impl Table {
         let mut properties = options.properties;
         column_mapping::apply(&mut schema, &mut properties)
             .map_err(|reason| TxnError::InvalidArgument { reason })?;
-        let protocol = protocol_for(&required_features(&schema, &properties));
+        let protocol = protocol_for(&required_features(
+            &schema,
+            &TableProperties::parse(&properties)?,
+        ));
         let metadata = Metadata {
             id: uuid::Uuid::new_v4().to_string(),
             name: options.name,

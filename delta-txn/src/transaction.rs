@@ -5,19 +5,20 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use delta_log::properties::{ICT_ENABLEMENT_TIMESTAMP, ICT_ENABLEMENT_VERSION};
 use delta_log::replay::Replay;
 use delta_log::segment::LogSegment;
 use delta_log::{
-    Action, Add, CheckpointInfo, CommitInfo, LogError, Metadata, Protocol, Remove, TableState, Txn,
+    Action, Add, CheckpointInfo, CommitInfo, LogError, Metadata, Protocol, Remove, TableFeature,
+    TableProperties, TableState, Txn,
 };
 use serde_json::{Map, Value};
 
+use crate::writable::{check_append_only, check_writable};
 use crate::{Snapshot, Table, TxnError};
 
 /// Name and version of this engine, written to `commitInfo.engineInfo`.
 pub const ENGINE_INFO: &str = concat!("delta-microcrates/", env!("CARGO_PKG_VERSION"));
-/// Default of `delta.checkpointInterval`.
-pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 10;
 /// How many times a blind append is rebased onto newer versions before giving up.
 const MAX_ATTEMPTS: u32 = 16;
 
@@ -36,6 +37,10 @@ pub struct CommitOutcome {
     pub version: u64,
     /// False when the write was skipped as already applied.
     pub committed: bool,
+    /// True when the store reported a failure or a lost race for the commit
+    /// although it had landed (a lost response), and the transaction found
+    /// its own commit there and adopted it.
+    pub adopted: bool,
     /// The table after the commit.
     pub snapshot: Snapshot,
     /// The checkpoint written after the commit, if one was due; an error here
@@ -57,6 +62,7 @@ pub struct Transaction {
     removes: Vec<Remove>,
     app_txn: Option<Txn>,
     data_read: bool,
+    txn_id: String,
 }
 
 impl Transaction {
@@ -74,7 +80,14 @@ impl Transaction {
             removes: Vec::new(),
             app_txn: None,
             data_read: false,
+            txn_id: uuid::Uuid::new_v4().to_string(),
         }
+    }
+
+    /// The unique id of this transaction, written to `commitInfo.txnId`; it
+    /// tells this transaction's commit from any other's.
+    pub fn txn_id(&self) -> &str {
+        &self.txn_id
     }
 
     /// The snapshot this transaction reads, if the table exists.
@@ -157,12 +170,7 @@ impl Transaction {
         }
     }
 
-    fn commit_info(
-        &self,
-        timestamp: i64,
-        read_version: Option<u64>,
-        ict: Option<i64>,
-    ) -> CommitInfo {
+    fn commit_info(&self, timestamp: i64, ict: Option<i64>) -> CommitInfo {
         let mut info = Map::new();
         if let Some(ict) = ict {
             info.insert("inCommitTimestamp".into(), ict.into());
@@ -173,8 +181,9 @@ impl Transaction {
             "operationParameters".into(),
             Value::Object(self.parameters.clone()),
         );
-        if let Some(v) = read_version {
-            info.insert("readVersion".into(), v.into());
+        // the version this transaction read, also after a rebase
+        if let Some(read) = &self.read {
+            info.insert("readVersion".into(), read.version().into());
         }
         info.insert("isolationLevel".into(), "Serializable".into());
         info.insert("isBlindAppend".into(), self.is_blind_append().into());
@@ -183,54 +192,128 @@ impl Transaction {
             Value::Object(self.metrics.clone()),
         );
         info.insert("engineInfo".into(), ENGINE_INFO.into());
+        info.insert("txnId".into(), self.txn_id.clone().into());
         CommitInfo(info)
     }
 
+    /// The protocol and metadata the commit leaves in force.
+    fn protocol_and_metadata<'a>(
+        &'a self,
+        base: Option<&'a Snapshot>,
+    ) -> (Option<&'a Protocol>, Option<&'a Metadata>) {
+        (
+            self.protocol.as_ref().or(base.map(Snapshot::protocol)),
+            self.metadata.as_ref().or(base.map(Snapshot::metadata)),
+        )
+    }
+
     /// The actions of the commit at `version` on top of `base`.
-    fn actions(&self, base: Option<&Snapshot>, timestamp: i64) -> Vec<Action> {
-        let protocol = self
-            .protocol
-            .clone()
-            .or_else(|| base.map(|s| s.protocol().clone()));
+    fn actions(
+        &self,
+        base: Option<&Snapshot>,
+        version: u64,
+        timestamp: i64,
+    ) -> Result<Vec<Action>, TxnError> {
+        let (protocol, metadata) = self.protocol_and_metadata(base);
+        let ict_on = |m: Option<&Metadata>| -> Result<bool, TxnError> {
+            Ok(match m {
+                Some(m) => TableProperties::parse(&m.configuration)?.enable_in_commit_timestamps,
+                None => false,
+            })
+        };
         let ict_enabled = protocol
-            .as_ref()
-            .is_some_and(|p| p.has_writer_feature("inCommitTimestamp"))
-            && self
-                .metadata
-                .as_ref()
-                .or_else(|| base.map(Snapshot::metadata))
-                .is_some_and(|m| {
-                    m.configuration
-                        .get("delta.enableInCommitTimestamps")
-                        .is_some_and(|v| v == "true")
-                });
+            .is_some_and(|p| p.has_writer_feature(&TableFeature::InCommitTimestamp))
+            && ict_on(metadata)?;
         // in-commit timestamps increase strictly with versions
         let ict = ict_enabled.then(|| {
             base.map_or(timestamp, |s| {
                 timestamp.max(s.timestamp_ms().saturating_add(1))
             })
         });
-        let mut actions = vec![Action::CommitInfo(self.commit_info(
-            timestamp,
-            base.map(Snapshot::version),
-            ict,
-        ))];
+        let mut metadata = self.metadata.clone();
+        // turning in-commit timestamps on for an existing table records
+        // when (PROTOCOL.md §"In-Commit Timestamps", writer requirement 4)
+        if let (Some(m), Some(ict), Some(base)) = (metadata.as_mut(), ict, base)
+            && !ict_on(Some(base.metadata()))?
+        {
+            m.configuration
+                .insert(ICT_ENABLEMENT_VERSION.to_string(), version.to_string());
+            m.configuration
+                .insert(ICT_ENABLEMENT_TIMESTAMP.to_string(), ict.to_string());
+        }
+        let mut actions = vec![Action::CommitInfo(self.commit_info(timestamp, ict))];
         actions.extend(self.protocol.clone().map(Action::Protocol));
-        actions.extend(self.metadata.clone().map(Action::Metadata));
+        actions.extend(metadata.map(Action::Metadata));
         actions.extend(self.app_txn.clone().map(Action::Txn));
         actions.extend(self.removes.iter().cloned().map(Action::Remove));
         actions.extend(self.adds.iter().cloned().map(Action::Add));
-        actions
+        Ok(actions)
+    }
+
+    /// Refuses the commit when the table's writer features forbid it: a
+    /// feature this writer cannot respect, or removing data from an
+    /// append-only table. Nothing is written.
+    pub fn check_allowed(&self) -> Result<(), TxnError> {
+        let base = self.read.as_ref();
+        let (Some(protocol), Some(metadata)) = self.protocol_and_metadata(base) else {
+            return Err(TxnError::InvalidArgument {
+                reason: "a new table needs a protocol and metadata".to_string(),
+            });
+        };
+        let version = base.map_or(0, |s| s.version() + 1);
+        check_writable(protocol, metadata, version)?;
+        // a table that was append-only stays so for this commit's removes
+        if let Some(base) = base {
+            check_append_only(
+                base.protocol(),
+                base.metadata(),
+                &self.removes,
+                &self.operation,
+                &self.table.location().display,
+            )?;
+        }
+        check_append_only(
+            protocol,
+            metadata,
+            &self.removes,
+            &self.operation,
+            &self.table.location().display,
+        )
+    }
+
+    /// Whether version `version` of the log is this transaction's own commit
+    /// (`None` when that version does not exist).
+    async fn own_commit(&self, version: u64) -> Result<Option<bool>, TxnError> {
+        let log = self.table.log();
+        match log.read_commit(version).await {
+            Ok(actions) => Ok(Some(actions.iter().any(|a| match a {
+                Action::CommitInfo(ci) => {
+                    ci.0.get("txnId").and_then(Value::as_str) == Some(self.txn_id.as_str())
+                }
+                _ => false,
+            }))),
+            Err(LogError::Store {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Commits the transaction as the next version.
     ///
+    /// First the table's writer features are checked ([`Self::check_allowed`]).
     /// When another writer commits first, a blind append is rebased onto the
     /// new version and retried (up to a bound) unless the winner changed the
     /// protocol or metadata or applied the same application transaction;
     /// anything else is a [`TxnError::Conflict`]. Data files this transaction
     /// wrote are then referenced by no commit and are left for VACUUM.
+    ///
+    /// A lost response is not a lost race: when the store reports that the
+    /// version exists, or fails, and the version holds this transaction's
+    /// own commit (its `commitInfo.txnId`), the commit is adopted as made.
     pub async fn commit(self) -> Result<CommitOutcome, TxnError> {
+        self.check_allowed()?;
         let log = self.table.log().clone();
         let mut base = self.read.clone();
         for _ in 0..MAX_ATTEMPTS {
@@ -239,20 +322,36 @@ impl Transaction {
                 return Ok(CommitOutcome {
                     version: snapshot.version(),
                     committed: false,
+                    adopted: false,
                     snapshot,
                     checkpoint: None,
                 });
             }
             let version = base.as_ref().map_or(0, |s| s.version() + 1);
             let timestamp = now_ms();
-            let actions = self.actions(base.as_ref(), timestamp);
-            match log.commit(version, &actions).await {
-                Ok(()) => return self.after_commit(base.as_ref(), version, &actions).await,
-                Err(LogError::VersionExists { .. }) => {
-                    base = Some(self.rebase(base.as_ref(), version).await?);
+            let actions = self.actions(base.as_ref(), version, timestamp)?;
+            let ours = match log.commit(version, &actions).await {
+                Ok(()) => {
+                    return self
+                        .after_commit(base.as_ref(), version, &actions, false)
+                        .await;
                 }
-                Err(e) => return Err(e.into()),
+                Err(LogError::VersionExists { .. }) => {
+                    self.own_commit(version).await? == Some(true)
+                }
+                // the reply may be lost although the put landed
+                Err(e) => match self.own_commit(version).await {
+                    Ok(Some(true)) => true,
+                    Ok(Some(false)) => false,
+                    _ => return Err(e.into()),
+                },
+            };
+            if ours {
+                return self
+                    .after_commit(base.as_ref(), version, &actions, true)
+                    .await;
             }
+            base = Some(self.rebase(base.as_ref(), version).await?);
         }
         Err(TxnError::Conflict {
             version: base.map_or(0, |s| s.version()),
@@ -289,13 +388,18 @@ impl Transaction {
                             "version {v} changed the table's protocol or metadata"
                         )));
                     }
-                    Action::Txn(t)
-                        if self
-                            .app_txn
-                            .as_ref()
-                            .is_some_and(|mine| mine.app_id == t.app_id) =>
-                    {
-                        // the idempotency check on the new base decides
+                    Action::Txn(t) => {
+                        if let Some(mine) = &self.app_txn
+                            && mine.app_id == t.app_id
+                            && t.version < mine.version
+                        {
+                            return Err(conflict(format!(
+                                "version {v} committed version {} of application '{}' concurrently (this transaction writes its version {})",
+                                t.version, t.app_id, mine.version
+                            )));
+                        }
+                        // the same or a newer version of the application:
+                        // the idempotency check on the new base skips this one
                     }
                     _ => {}
                 }
@@ -309,6 +413,7 @@ impl Transaction {
         base: Option<&Snapshot>,
         version: u64,
         actions: &[Action],
+        adopted: bool,
     ) -> Result<CommitOutcome, TxnError> {
         let timestamp = actions
             .iter()
@@ -324,13 +429,10 @@ impl Transaction {
         let snapshot = Snapshot::try_new(&self.table, state)?;
         let log = self.table.log();
         // hints only: a failure here loses nothing
-        let _ = log.write_checksum(snapshot.state(), None).await;
-        let interval = snapshot
-            .properties()
-            .get("delta.checkpointInterval")
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|i| *i > 0)
-            .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
+        let _ = log
+            .write_checksum(snapshot.state(), Some(&self.txn_id))
+            .await;
+        let interval = TableProperties::parse(snapshot.properties())?.checkpoint_interval;
         let checkpoint = if version > 0 && version.is_multiple_of(interval) {
             Some(
                 log.write_checkpoint(snapshot.state(), now_ms())
@@ -343,6 +445,7 @@ impl Transaction {
         Ok(CommitOutcome {
             version,
             committed: true,
+            adopted,
             snapshot,
             checkpoint,
         })

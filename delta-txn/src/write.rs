@@ -9,9 +9,8 @@ use std::collections::HashMap;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use delta_io::ColumnMapping;
 use delta_io::writer::{DataWriter, WriterOptions};
-use delta_log::{Format, Metadata, Remove};
+use delta_log::{Format, Metadata, Remove, TableProperties};
 use delta_schema::{StructType, WriteSchemaOptions, check_write_schema};
 use futures::{Stream, StreamExt};
 
@@ -90,32 +89,7 @@ impl Table {
                 return txn.commit().await;
             }
         }
-        let mapping = ColumnMapping::from_property(
-            plan.metadata
-                .configuration
-                .get(column_mapping::MODE)
-                .map(String::as_str),
-        )
-        .unwrap_or_default();
-        let mut writer = DataWriter::try_new(
-            self.location().store.clone(),
-            self.location().root.clone(),
-            &plan.schema,
-            &plan.metadata.partition_columns,
-            mapping,
-            WriterOptions::from_properties(&plan.metadata.configuration)?,
-        )?;
-        let mut rows = 0u64;
-        let mut batches = batches;
-        while let Some(batch) = batches.next().await {
-            let batch = conform_batch(&batch?, &plan.schema)?;
-            rows += batch.num_rows() as u64;
-            writer.write(&batch).await?;
-        }
-        let adds = writer.finish().await?;
-        txn.metric("numFiles", adds.len());
-        txn.metric("numOutputRows", rows);
-        txn.metric("numOutputBytes", adds.iter().map(|a| a.size).sum::<i64>());
+        let properties = TableProperties::parse(&plan.metadata.configuration)?;
         if let Some(protocol) = plan.protocol {
             txn.set_protocol(protocol);
         }
@@ -141,6 +115,27 @@ impl Table {
                 default_row_commit_version: a.default_row_commit_version,
             }));
         }
+        // refused writes (writer features, append-only) write no data
+        txn.check_allowed()?;
+        let mut writer = DataWriter::try_new(
+            self.location().store.clone(),
+            self.location().root.clone(),
+            &plan.schema,
+            &plan.partition_columns,
+            properties.column_mapping,
+            WriterOptions::from_table(&properties),
+        )?;
+        let mut rows = 0u64;
+        let mut batches = batches;
+        while let Some(batch) = batches.next().await {
+            let batch = conform_batch(&batch?, &plan.schema)?;
+            rows += batch.num_rows() as u64;
+            writer.write(&batch).await?;
+        }
+        let adds = writer.finish().await?;
+        txn.metric("numFiles", adds.len());
+        txn.metric("numOutputRows", rows);
+        txn.metric("numOutputBytes", adds.iter().map(|a| a.size).sum::<i64>());
         txn.add_files(adds);
         txn.commit().await
     }
@@ -150,6 +145,7 @@ impl Table {
 /// metadata and protocol when they change.
 struct WritePlan {
     schema: StructType,
+    partition_columns: Vec<String>,
     metadata: Metadata,
     metadata_changed: bool,
     protocol: Option<delta_log::Protocol>,
@@ -170,8 +166,12 @@ fn plan_write(
         let mut properties = options.properties.clone();
         column_mapping::apply(&mut schema, &mut properties)
             .map_err(|reason| TxnError::InvalidArgument { reason })?;
-        let protocol = protocol_for(&required_features(&schema, &properties));
+        let protocol = protocol_for(&required_features(
+            &schema,
+            &TableProperties::parse(&properties)?,
+        ));
         return Ok(WritePlan {
+            partition_columns: partition_columns.clone(),
             metadata: Metadata {
                 id: uuid::Uuid::new_v4().to_string(),
                 name: None,
@@ -204,12 +204,13 @@ fn plan_write(
         column_mapping::apply(&mut schema, &mut metadata.configuration)
             .map_err(|reason| TxnError::InvalidArgument { reason })?;
         metadata.schema_string = schema.to_json();
-        metadata.partition_columns = partition_columns;
+        metadata.partition_columns = partition_columns.clone();
         let protocol = upgrade(
             snapshot.protocol(),
-            &required_features(&schema, &metadata.configuration),
+            &required_features(&schema, &TableProperties::parse(&metadata.configuration)?),
         );
         return Ok(WritePlan {
+            partition_columns,
             schema,
             metadata,
             metadata_changed: true,
@@ -231,10 +232,7 @@ fn plan_write(
         data,
         WriteSchemaOptions {
             merge_schema: options.merge_schema,
-            type_widening: current
-                .configuration
-                .get("delta.enableTypeWidening")
-                .is_some_and(|v| v == "true"),
+            type_widening: TableProperties::parse(&current.configuration)?.enable_type_widening,
         },
     )
     .map_err(|source| TxnError::SchemaMismatch { source })?;
@@ -247,10 +245,11 @@ fn plan_write(
         metadata.schema_string = schema.to_json();
         protocol = upgrade(
             snapshot.protocol(),
-            &required_features(&schema, &metadata.configuration),
+            &required_features(&schema, &TableProperties::parse(&metadata.configuration)?),
         );
     }
     Ok(WritePlan {
+        partition_columns: metadata.partition_columns.clone(),
         schema,
         metadata,
         metadata_changed: checked.changed,

@@ -74,17 +74,19 @@ use object_store::ObjectStore;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
 use parquet::arrow::AsyncArrowWriter;
-use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
+pub use delta_log::properties::StatsColumns;
 pub use partition_path::{
     HIVE_DEFAULT_PARTITION, encode_log_path, escape_path_name, serialize_partition_value,
 };
-pub use stats::{NUM_INDEXED_COLS, STATS_COLUMNS, STRING_PREFIX_LENGTH, StatsConfig};
+pub use stats::STRING_PREFIX_LENGTH;
 
 use crate::IoError;
-use crate::conform::ColumnMapping;
 use crate::paths::resolve_log_path;
+use delta_log::properties::DEFAULT_RANDOM_PREFIX_LENGTH;
+use delta_log::{ColumnMapping, TableProperties};
 use physical::{file_name, physical_schema, same_layout, to_physical};
 use stats::{FileStats, StatsPlan};
 
@@ -96,17 +98,6 @@ pub const DEFAULT_MAX_ROW_GROUP_ROWS: usize = 1024 * 1024;
 pub const DEFAULT_MAX_ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
 /// Default largest number of files open at once (one per partition).
 pub const DEFAULT_MAX_OPEN_FILES: usize = 16;
-/// Default length of random file prefixes (`delta.randomPrefixLength`).
-pub const DEFAULT_RANDOM_PREFIX_LENGTH: usize = 2;
-
-/// Table property: target size of data files, in bytes (`delta.targetFileSize`).
-pub const TARGET_FILE_SIZE: &str = "delta.targetFileSize";
-/// Table property: Parquet codec of new files (`delta.parquet.compression.codec`).
-pub const COMPRESSION_CODEC: &str = "delta.parquet.compression.codec";
-/// Table property: put each file under a random prefix directory.
-pub const RANDOMIZE_FILE_PREFIXES: &str = "delta.randomizeFilePrefixes";
-/// Table property: length of the random prefixes.
-pub const RANDOM_PREFIX_LENGTH: &str = "delta.randomPrefixLength";
 
 /// Rows handed to the Parquet writer at a time, so that files roll over at
 /// about their target size even when batches are large.
@@ -137,7 +128,7 @@ pub struct WriterOptions {
     /// (with [`DEFAULT_RANDOM_PREFIX_LENGTH`] when `None`).
     pub random_prefix_length: Option<usize>,
     /// Which columns get statistics.
-    pub stats: StatsConfig,
+    pub stats: StatsColumns,
 }
 
 impl Default for WriterOptions {
@@ -149,102 +140,28 @@ impl Default for WriterOptions {
             max_open_files: DEFAULT_MAX_OPEN_FILES,
             compression: Compression::SNAPPY,
             random_prefix_length: None,
-            stats: StatsConfig::default(),
+            stats: StatsColumns::default(),
         }
     }
 }
 
 impl WriterOptions {
-    /// The defaults, adjusted by a table's properties (`metaData.configuration`):
-    /// [`TARGET_FILE_SIZE`] (bytes, or with a `kb`/`mb`/`gb` suffix),
-    /// [`COMPRESSION_CODEC`] (`uncompressed`/`none`, `snappy`, `gzip`, `lz4`,
-    /// `lz4_raw`, `zstd`), [`RANDOMIZE_FILE_PREFIXES`] and
-    /// [`RANDOM_PREFIX_LENGTH`], and the statistics properties of
-    /// [`StatsConfig::from_properties`]. Values that do not parse are errors.
-    pub fn from_properties(properties: &HashMap<String, String>) -> Result<Self, IoError> {
-        let mut options = WriterOptions {
-            stats: StatsConfig::from_properties(properties)?,
-            ..WriterOptions::default()
-        };
-        let invalid = |key: &str, value: &str, reason: &str| IoError::InvalidProperty {
-            key: key.to_string(),
-            value: value.to_string(),
-            reason: reason.to_string(),
-        };
-        if let Some(v) = properties.get(TARGET_FILE_SIZE) {
-            options.target_file_size = parse_size(v)
-                .filter(|n| *n > 0)
-                .ok_or_else(|| invalid(TARGET_FILE_SIZE, v, "expected a positive size in bytes"))?;
+    /// The defaults, adjusted by a table's properties: target file size,
+    /// compression codec, random file prefixes and the statistics columns.
+    pub fn from_table(properties: &TableProperties) -> Self {
+        let defaults = WriterOptions::default();
+        WriterOptions {
+            target_file_size: properties
+                .target_file_size
+                .unwrap_or(defaults.target_file_size),
+            compression: properties.compression.unwrap_or(defaults.compression),
+            random_prefix_length: properties
+                .randomize_file_prefixes
+                .then_some(properties.random_prefix_length),
+            stats: properties.stats_columns.clone(),
+            ..defaults
         }
-        if let Some(v) = properties.get(COMPRESSION_CODEC) {
-            options.compression = parse_codec(v).ok_or_else(|| {
-                invalid(
-                    COMPRESSION_CODEC,
-                    v,
-                    "expected one of uncompressed, none, snappy, gzip, lz4, lz4_raw, zstd",
-                )
-            })?;
-        }
-        let randomize = match properties.get(RANDOMIZE_FILE_PREFIXES) {
-            None => false,
-            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "true" => true,
-                "false" => false,
-                _ => {
-                    return Err(invalid(
-                        RANDOMIZE_FILE_PREFIXES,
-                        v,
-                        "expected true or false",
-                    ));
-                }
-            },
-        };
-        let length = match properties.get(RANDOM_PREFIX_LENGTH) {
-            None => DEFAULT_RANDOM_PREFIX_LENGTH,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| invalid(RANDOM_PREFIX_LENGTH, v, "expected a positive integer"))?,
-        };
-        if randomize {
-            options.random_prefix_length = Some(length);
-        }
-        Ok(options)
     }
-}
-
-/// A size in bytes: digits with an optional `b`, `k[b]`, `m[b]`, `g[b]` suffix
-/// (powers of 1024), case-insensitive.
-fn parse_size(text: &str) -> Option<u64> {
-    let t = text.trim().to_ascii_lowercase();
-    let t = t.strip_suffix('b').unwrap_or(&t);
-    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => t.split_at(i),
-        None => (t, ""),
-    };
-    let n: u64 = digits.parse().ok()?;
-    let factor: u64 = match unit.trim() {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        _ => return None,
-    };
-    n.checked_mul(factor)
-}
-
-fn parse_codec(text: &str) -> Option<Compression> {
-    Some(match text.trim().to_ascii_lowercase().as_str() {
-        "uncompressed" | "none" => Compression::UNCOMPRESSED,
-        "snappy" => Compression::SNAPPY,
-        "gzip" => Compression::GZIP(GzipLevel::default()),
-        "lz4" => Compression::LZ4,
-        "lz4_raw" => Compression::LZ4_RAW,
-        "zstd" => Compression::ZSTD(ZstdLevel::default()),
-        _ => return None,
-    })
 }
 
 /// The codec part of file names, as Spark names them (`.snappy`, `.gz`...).
@@ -780,48 +697,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_options_from_properties() {
-        let props = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
-            pairs
+    fn options_follow_the_table_properties() {
+        let props = |pairs: &[(&str, &str)]| {
+            let map: HashMap<String, String> = pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
+                .collect();
+            WriterOptions::from_table(&TableProperties::parse(&map).unwrap())
         };
-        let o = WriterOptions::from_properties(&HashMap::new()).unwrap();
-        assert_eq!(o, WriterOptions::default());
-        let o = WriterOptions::from_properties(&props(&[
-            (TARGET_FILE_SIZE, "64mb"),
-            (COMPRESSION_CODEC, "ZSTD"),
-            (RANDOMIZE_FILE_PREFIXES, "true"),
-            (RANDOM_PREFIX_LENGTH, "3"),
-            (NUM_INDEXED_COLS, "-1"),
-        ]))
-        .unwrap();
+        assert_eq!(props(&[]), WriterOptions::default());
+        let o = props(&[
+            ("delta.targetFileSize", "64mb"),
+            ("delta.parquet.compression.codec", "ZSTD"),
+            ("delta.randomizeFilePrefixes", "true"),
+            ("delta.randomPrefixLength", "3"),
+            ("delta.dataSkippingNumIndexedCols", "-1"),
+        ]);
         assert_eq!(o.target_file_size, 64 << 20);
         assert!(matches!(o.compression, Compression::ZSTD(_)));
         assert_eq!(o.random_prefix_length, Some(3));
-        assert_eq!(o.stats, StatsConfig::AllLeaves);
-        let o = WriterOptions::from_properties(&props(&[
-            (NUM_INDEXED_COLS, "5"),
-            (STATS_COLUMNS, "a,b.c"),
-        ]))
-        .unwrap();
-        assert_eq!(
-            o.stats,
-            StatsConfig::Columns(vec![vec!["a".into()], vec!["b".into(), "c".into()]])
-        );
-        for bad in [
-            (NUM_INDEXED_COLS, "-2"),
-            (NUM_INDEXED_COLS, "x"),
-            (COMPRESSION_CODEC, "brotli9"),
-            (TARGET_FILE_SIZE, "12 parsecs"),
-            (RANDOMIZE_FILE_PREFIXES, "yes"),
-        ] {
-            let err = WriterOptions::from_properties(&props(&[bad])).unwrap_err();
-            assert!(err.to_string().contains(bad.0), "{err}");
-        }
-        assert_eq!(parse_size("1024"), Some(1024));
-        assert_eq!(parse_size("2 KB"), Some(2048));
-        assert_eq!(parse_size("1g"), Some(1 << 30));
+        assert_eq!(o.stats, StatsColumns::AllLeaves);
+        let o = props(&[("delta.randomPrefixLength", "3")]);
+        assert_eq!(o.random_prefix_length, None);
     }
 }

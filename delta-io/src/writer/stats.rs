@@ -3,7 +3,7 @@
 //!
 //! What is collected follows Delta Spark (`StatisticsCollection`):
 //! - `numRecords`: rows in the file.
-//! - For each *indexed* leaf column (see [`StatsConfig`]), in schema order,
+//! - For each *indexed* leaf column (see [`StatsColumns`]), in schema order,
 //!   keyed by physical names under column mapping and nested as the schema:
 //!   `nullCount` for every leaf (a leaf under a null struct counts as null;
 //!   arrays, maps, variants and `void` are leaves and get only `nullCount`);
@@ -26,8 +26,6 @@
 //!   cannot hold as a number, is left out too.
 //! - No `tightBounds`: absent means tight, which fresh files are.
 
-use std::collections::HashMap;
-
 use arrow::array::{Array, ArrayData, ArrayRef, AsArray, make_array};
 use arrow::buffer::NullBuffer;
 use arrow::compute::{max, max_string, min, min_string};
@@ -39,8 +37,8 @@ use delta_schema::{DataType, PrimitiveType, StructField};
 
 use super::partition_path::{format_date, format_decimal, format_micros};
 use super::physical::file_name;
-use crate::IoError;
 use crate::conform::ColumnMapping;
+use delta_log::properties::StatsColumns;
 
 /// Characters of a string value kept in its min and max statistics (Delta's
 /// `dataSkippingStringPrefixLength`).
@@ -48,128 +46,6 @@ pub const STRING_PREFIX_LENGTH: usize = 32;
 
 /// Appended to a cut string max (Delta's tie-breaker).
 const TIE_BREAKER: char = '\u{FFFD}';
-
-/// Table property: how many leaf columns get statistics.
-pub const NUM_INDEXED_COLS: &str = "delta.dataSkippingNumIndexedCols";
-/// Table property: which columns get statistics (takes precedence).
-pub const STATS_COLUMNS: &str = "delta.dataSkippingStatsColumns";
-
-/// Which columns get per-column statistics. Partition columns never do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StatsConfig {
-    /// The first `n` leaf columns of the data schema, depth first
-    /// (`delta.dataSkippingNumIndexedCols`, default 32). A struct is not a
-    /// leaf, its fields are; an array or map is one leaf.
-    FirstLeaves(usize),
-    /// Every leaf column (`delta.dataSkippingNumIndexedCols = -1`).
-    AllLeaves,
-    /// These columns, each a path of logical names matched case-insensitively
-    /// (`delta.dataSkippingStatsColumns`); a struct stands for all its leaves.
-    /// Names that match no column are ignored, as Spark does.
-    Columns(Vec<Vec<String>>),
-}
-
-impl Default for StatsConfig {
-    fn default() -> Self {
-        StatsConfig::FirstLeaves(32)
-    }
-}
-
-impl StatsConfig {
-    /// The configuration of a table's properties: [`STATS_COLUMNS`] when set,
-    /// else [`NUM_INDEXED_COLS`], else the default.
-    pub fn from_properties(properties: &HashMap<String, String>) -> Result<Self, IoError> {
-        if let Some(text) = properties.get(STATS_COLUMNS) {
-            let columns = parse_column_list(text).map_err(|reason| IoError::InvalidProperty {
-                key: STATS_COLUMNS.to_string(),
-                value: text.clone(),
-                reason,
-            })?;
-            return Ok(StatsConfig::Columns(columns));
-        }
-        let Some(text) = properties.get(NUM_INDEXED_COLS) else {
-            return Ok(StatsConfig::default());
-        };
-        let invalid = || IoError::InvalidProperty {
-            key: NUM_INDEXED_COLS.to_string(),
-            value: text.clone(),
-            reason: "expected an integer >= -1".to_string(),
-        };
-        let n: i64 = text.trim().parse().map_err(|_| invalid())?;
-        match n {
-            -1 => Ok(StatsConfig::AllLeaves),
-            n => usize::try_from(n)
-                .map(StatsConfig::FirstLeaves)
-                .map_err(|_| invalid()),
-        }
-    }
-}
-
-/// Parses a comma-separated list of column names, each a dotted path whose
-/// parts may be quoted in backticks (a doubled backtick inside quotes is one
-/// backtick). Names are lowercased for case-insensitive matching.
-fn parse_column_list(text: &str) -> Result<Vec<Vec<String>>, String> {
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut columns = Vec::new();
-    let mut parts: Vec<String> = Vec::new();
-    let mut part = String::new();
-    let mut quoted_part = false;
-    let mut chars = text.chars().peekable();
-    let finish_part = |part: &mut String, quoted: &mut bool, parts: &mut Vec<String>| {
-        let name = if *quoted {
-            part.clone()
-        } else {
-            part.trim().to_string()
-        };
-        if name.is_empty() {
-            return Err("a column name is empty".to_string());
-        }
-        parts.push(name.to_lowercase());
-        part.clear();
-        *quoted = false;
-        Ok(())
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '`' => {
-                if !part.trim().is_empty() {
-                    return Err(format!("unexpected '`' after '{}'", part.trim()));
-                }
-                part.clear();
-                quoted_part = true;
-                loop {
-                    match chars.next() {
-                        Some('`') if chars.peek() == Some(&'`') => {
-                            chars.next();
-                            part.push('`');
-                        }
-                        Some('`') => break,
-                        Some(other) => part.push(other),
-                        None => return Err("unterminated '`'".to_string()),
-                    }
-                }
-                // only blanks may follow a quoted part before '.' or ','
-                while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                    chars.next();
-                }
-                if chars.peek().is_some_and(|c| *c != '.' && *c != ',') {
-                    return Err(format!("unexpected text after '`{part}`'"));
-                }
-            }
-            '.' => finish_part(&mut part, &mut quoted_part, &mut parts)?,
-            ',' => {
-                finish_part(&mut part, &mut quoted_part, &mut parts)?;
-                columns.push(std::mem::take(&mut parts));
-            }
-            other => part.push(other),
-        }
-    }
-    finish_part(&mut part, &mut quoted_part, &mut parts)?;
-    columns.push(parts);
-    Ok(columns)
-}
 
 /// What statistics a leaf gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +105,7 @@ impl StatsPlan {
     pub(crate) fn new(
         fields: &[StructField],
         mapping: ColumnMapping,
-        config: &StatsConfig,
+        config: &StatsColumns,
     ) -> Self {
         let mut leaves = Vec::new();
         let mut walk = Walk {
@@ -237,13 +113,13 @@ impl StatsPlan {
             out: &mut leaves,
         };
         match config {
-            StatsConfig::AllLeaves => {
+            StatsColumns::AllLeaves => {
                 walk.leaves(fields.iter().enumerate(), &[], &[], &mut { usize::MAX })
             }
-            StatsConfig::FirstLeaves(n) => {
+            StatsColumns::FirstLeaves(n) => {
                 walk.leaves(fields.iter().enumerate(), &[], &[], &mut n.clone())
             }
-            StatsConfig::Columns(columns) => walk.select(fields, &[], &[], columns),
+            StatsColumns::Columns(columns) => walk.select(fields, &[], &[], columns),
         }
         StatsPlan { leaves }
     }
@@ -707,22 +583,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_column_lists() {
-        assert_eq!(
-            parse_column_list(" a, B.c ,`x.y`.`z``w` ").unwrap(),
-            vec![
-                vec!["a".to_string()],
-                vec!["b".to_string(), "c".to_string()],
-                vec!["x.y".to_string(), "z`w".to_string()],
-            ]
-        );
-        assert!(parse_column_list("").unwrap().is_empty());
-        assert!(parse_column_list("a,,b").is_err());
-        assert!(parse_column_list("`a").is_err());
-        assert!(parse_column_list("a.").is_err());
-    }
-
-    #[test]
     fn truncates_strings() {
         let short = "abc";
         assert_eq!(truncate_min(short), "abc");
@@ -762,14 +622,14 @@ mod tests {
                 .map(|l| (l.path.clone(), l.keys.join(".")))
                 .collect()
         };
-        let plan = StatsPlan::new(&fields, ColumnMapping::None, &StatsConfig::FirstLeaves(2));
+        let plan = StatsPlan::new(&fields, ColumnMapping::None, &StatsColumns::FirstLeaves(2));
         assert_eq!(
             keys(&plan),
             vec![(vec![0], "a".into()), (vec![1, 0], "s.x".into())]
         );
-        let plan = StatsPlan::new(&fields, ColumnMapping::None, &StatsConfig::AllLeaves);
+        let plan = StatsPlan::new(&fields, ColumnMapping::None, &StatsColumns::AllLeaves);
         assert_eq!(plan.leaves.len(), 4);
-        let named = StatsConfig::Columns(vec![vec!["b".into()], vec!["s".into()]]);
+        let named = StatsColumns::Columns(vec![vec!["b".into()], vec!["s".into()]]);
         let plan = StatsPlan::new(&fields, ColumnMapping::None, &named);
         assert_eq!(
             keys(&plan),
@@ -779,7 +639,7 @@ mod tests {
                 (vec![2], "b".into())
             ]
         );
-        let nested = StatsConfig::Columns(vec![vec!["s".into(), "y".into()], vec!["zz".into()]]);
+        let nested = StatsColumns::Columns(vec![vec!["s".into(), "y".into()], vec!["zz".into()]]);
         let plan = StatsPlan::new(&fields, ColumnMapping::None, &nested);
         assert_eq!(keys(&plan), vec![(vec![1, 1], "s.y".into())]);
     }

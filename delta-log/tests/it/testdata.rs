@@ -1,21 +1,22 @@
 //! Every table of ../shared/testdata: the log replays to the expected version
 //! and number of active files at every listed version; refused tables fail.
 
+use delta_log::TableFeature;
 use serde_json::Value;
 
 use crate::{local_log, testdata_dir};
 
 /// Reader features the full read path implements (the log layer checks them).
-const READER_FEATURES: &[&str] = &[
-    "columnMapping",
-    "deletionVectors",
-    "timestampNtz",
-    "v2Checkpoint",
-    "typeWidening",
-    "typeWidening-preview",
-    "variantType",
-    "variantType-preview",
-    "vacuumProtocolCheck",
+const READER_FEATURES: &[TableFeature] = &[
+    TableFeature::ColumnMapping,
+    TableFeature::DeletionVectors,
+    TableFeature::TimestampNtz,
+    TableFeature::V2Checkpoint,
+    TableFeature::TypeWidening,
+    TableFeature::TypeWideningPreview,
+    TableFeature::VariantType,
+    TableFeature::VariantTypePreview,
+    TableFeature::VacuumProtocolCheck,
 ];
 
 #[tokio::test]

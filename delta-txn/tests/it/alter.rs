@@ -77,9 +77,15 @@ async fn properties_set_and_unset_and_upgrade_the_protocol() {
         ),
         (3, 7)
     );
-    assert!(s.protocol().has_reader_feature("deletionVectors"));
+    assert!(
+        s.protocol()
+            .has_reader_feature(&delta_log::TableFeature::DeletionVectors)
+    );
     // the implied legacy features stay
-    assert!(s.protocol().has_writer_feature("invariants"));
+    assert!(
+        s.protocol()
+            .has_writer_feature(&delta_log::TableFeature::Invariants)
+    );
     let s = table
         .unset_properties(&["owner".to_string(), "absent".to_string()])
         .await
@@ -146,7 +152,10 @@ async fn type_widening_reads_old_files_upcast() {
         .await
         .unwrap()
         .snapshot;
-    assert!(s.protocol().has_reader_feature("typeWidening"));
+    assert!(
+        s.protocol()
+            .has_reader_feature(&delta_log::TableFeature::TypeWidening)
+    );
     let id = s.schema().field("id").unwrap();
     assert_eq!(id.data_type, DataType::LONG);
     assert_eq!(

@@ -11,6 +11,7 @@ mod commit;
 mod crash;
 mod read;
 mod write;
+mod writer_rules;
 
 use std::path::{Path, PathBuf};
 

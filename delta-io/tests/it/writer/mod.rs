@@ -351,7 +351,7 @@ async fn compression_codec_names_the_files() {
         "zstd".to_string(),
     )]
     .into();
-    let options = WriterOptions::from_properties(&props).unwrap();
+    let options = WriterOptions::from_table(&delta_log::TableProperties::parse(&props).unwrap());
     let batches = [batch(&schema, "{\"v\":1}\n{\"v\":2}\n")];
     let adds = write_all(
         &store,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float32Array, Float64Array, RecordBatch};
 use delta_io::ColumnMapping;
-use delta_io::writer::{StatsConfig, WriterOptions};
+use delta_io::writer::{StatsColumns, WriterOptions};
 use delta_schema::{ArrayType, DataType, MapType, PrimitiveType, StructType};
 use object_store::path::Path;
 use serde_json::json;
@@ -179,7 +179,9 @@ async fn indexed_columns_follow_the_properties() {
     let schema = schema();
     let batches = [batch(&schema, BATCH_1)];
     let props = |k: &str, v: &str| {
-        WriterOptions::from_properties(&[(k.to_string(), v.to_string())].into()).unwrap()
+        WriterOptions::from_table(
+            &delta_log::TableProperties::parse(&[(k.to_string(), v.to_string())].into()).unwrap(),
+        )
     };
 
     // the first two leaves of the data columns (the partition column is not one)
@@ -229,7 +231,7 @@ async fn indexed_columns_follow_the_properties() {
 
     // a struct counts its leaves
     let options = WriterOptions {
-        stats: StatsConfig::FirstLeaves(12),
+        stats: StatsColumns::FirstLeaves(12),
         ..WriterOptions::default()
     };
     let all = write(&schema, options, &batches).await;

@@ -1,0 +1,496 @@
+//! The protocol's rules for writers: writer features are respected or the
+//! write is refused by name (and nothing moves), append-only tables keep
+//! their data, a lost commit response is adopted instead of committed twice,
+//! in-commit timestamp enablement is recorded, checksums are never
+//! overwritten, and rebases keep what the transaction read.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{Int64Array, RecordBatch};
+use arrow::datatypes::{DataType as ArrowType, Field, Schema};
+use delta_log::{Action, Add, Format, LogError, Metadata, Protocol};
+use delta_schema::{DataType, StructField, StructType};
+use delta_test::FailingStore;
+use delta_txn::{CreateOptions, SaveMode, Table, TxnError, WriteOptions};
+use object_store::ObjectStore;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use serde_json::Value;
+
+fn batch(values: &[i64]) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![Field::new("x", ArrowType::Int64, true)]));
+    RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(values.to_vec()))]).unwrap()
+}
+
+async fn write(table: &Table, values: &[i64], mode: SaveMode) -> Result<u64, TxnError> {
+    let b = batch(values);
+    let options = WriteOptions {
+        mode,
+        ..Default::default()
+    };
+    table
+        .write(b.schema(), futures::stream::iter([Ok(b)]), options)
+        .await
+        .map(|o| o.version)
+}
+
+fn add(name: &str) -> Add {
+    Add {
+        path: format!("{name}.parquet"),
+        partition_values: HashMap::new(),
+        size: 100,
+        modification_time: 0,
+        data_change: true,
+        stats: None,
+        tags: None,
+        deletion_vector: None,
+        base_row_id: None,
+        default_row_commit_version: None,
+        clustering_provider: None,
+    }
+}
+
+fn x_schema(metadata: &[(&str, Value)]) -> StructType {
+    let mut field = StructField::new("x", DataType::LONG, true);
+    for (k, v) in metadata {
+        field.metadata.insert(k.to_string(), v.clone());
+    }
+    StructType::new([field])
+}
+
+/// A table at version 0 written by "another writer": this protocol, schema
+/// and properties, committed as they are.
+async fn foreign_table(
+    name: &str,
+    protocol: Protocol,
+    schema: &StructType,
+    properties: &[(&str, &str)],
+) -> (std::path::PathBuf, Table) {
+    let dir = delta_test::scratch_dir(name).unwrap();
+    let table = Table::at(dir.to_str().unwrap()).unwrap();
+    let metadata = Metadata {
+        id: "00000000-0000-0000-0000-000000000001".into(),
+        name: None,
+        description: None,
+        format: Format::default(),
+        schema_string: schema.to_json(),
+        partition_columns: vec![],
+        created_time: Some(0),
+        configuration: properties
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    table
+        .log()
+        .commit(0, &[Action::Protocol(protocol), Action::Metadata(metadata)])
+        .await
+        .unwrap();
+    (dir, table)
+}
+
+fn legacy(writer: i32) -> Protocol {
+    Protocol {
+        min_reader_version: 1,
+        min_writer_version: writer,
+        reader_features: None,
+        writer_features: None,
+    }
+}
+
+fn parquet_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".parquet")
+        })
+        .count()
+}
+
+/// A refused write names `feature`, leaves the version at 0 and writes no data.
+async fn assert_refused(dir: &std::path::Path, table: &Table, feature: &str) {
+    let err = write(table, &[-5], SaveMode::Append).await.unwrap_err();
+    assert!(
+        matches!(&err, TxnError::Log(LogError::UnsupportedFeature { feature: f, .. }) if f == feature),
+        "{err}"
+    );
+    assert!(err.to_string().contains(feature), "{err}");
+    assert_eq!(table.snapshot().await.unwrap().version(), 0);
+    assert_eq!(parquet_files(dir), 0, "a refused write wrote data");
+}
+
+#[tokio::test]
+async fn append_only_tables_refuse_overwrites() {
+    let dir = delta_test::scratch_dir("append-only").unwrap();
+    let table = Table::at(dir.to_str().unwrap()).unwrap();
+    let create = WriteOptions {
+        properties: [("delta.appendOnly".to_string(), "true".to_string())].into(),
+        ..Default::default()
+    };
+    let b = batch(&[1, 2]);
+    table
+        .write(b.schema(), futures::stream::iter([Ok(b)]), create)
+        .await
+        .unwrap();
+    assert_eq!(write(&table, &[3], SaveMode::Append).await.unwrap(), 1);
+    let files_before = parquet_files(&dir);
+    let err = write(&table, &[4], SaveMode::Overwrite).await.unwrap_err();
+    assert!(
+        matches!(&err, TxnError::AppendOnly { files: 2, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("delta.appendOnly"), "{err}");
+    assert_eq!(table.snapshot().await.unwrap().version(), 1);
+    assert_eq!(parquet_files(&dir), files_before, "no data was written");
+    // a transaction that removes files directly is refused the same way
+    let snapshot = table.snapshot().await.unwrap();
+    let mut txn = table.transaction("DELETE").await.unwrap();
+    txn.remove_files(snapshot.files().iter().map(|a| delta_log::Remove {
+        path: a.path.clone(),
+        deletion_timestamp: Some(0),
+        data_change: true,
+        extended_file_metadata: None,
+        partition_values: None,
+        size: None,
+        stats: None,
+        tags: None,
+        deletion_vector: None,
+        base_row_id: None,
+        default_row_commit_version: None,
+    }));
+    assert!(matches!(
+        txn.commit().await.unwrap_err(),
+        TxnError::AppendOnly { .. }
+    ));
+    // turning the property off allows it again (Spark's rule)
+    table
+        .set_properties([("delta.appendOnly".to_string(), "false".to_string())].into())
+        .await
+        .unwrap();
+    assert_eq!(write(&table, &[4], SaveMode::Overwrite).await.unwrap(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn check_constraints_refuse_writes_until_they_can_be_checked() {
+    let (dir, table) = foreign_table(
+        "check-constraint",
+        legacy(3),
+        &x_schema(&[]),
+        &[("delta.constraints.xpos", "x > 0")],
+    )
+    .await;
+    assert_refused(&dir, &table, "checkConstraints").await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn unknown_writer_features_refuse_writes() {
+    let protocol = Protocol {
+        min_reader_version: 1,
+        min_writer_version: 7,
+        reader_features: None,
+        writer_features: Some(vec!["appendOnly".into(), "fancyNewFeature".into()]),
+    };
+    let (dir, table) = foreign_table("unknown-feature", protocol, &x_schema(&[]), &[]).await;
+    assert_refused(&dir, &table, "fancyNewFeature").await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn generated_identity_and_invariant_columns_refuse_writes() {
+    let cases = [
+        (
+            "generated",
+            4,
+            ("delta.generationExpression", Value::from("y + 1")),
+            "generatedColumns",
+        ),
+        (
+            "identity",
+            6,
+            ("delta.identity.start", Value::from(1)),
+            "identityColumns",
+        ),
+        (
+            "invariant",
+            2,
+            (
+                "delta.invariants",
+                Value::from(r#"{"expression":{"expression":"x > 0"}}"#),
+            ),
+            "invariants",
+        ),
+    ];
+    for (name, writer, field_metadata, feature) in cases {
+        let (dir, table) =
+            foreign_table(name, legacy(writer), &x_schema(&[field_metadata]), &[]).await;
+        assert_refused(&dir, &table, feature).await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    // the same legacy versions without such columns are written to
+    let (dir, table) = foreign_table("legacy-6", legacy(6), &x_schema(&[]), &[]).await;
+    assert_eq!(write(&table, &[1], SaveMode::Append).await.unwrap(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn named_features_without_a_writer_refuse_writes() {
+    for feature in [
+        "rowTracking",
+        "clustering",
+        "icebergCompatV2",
+        "catalogManaged",
+    ] {
+        let protocol = Protocol {
+            min_reader_version: 1,
+            min_writer_version: 7,
+            reader_features: None,
+            writer_features: Some(vec![feature.into()]),
+        };
+        let (dir, table) = foreign_table(feature, protocol, &x_schema(&[]), &[]).await;
+        assert_refused(&dir, &table, feature).await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    let (dir, table) = foreign_table("writer-8", legacy(8), &x_schema(&[]), &[]).await;
+    let err = write(&table, &[1], SaveMode::Append).await.unwrap_err();
+    assert!(err.to_string().contains("minWriterVersion 8"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn bad_property_values_are_refused_when_set() {
+    let dir = delta_test::scratch_dir("bad-property").unwrap();
+    let err = Table::create(
+        dir.to_str().unwrap(),
+        &x_schema(&[]),
+        CreateOptions {
+            properties: [("delta.checkpointInterval".to_string(), "often".to_string())].into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, TxnError::Log(LogError::InvalidProperty { key, .. }) if key == "delta.checkpointInterval"),
+        "{err}"
+    );
+    assert!(!dir.join("_delta_log").exists() || parquet_files(&dir) == 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A table at version 2 in memory, and its store.
+async fn memory_table() -> Arc<dyn ObjectStore> {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let table = Table::with_store(Arc::clone(&store), Path::from("t"), "memory:///t");
+    table
+        .initialize(&x_schema(&[]), CreateOptions::default())
+        .await
+        .unwrap();
+    for i in 1..=2 {
+        let mut txn = table.transaction("WRITE").await.unwrap();
+        txn.add_files([add(&format!("f{i}"))]);
+        txn.commit().await.unwrap();
+    }
+    store
+}
+
+fn paths(snapshot: &delta_txn::Snapshot) -> BTreeSet<String> {
+    snapshot.files().iter().map(|a| a.path.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_lost_commit_response_is_adopted_not_committed_twice() {
+    for retried in [false, true] {
+        for kind in ["append", "remove"] {
+            let inner = memory_table().await;
+            // write 0 of the commit is the put of the commit file
+            let failing = FailingStore::lose_response(Arc::clone(&inner), 0, retried);
+            let table = Table::with_store(Arc::new(failing.clone()), Path::from("t"), "t");
+            let mut txn = table.transaction("WRITE").await.unwrap();
+            if kind == "append" {
+                txn.add_files([add("new")]);
+            } else {
+                txn.mark_data_read();
+                txn.remove_files([delta_log::Remove {
+                    path: "f1.parquet".into(),
+                    deletion_timestamp: Some(0),
+                    data_change: true,
+                    extended_file_metadata: None,
+                    partition_values: None,
+                    size: None,
+                    stats: None,
+                    tags: None,
+                    deletion_vector: None,
+                    base_row_id: None,
+                    default_row_commit_version: None,
+                }]);
+            }
+            let outcome = txn.commit().await.unwrap();
+            assert!(failing.lost(), "the fault was injected");
+            assert!(outcome.adopted, "{kind}, retried {retried}");
+            assert_eq!(outcome.version, 3);
+            let reader = Table::with_store(inner, Path::from("t"), "t");
+            let latest = reader.snapshot().await.unwrap();
+            assert_eq!(latest.version(), 3, "exactly one new commit");
+            let expected: BTreeSet<String> = if kind == "append" {
+                ["f1", "f2", "new"].map(|f| format!("{f}.parquet")).into()
+            } else {
+                ["f2.parquet".to_string()].into()
+            };
+            assert_eq!(paths(&latest), expected);
+            assert_eq!(paths(&outcome.snapshot), expected);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_write_of_a_commit_may_lose_its_response() {
+    // writes of a commit at version 3: commit file, checksum (no checkpoint)
+    for at in 0..2 {
+        for retried in [false, true] {
+            let inner = memory_table().await;
+            let failing = FailingStore::lose_response(Arc::clone(&inner), at, retried);
+            let table = Table::with_store(Arc::new(failing.clone()), Path::from("t"), "t");
+            let mut txn = table.transaction("WRITE").await.unwrap();
+            txn.add_files([add("new")]);
+            let outcome = txn.commit().await.unwrap();
+            assert!(failing.lost());
+            assert_eq!(outcome.version, 3);
+            let reader = Table::with_store(inner, Path::from("t"), "t");
+            assert_eq!(reader.snapshot().await.unwrap().version(), 3);
+            assert_eq!(reader.snapshot().await.unwrap().files().len(), 3);
+        }
+    }
+}
+
+#[tokio::test]
+async fn another_writers_commit_is_not_adopted() {
+    let inner = memory_table().await;
+    let table = Table::with_store(Arc::clone(&inner), Path::from("t"), "t");
+    let mut mine = table.transaction("WRITE").await.unwrap();
+    mine.add_files([add("mine")]);
+    let mut theirs = table.transaction("WRITE").await.unwrap();
+    theirs.add_files([add("theirs")]);
+    theirs.commit().await.unwrap();
+    let outcome = mine.commit().await.unwrap();
+    assert!(!outcome.adopted);
+    assert_eq!(outcome.version, 4);
+    let info = &table.history(Some(1)).await.unwrap()[0];
+    let info = info.commit_info.as_ref().unwrap();
+    // readVersion is the version read, not the one rebased onto
+    assert_eq!(info.0["readVersion"], 2);
+    assert!(info.0["txnId"].as_str().is_some_and(|id| id.len() == 36));
+}
+
+#[tokio::test]
+async fn a_concurrent_lower_version_of_the_same_app_conflicts() {
+    let inner = memory_table().await;
+    let table = Table::with_store(Arc::clone(&inner), Path::from("t"), "t");
+    let mut mine = table.transaction("WRITE").await.unwrap();
+    mine.set_app_transaction("loader", 5);
+    mine.add_files([add("mine")]);
+    let mut theirs = table.transaction("WRITE").await.unwrap();
+    theirs.set_app_transaction("loader", 4);
+    theirs.add_files([add("theirs")]);
+    theirs.commit().await.unwrap();
+    let err = mine.commit().await.unwrap_err();
+    assert!(
+        matches!(err, TxnError::Conflict { version: 3, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("'loader'"), "{err}");
+}
+
+#[tokio::test]
+async fn enabling_in_commit_timestamps_records_when() {
+    let dir = delta_test::scratch_dir("ict-enable").unwrap();
+    let (table, _) = Table::create(
+        dir.to_str().unwrap(),
+        &x_schema(&[]),
+        CreateOptions::default(),
+    )
+    .await
+    .unwrap();
+    write(&table, &[1], SaveMode::Append).await.unwrap();
+    let outcome = table
+        .set_properties(
+            [(
+                "delta.enableInCommitTimestamps".to_string(),
+                "true".to_string(),
+            )]
+            .into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.version, 2);
+    let commit: Vec<Value> =
+        std::fs::read_to_string(dir.join("_delta_log/00000000000000000002.json"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let ict = commit[0]["commitInfo"]["inCommitTimestamp"]
+        .as_i64()
+        .unwrap();
+    let config =
+        &commit.iter().find(|a| a.get("metaData").is_some()).unwrap()["metaData"]["configuration"];
+    assert_eq!(config["delta.inCommitTimestampEnablementVersion"], "2");
+    assert_eq!(
+        config["delta.inCommitTimestampEnablementTimestamp"],
+        ict.to_string()
+    );
+    // the next commits keep them as they are
+    write(&table, &[2], SaveMode::Append).await.unwrap();
+    let props = table.snapshot().await.unwrap().properties().clone();
+    assert_eq!(props["delta.inCommitTimestampEnablementVersion"], "2");
+    // a table created with them on needs no enablement version
+    let dir2 = delta_test::scratch_dir("ict-create").unwrap();
+    let (table2, _) = Table::create(
+        dir2.to_str().unwrap(),
+        &x_schema(&[]),
+        CreateOptions {
+            properties: [(
+                "delta.enableInCommitTimestamps".to_string(),
+                "true".to_string(),
+            )]
+            .into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let props = table2.snapshot().await.unwrap().properties().clone();
+    assert!(!props.contains_key("delta.inCommitTimestampEnablementVersion"));
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&dir2).unwrap();
+}
+
+#[tokio::test]
+async fn checksums_are_never_overwritten_and_carry_ict_only_when_on() {
+    // the feature listed but not enabled: no inCommitTimestampOpt
+    let protocol = Protocol {
+        min_reader_version: 1,
+        min_writer_version: 7,
+        reader_features: None,
+        writer_features: Some(vec!["inCommitTimestamp".into()]),
+    };
+    let (dir, table) = foreign_table("crc", protocol, &x_schema(&[]), &[]).await;
+    let crc_path = dir.join("_delta_log/00000000000000000001.crc");
+    write(&table, &[1], SaveMode::Append).await.unwrap();
+    let crc: Value = serde_json::from_str(&std::fs::read_to_string(&crc_path).unwrap()).unwrap();
+    assert!(crc.get("inCommitTimestampOpt").is_none(), "{crc}");
+    assert_eq!(crc["numFiles"], 1);
+    // writing the checksum of version 1 again leaves the first one
+    let mut state = table.snapshot().await.unwrap().state().clone();
+    state.files.clear();
+    table.log().write_checksum(&state, None).await.unwrap();
+    let again: Value = serde_json::from_str(&std::fs::read_to_string(&crc_path).unwrap()).unwrap();
+    assert_eq!(again, crc);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
