@@ -25,6 +25,7 @@ use crate::output::{CliResult, error_text, is_broken_pipe, is_conflict, stdout_b
 fn main() -> ExitCode {
     // clap prints usage errors and exits with status 2 (0 for --help / --version)
     let cli = Cli::parse();
+    init_logging();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,6 +45,20 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Warnings (and whatever `RUST_LOG` asks for) go to standard error as
+/// `delta: warning: ...` lines; a bad `RUST_LOG` falls back to warnings.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 async fn run(cli: Cli) -> CliResult<()> {

@@ -622,3 +622,29 @@ fn writer_features_are_shown_and_refused_writes_leave_the_table() {
     assert_eq!(d["version"], 2);
     assert_eq!(d["writable"], false);
 }
+
+#[test]
+fn a_damaged_checkpoint_warns_and_the_table_stays_usable() {
+    let dir = scratch("damaged-checkpoint");
+    let csv = dir.join("s.csv");
+    fs::write(&csv, "x\n5\n").unwrap();
+    let t = dir.join("t");
+    let (t, csv) = (t.to_str().unwrap(), csv.to_str().unwrap());
+    ok(&["write", t, csv]);
+    ok(&["write", t, csv]);
+    ok(&["checkpoint", t]);
+    let cp = dir.join("t/_delta_log/00000000000000000001.checkpoint.parquet");
+    let bytes = fs::read(&cp).unwrap();
+    fs::write(&cp, &bytes[..bytes.len() / 3]).unwrap();
+    let out = delta(&["cat", t, "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "x\n5\n5\n");
+    let err = stderr(&out);
+    assert!(err.contains("WARN"), "{err}");
+    assert!(
+        err.contains("00000000000000000001.checkpoint.parquet"),
+        "{err}"
+    );
+    assert!(ok(&["write", t, csv]).contains("version 2"));
+    assert_eq!(ok(&["cat", t, "--format", "csv"]), "x\n5\n5\n5\n");
+}

@@ -214,66 +214,70 @@ impl DeltaLog {
         state: &TableState,
         now_ms: i64,
     ) -> Result<CheckpointInfo, LogError> {
-        let version = state.version;
-        let path = self.commit_log().path(&classic_checkpoint_name(version));
-        let retention =
-            TableProperties::parse(&state.metadata.configuration)?.deleted_file_retention_ms;
-        let failed = |reason: String| LogError::MalformedCheckpoint {
-            version,
-            path: path.to_string(),
-            reason: format!("writing: {reason}"),
-        };
-        let v2 = state
-            .protocol
-            .has_writer_feature(&TableFeature::V2Checkpoint);
-        let schema = checkpoint_schema(v2);
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
-        let upload = BufWriter::new(Arc::clone(self.store()), path.clone());
-        let mut writer = AsyncArrowWriter::try_new(upload, Arc::clone(&schema), Some(props))
-            .map_err(|e| failed(e.to_string()))?;
-        let mut decoder = ReaderBuilder::new(Arc::clone(&schema))
-            .with_batch_size(CHUNK)
-            .build_decoder()
-            .map_err(|e| failed(e.to_string()))?;
-        let (mut rows, mut adds) = (0u64, 0u64);
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let mut actions =
-            checkpoint_actions(state, now_ms.saturating_sub(retention), v2).peekable();
-        while actions.peek().is_some() {
-            chunk.clear();
-            chunk.extend(actions.by_ref().take(CHUNK));
-            adds += chunk.iter().filter(|a| matches!(a, Action::Add(_))).count() as u64;
-            rows += chunk.len() as u64;
-            decoder
-                .serialize(&chunk)
+        let result = async {
+            let version = state.version;
+            let path = self.commit_log().path(&classic_checkpoint_name(version));
+            let retention =
+                TableProperties::parse(&state.metadata.configuration)?.deleted_file_retention_ms;
+            let failed = |reason: String| LogError::MalformedCheckpoint {
+                version,
+                path: path.to_string(),
+                reason: format!("writing: {reason}"),
+            };
+            let v2 = state
+                .protocol
+                .has_writer_feature(&TableFeature::V2Checkpoint);
+            let schema = checkpoint_schema(v2);
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .build();
+            let upload = BufWriter::new(Arc::clone(self.store()), path.clone());
+            let mut writer = AsyncArrowWriter::try_new(upload, Arc::clone(&schema), Some(props))
                 .map_err(|e| failed(e.to_string()))?;
-            if let Some(batch) = decoder.flush().map_err(|e| failed(e.to_string()))? {
-                writer
-                    .write(&batch)
-                    .await
+            let mut decoder = ReaderBuilder::new(Arc::clone(&schema))
+                .with_batch_size(CHUNK)
+                .build_decoder()
+                .map_err(|e| failed(e.to_string()))?;
+            let (mut rows, mut adds) = (0u64, 0u64);
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut actions =
+                checkpoint_actions(state, now_ms.saturating_sub(retention), v2).peekable();
+            while actions.peek().is_some() {
+                chunk.clear();
+                chunk.extend(actions.by_ref().take(CHUNK));
+                adds += chunk.iter().filter(|a| matches!(a, Action::Add(_))).count() as u64;
+                rows += chunk.len() as u64;
+                decoder
+                    .serialize(&chunk)
                     .map_err(|e| failed(e.to_string()))?;
+                if let Some(batch) = decoder.flush().map_err(|e| failed(e.to_string()))? {
+                    writer
+                        .write(&batch)
+                        .await
+                        .map_err(|e| failed(e.to_string()))?;
+                }
             }
+            writer.close().await.map_err(|e| failed(e.to_string()))?;
+            let size_in_bytes = self
+                .store()
+                .head(&path)
+                .await
+                .map_err(|e| LogError::store(&path, e))?
+                .size;
+            let info = CheckpointInfo {
+                version,
+                size: rows,
+                size_in_bytes,
+                num_of_add_files: adds,
+            };
+            let pointer = serde_json::to_vec(&info).map_err(|e| failed(e.to_string()))?;
+            self.commit_log()
+                .write_pointer(LAST_CHECKPOINT, Bytes::from(pointer))
+                .await?;
+            Ok(info)
         }
-        writer.close().await.map_err(|e| failed(e.to_string()))?;
-        let size_in_bytes = self
-            .store()
-            .head(&path)
-            .await
-            .map_err(|e| LogError::store(&path, e))?
-            .size;
-        let info = CheckpointInfo {
-            version,
-            size: rows,
-            size_in_bytes,
-            num_of_add_files: adds,
-        };
-        let pointer = serde_json::to_vec(&info).map_err(|e| failed(e.to_string()))?;
-        self.commit_log()
-            .write_pointer(LAST_CHECKPOINT, Bytes::from(pointer))
-            .await?;
-        Ok(info)
+        .await;
+        self.located(result)
     }
 }
 

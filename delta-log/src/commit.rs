@@ -18,18 +18,22 @@ impl DeltaLog {
     /// not exist yet. On success the commit is visible to every reader; on
     /// [`LogError::VersionExists`] another writer took the version first.
     pub async fn commit(&self, version: u64, actions: &[Action]) -> Result<(), LogError> {
-        let mut text = String::new();
-        for action in actions {
-            let line = action.to_json_line().map_err(|e| LogError::Serialize {
-                version,
-                reason: e.to_string(),
-            })?;
-            text.push_str(&line);
-            text.push('\n');
+        let result = async {
+            let mut text = String::new();
+            for action in actions {
+                let line = action.to_json_line().map_err(|e| LogError::Serialize {
+                    version,
+                    reason: e.to_string(),
+                })?;
+                text.push_str(&line);
+                text.push('\n');
+            }
+            self.commit_log()
+                .put_commit(version, Bytes::from(text))
+                .await
         }
-        self.commit_log()
-            .put_commit(version, Bytes::from(text))
-            .await
+        .await;
+        self.located(result)
     }
 
     /// Writes the version checksum file `<version>.crc` of `state`. It is a
@@ -39,33 +43,37 @@ impl DeltaLog {
         state: &TableState,
         txn_id: Option<&str>,
     ) -> Result<(), LogError> {
-        let checksum = Checksum {
-            txn_id,
-            table_size_bytes: state.files.iter().map(|a| a.size).sum(),
-            num_files: state.files.len() as u64,
-            num_metadata: 1,
-            num_protocol: 1,
-            // only where in-commit timestamps are on, not merely supported
-            in_commit_timestamp_opt: (state
-                .protocol
-                .has_writer_feature(&TableFeature::InCommitTimestamp)
-                && TableProperties::parse(&state.metadata.configuration)
-                    .is_ok_and(|p| p.enable_in_commit_timestamps))
-            .then_some(state.timestamp_ms),
-            set_transactions: state.txns.values().collect(),
-            domain_metadata: state.domains.values().collect(),
-            metadata: &state.metadata,
-            protocol: &state.protocol,
-        };
-        let bytes = serde_json::to_vec(&checksum).map_err(|e| LogError::Serialize {
-            version: state.version,
-            reason: e.to_string(),
-        })?;
-        // writers must not overwrite a checksum file (PROTOCOL.md)
-        self.commit_log()
-            .put_if_absent(&format!("{:020}.crc", state.version), Bytes::from(bytes))
-            .await
-            .map(|_| ())
+        let result = async {
+            let checksum = Checksum {
+                txn_id,
+                table_size_bytes: state.files.iter().map(|a| a.size).sum(),
+                num_files: state.files.len() as u64,
+                num_metadata: 1,
+                num_protocol: 1,
+                // only where in-commit timestamps are on, not merely supported
+                in_commit_timestamp_opt: (state
+                    .protocol
+                    .has_writer_feature(&TableFeature::InCommitTimestamp)
+                    && TableProperties::parse(&state.metadata.configuration)
+                        .is_ok_and(|p| p.enable_in_commit_timestamps))
+                .then_some(state.timestamp_ms),
+                set_transactions: state.txns.values().collect(),
+                domain_metadata: state.domains.values().collect(),
+                metadata: &state.metadata,
+                protocol: &state.protocol,
+            };
+            let bytes = serde_json::to_vec(&checksum).map_err(|e| LogError::Serialize {
+                version: state.version,
+                reason: e.to_string(),
+            })?;
+            // writers must not overwrite a checksum file (PROTOCOL.md)
+            self.commit_log()
+                .put_if_absent(&format!("{:020}.crc", state.version), Bytes::from(bytes))
+                .await
+                .map(|_| ())
+        }
+        .await;
+        self.located(result)
     }
 }
 

@@ -135,6 +135,26 @@ pub enum LogError {
 }
 
 impl LogError {
+    /// The error with `prefix` put before the store path it names (if any).
+    pub fn with_path_prefix(self, prefix: &str) -> Self {
+        if prefix.is_empty() {
+            return self;
+        }
+        let mut e = self;
+        match &mut e {
+            LogError::Store { path, .. }
+            | LogError::VersionExists { path, .. }
+            | LogError::MalformedCommit { path, .. }
+            | LogError::MalformedCheckpoint { path, .. }
+                if !path.contains("://") && !path.starts_with(prefix) =>
+            {
+                *path = format!("{prefix}{path}");
+            }
+            _ => {}
+        }
+        e
+    }
+
     /// Wraps a store error with the path it happened on.
     pub fn store(path: &object_store::path::Path, source: object_store::Error) -> Self {
         LogError::Store {

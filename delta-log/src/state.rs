@@ -17,7 +17,7 @@ use crate::checkpoint::{parse_json_actions, read_parquet_checkpoint};
 use crate::core::{CommitLog, LogFile};
 use crate::files::{CheckpointFile, DeltaFileKind, classify};
 use crate::replay::Replay;
-use crate::segment::{LogSegment, build_segment};
+use crate::segment::{LogSegment, build_segment, complete_checkpoints};
 
 /// Name of the log directory under a table root.
 pub const LOG_DIR: &str = "_delta_log";
@@ -34,6 +34,9 @@ pub struct DeltaLog {
     log: CommitLog,
     root: Path,
     table: String,
+    /// What the table's display name has before its root path (`/` for
+    /// local paths, `s3://bucket/` for URLs), to show store paths in errors.
+    path_prefix: String,
 }
 
 /// The part of `_last_checkpoint` a reader uses.
@@ -72,6 +75,27 @@ pub struct TableState {
     pub segment: LogSegment,
 }
 
+/// Why a segment could not be loaded: its checkpoint is damaged (another
+/// segment may stand in), or anything else.
+enum SegmentError {
+    Checkpoint(LogError),
+    Log(LogError),
+}
+
+impl SegmentError {
+    fn into_inner(self) -> LogError {
+        match self {
+            SegmentError::Checkpoint(e) | SegmentError::Log(e) => e,
+        }
+    }
+}
+
+impl From<LogError> for SegmentError {
+    fn from(e: LogError) -> Self {
+        SegmentError::Log(e)
+    }
+}
+
 /// One commit of the table's history.
 #[derive(Debug, Clone)]
 pub struct CommitEntry {
@@ -87,11 +111,25 @@ impl DeltaLog {
     /// The log of the table rooted at `root` in `store`; `table` names it in messages.
     pub fn new(store: Arc<dyn ObjectStore>, root: Path, table: impl Into<String>) -> Self {
         let dir = root.clone().join(LOG_DIR);
+        let table = table.into();
+        let path_prefix = table
+            .trim_end_matches('/')
+            .strip_suffix(root.as_ref())
+            .unwrap_or("")
+            .to_string();
         DeltaLog {
             log: CommitLog::new(store, dir, "json"),
             root,
-            table: table.into(),
+            table,
+            path_prefix,
         }
+    }
+
+    /// Errors naming object paths name them as the user gave the table:
+    /// `/tmp/t/_delta_log/...` for a local table (the store's paths have no
+    /// leading `/`), `s3://bucket/t/...` for a URL.
+    pub(crate) fn located<T>(&self, result: Result<T, LogError>) -> Result<T, LogError> {
+        result.map_err(|e| e.with_path_prefix(&self.path_prefix))
     }
 
     /// The generic commit log underneath.
@@ -127,13 +165,17 @@ impl DeltaLog {
     /// `_last_checkpoint` points at an existing checkpoint (one request and a
     /// listing from there); lists the whole log otherwise.
     pub async fn exists(&self) -> Result<bool, LogError> {
-        let files = self.list_for(None).await?;
-        Ok(files.iter().any(|f| {
-            matches!(
-                classify(f),
-                DeltaFileKind::Commit | DeltaFileKind::Checkpoint(_)
-            )
-        }))
+        let result = async {
+            let files = self.list_for(None).await?;
+            Ok(files.iter().any(|f| {
+                matches!(
+                    classify(f),
+                    DeltaFileKind::Commit | DeltaFileKind::Checkpoint(_)
+                )
+            }))
+        }
+        .await;
+        self.located(result)
     }
 
     /// Lists the log from a point that covers the segment of `target`.
@@ -142,10 +184,8 @@ impl DeltaLog {
             && target.is_none_or(|t| t >= hint)
         {
             let files = self.log.list_from(hint).await?;
-            let has_checkpoint = files
-                .iter()
-                .any(|f| f.version == hint && matches!(classify(f), DeltaFileKind::Checkpoint(_)));
-            if has_checkpoint {
+            // a hint naming an incomplete (e.g. multi-part) checkpoint is ignored
+            if complete_checkpoints(&files).contains_key(&hint) {
                 return Ok(files);
             }
         }
@@ -153,14 +193,69 @@ impl DeltaLog {
     }
 
     /// The state at `version`, or the latest one.
+    ///
+    /// A damaged checkpoint (truncated, unreadable, a sidecar missing) does
+    /// not make the table unreadable while the JSON commits it summarizes
+    /// are there: as Spark does, the state is rebuilt from the next older
+    /// checkpoint, or from the commits alone, with a warning naming the bad
+    /// file. When nothing older can stand in, the checkpoint's error is
+    /// returned.
     pub async fn state(&self, version: Option<u64>) -> Result<TableState, LogError> {
-        let files = self.list_for(version).await?;
-        let segment = build_segment(&files, version, &self.table)?;
-        self.load_segment(segment).await
+        let result = async {
+            let files = self.list_for(version).await?;
+            let segment = build_segment(&files, version, &self.table)?;
+            match self.load(segment).await {
+                Ok(state) => Ok(state),
+                Err(SegmentError::Log(e)) => Err(e),
+                Err(SegmentError::Checkpoint(e)) => self.state_without_checkpoint(version, e).await,
+            }
+        }
+        .await;
+        self.located(result)
+    }
+
+    /// The state at `version` rebuilt without the checkpoint that failed
+    /// with `damaged`, and without any older one that fails too.
+    async fn state_without_checkpoint(
+        &self,
+        version: Option<u64>,
+        mut damaged: LogError,
+    ) -> Result<TableState, LogError> {
+        // the listing may have started at the damaged checkpoint: list everything
+        let mut files = self.log.list_from(0).await?;
+        let mut skipped = Vec::new();
+        while let LogError::MalformedCheckpoint { version: bad, .. } = &damaged {
+            let bad = *bad;
+            files.retain(|f| {
+                !(f.version == bad && matches!(classify(f), DeltaFileKind::Checkpoint(_)))
+            });
+            let Ok(segment) = build_segment(&files, version, &self.table) else {
+                return Err(damaged);
+            };
+            let error = match self.load(segment).await {
+                Ok(state) => {
+                    skipped.push(damaged);
+                    for e in skipped {
+                        let e = e.with_path_prefix(&self.path_prefix);
+                        tracing::warn!("{e}; the state was rebuilt without that checkpoint");
+                    }
+                    return Ok(state);
+                }
+                Err(SegmentError::Log(e)) => return Err(e),
+                Err(SegmentError::Checkpoint(e)) => e,
+            };
+            skipped.push(std::mem::replace(&mut damaged, error));
+        }
+        Err(damaged)
     }
 
     /// Replays a segment into a table state.
     pub async fn load_segment(&self, segment: LogSegment) -> Result<TableState, LogError> {
+        let result = async { self.load(segment).await.map_err(SegmentError::into_inner) }.await;
+        self.located(result)
+    }
+
+    async fn load(&self, segment: LogSegment) -> Result<TableState, SegmentError> {
         let mut replay = Replay::new();
         let mut newest_commit_info = None;
         let store = self.log.store();
@@ -179,14 +274,28 @@ impl DeltaLog {
         }
         drop(commits);
         if let Some((cp_version, parts)) = &segment.checkpoint {
+            let damaged = |e: LogError| {
+                SegmentError::Checkpoint(match e {
+                    // a part or sidecar that cannot be fetched is damage too
+                    LogError::Store { path, source } => LogError::MalformedCheckpoint {
+                        version: *cp_version,
+                        path,
+                        reason: source.to_string(),
+                    },
+                    other => other,
+                })
+            };
             for part in parts {
                 self.read_checkpoint_file(part, *cp_version, &mut replay)
-                    .await?;
+                    .await
+                    .map_err(damaged)?;
             }
             for sidecar in replay.take_sidecars() {
                 let path = self.sidecar_path(&sidecar.path);
                 let size = u64::try_from(sidecar.size_in_bytes).ok();
-                read_parquet_checkpoint(store, &path, size, *cp_version, &mut replay).await?;
+                read_parquet_checkpoint(store, &path, size, *cp_version, &mut replay)
+                    .await
+                    .map_err(damaged)?;
             }
         }
         let out = replay.finish();
@@ -262,81 +371,93 @@ impl DeltaLog {
 
     /// Reads one commit's actions.
     pub async fn read_commit(&self, version: u64) -> Result<Vec<Action>, LogError> {
-        let path = self.log.commit_path(version);
-        let bytes: Bytes = self.log.read(&path).await?;
-        parse_json_actions(&bytes, version, &path, false)
+        let result = async {
+            let path = self.log.commit_path(version);
+            let bytes: Bytes = self.log.read(&path).await?;
+            parse_json_actions(&bytes, version, &path, false)
+        }
+        .await;
+        self.located(result)
     }
 
     /// The retained commits, newest first, at most `limit` of them, with their
     /// timestamps (made strictly increasing with version, as Delta does for
     /// file times) and `commitInfo`.
     pub async fn history(&self, limit: Option<usize>) -> Result<Vec<CommitEntry>, LogError> {
-        let files = self.log.list_from(0).await?;
-        let commits: Vec<&LogFile> = files.iter().filter(|f| self.log.is_commit(f)).collect();
-        if commits.is_empty() {
-            return Err(LogError::NotATable {
-                table: self.table.clone(),
-                reason: "_delta_log is missing or holds no commit".to_string(),
-            });
+        let result = async {
+            let files = self.log.list_from(0).await?;
+            let commits: Vec<&LogFile> = files.iter().filter(|f| self.log.is_commit(f)).collect();
+            if commits.is_empty() {
+                return Err(LogError::NotATable {
+                    table: self.table.clone(),
+                    reason: "_delta_log is missing or holds no commit".to_string(),
+                });
+            }
+            let take = limit.unwrap_or(usize::MAX).min(commits.len());
+            let wanted = &commits[commits.len() - take..];
+            let infos: Vec<Option<CommitInfo>> = futures::stream::iter(wanted.iter())
+                .map(|f| async move {
+                    let bytes = self.log.read(&f.location).await?;
+                    let actions = parse_json_actions(&bytes, f.version, &f.location, false)?;
+                    Ok::<_, LogError>(actions.into_iter().find_map(|a| match a {
+                        Action::CommitInfo(ci) => Some(ci),
+                        _ => None,
+                    }))
+                })
+                .buffered(PREFETCH)
+                .try_collect()
+                .await?;
+            // file times made increasing over all retained commits
+            let mut file_times = Vec::with_capacity(commits.len());
+            let mut previous = i64::MIN;
+            for f in &commits {
+                let t = f
+                    .last_modified
+                    .timestamp_millis()
+                    .max(previous.saturating_add(1));
+                file_times.push(t);
+                previous = t;
+            }
+            let offset = commits.len() - take;
+            let mut entries: Vec<CommitEntry> = wanted
+                .iter()
+                .zip(infos)
+                .enumerate()
+                .map(|(i, (f, info))| CommitEntry {
+                    version: f.version,
+                    timestamp_ms: info
+                        .as_ref()
+                        .and_then(CommitInfo::in_commit_timestamp)
+                        .unwrap_or(file_times[offset + i]),
+                    commit_info: info,
+                })
+                .collect();
+            entries.reverse();
+            Ok(entries)
         }
-        let take = limit.unwrap_or(usize::MAX).min(commits.len());
-        let wanted = &commits[commits.len() - take..];
-        let infos: Vec<Option<CommitInfo>> = futures::stream::iter(wanted.iter())
-            .map(|f| async move {
-                let bytes = self.log.read(&f.location).await?;
-                let actions = parse_json_actions(&bytes, f.version, &f.location, false)?;
-                Ok::<_, LogError>(actions.into_iter().find_map(|a| match a {
-                    Action::CommitInfo(ci) => Some(ci),
-                    _ => None,
-                }))
-            })
-            .buffered(PREFETCH)
-            .try_collect()
-            .await?;
-        // file times made increasing over all retained commits
-        let mut file_times = Vec::with_capacity(commits.len());
-        let mut previous = i64::MIN;
-        for f in &commits {
-            let t = f
-                .last_modified
-                .timestamp_millis()
-                .max(previous.saturating_add(1));
-            file_times.push(t);
-            previous = t;
-        }
-        let offset = commits.len() - take;
-        let mut entries: Vec<CommitEntry> = wanted
-            .iter()
-            .zip(infos)
-            .enumerate()
-            .map(|(i, (f, info))| CommitEntry {
-                version: f.version,
-                timestamp_ms: info
-                    .as_ref()
-                    .and_then(CommitInfo::in_commit_timestamp)
-                    .unwrap_or(file_times[offset + i]),
-                commit_info: info,
-            })
-            .collect();
-        entries.reverse();
-        Ok(entries)
+        .await;
+        self.located(result)
     }
 
     /// The latest version committed at or before `timestamp_ms`.
     pub async fn version_at(&self, timestamp_ms: i64) -> Result<u64, LogError> {
-        let history = self.history(None).await?;
-        let earliest = history.last().map(|e| (e.version, e.timestamp_ms));
-        history
-            .iter()
-            .find(|e| e.timestamp_ms <= timestamp_ms)
-            .map(|e| e.version)
-            .ok_or_else(|| LogError::TimestampNotAvailable {
-                table: self.table.clone(),
-                timestamp_ms,
-                reason: match earliest {
-                    Some((v, t)) => format!("the earliest retained version {v} is at {t} ms"),
-                    None => "the table has no commits".to_string(),
-                },
-            })
+        let result = async {
+            let history = self.history(None).await?;
+            let earliest = history.last().map(|e| (e.version, e.timestamp_ms));
+            history
+                .iter()
+                .find(|e| e.timestamp_ms <= timestamp_ms)
+                .map(|e| e.version)
+                .ok_or_else(|| LogError::TimestampNotAvailable {
+                    table: self.table.clone(),
+                    timestamp_ms,
+                    reason: match earliest {
+                        Some((v, t)) => format!("the earliest retained version {v} is at {t} ms"),
+                        None => "the table has no commits".to_string(),
+                    },
+                })
+        }
+        .await;
+        self.located(result)
     }
 }

@@ -131,24 +131,92 @@ async fn missing_protocol_is_reported() {
 }
 
 #[tokio::test]
-async fn truncated_checkpoint_names_the_file() {
+async fn a_truncated_checkpoint_falls_back_to_the_commits() {
     let v0 = format!("{PROTOCOL}\n{METADATA}\n");
-    let dir = table("truncated", &[(0, &v0), (1, "")]);
+    let add = |p: &str| {
+        format!(
+            r#"{{"add":{{"path":"{p}","partitionValues":{{}},"size":1,"modificationTime":0,"dataChange":true}}}}"#
+        )
+    };
+    let dir = table(
+        "truncated",
+        &[(0, &v0), (1, &add("a")), (2, &add("b")), (3, &add("c"))],
+    );
+    let log = local_log(&dir);
+    let expected = log.state(None).await.unwrap();
+    // a good checkpoint at 1, a truncated newest one at 2, named by the hint
+    log.write_checkpoint(&log.state(Some(1)).await.unwrap(), 0)
+        .await
+        .unwrap();
+    let good = log
+        .write_checkpoint(&log.state(Some(2)).await.unwrap(), 0)
+        .await
+        .unwrap();
+    let cp2 = dir.join("_delta_log/00000000000000000002.checkpoint.parquet");
+    let bytes = std::fs::read(&cp2).unwrap();
+    std::fs::write(&cp2, &bytes[..bytes.len() / 2]).unwrap();
+    assert_eq!(good.version, 2);
+    let state = log.state(None).await.unwrap();
+    assert_eq!(state.version, 3);
+    assert_eq!(state.segment.checkpoint.as_ref().map(|c| c.0), Some(1));
+    let paths = |s: &delta_log::TableState| {
+        let mut p: Vec<String> = s.files.iter().map(|a| a.path.clone()).collect();
+        p.sort();
+        p
+    };
+    assert_eq!(paths(&state), paths(&expected));
+    // both damaged: the commits alone
+    let cp1 = dir.join("_delta_log/00000000000000000001.checkpoint.parquet");
+    std::fs::write(&cp1, b"PAR1 not really parquet").unwrap();
+    let state = log.state(Some(2)).await.unwrap();
+    assert!(state.segment.checkpoint.is_none());
+    assert_eq!(paths(&state), ["a", "b"]);
+    cleanup(&dir);
+}
+
+#[tokio::test]
+async fn a_truncated_checkpoint_without_its_commits_names_the_file() {
+    let v0 = format!("{PROTOCOL}\n{METADATA}\n");
+    let dir = table("truncated-alone", &[(0, &v0), (1, ""), (2, "")]);
     std::fs::write(
         dir.join("_delta_log/00000000000000000001.checkpoint.parquet"),
         b"PAR1 not really parquet",
     )
     .unwrap();
+    // the commits before the checkpoint are gone (log cleanup)
+    std::fs::remove_file(dir.join("_delta_log/00000000000000000000.json")).unwrap();
     let err = local_log(&dir).state(None).await.unwrap_err();
     assert!(
         matches!(err, LogError::MalformedCheckpoint { version: 1, .. }),
         "{err}"
     );
-    assert!(
-        err.to_string()
-            .contains("00000000000000000001.checkpoint.parquet"),
-        "{err}"
+    // named as the user knows it: the absolute local path, leading '/' included
+    let named = format!(
+        "'{}/_delta_log/00000000000000000001.checkpoint.parquet'",
+        dir.display()
     );
+    assert!(err.to_string().contains(&named), "{err}");
+    cleanup(&dir);
+}
+
+#[tokio::test]
+async fn a_hint_naming_an_incomplete_multi_part_checkpoint_is_ignored() {
+    let v0 = format!("{PROTOCOL}\n{METADATA}\n");
+    let dir = table("incomplete-parts", &[(0, &v0), (1, ""), (2, "")]);
+    // part 1 of 2 only, and _last_checkpoint pointing at it
+    std::fs::write(
+        dir.join("_delta_log/00000000000000000002.checkpoint.0000000001.0000000002.parquet"),
+        b"PAR1 not really parquet",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("_delta_log/_last_checkpoint"),
+        r#"{"version":2,"size":3,"parts":2}"#,
+    )
+    .unwrap();
+    let state = local_log(&dir).state(None).await.unwrap();
+    assert_eq!(state.version, 2);
+    assert!(state.segment.checkpoint.is_none());
     cleanup(&dir);
 }
 
