@@ -77,7 +77,7 @@ pub enum LogError {
         reason: String,
     },
     /// No commit at or before the asked timestamp.
-    #[error("no version of '{table}' is at or before {timestamp_ms} ms: {reason}")]
+    #[error("no version of '{table}' at {timestamp_ms} ms: {reason}")]
     TimestampNotAvailable {
         /// The table location.
         table: String,

@@ -75,6 +75,15 @@ pub struct TableState {
     pub segment: LogSegment,
 }
 
+/// A time in ms since the epoch as RFC 3339 with milliseconds (UTC), and
+/// the number itself.
+fn show_ms(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => format!("{} ({ms} ms)", t.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+        None => format!("{ms} ms"),
+    }
+}
+
 /// Why a segment could not be loaded: its checkpoint is damaged (another
 /// segment may stand in), or anything else.
 enum SegmentError {
@@ -443,18 +452,34 @@ impl DeltaLog {
     pub async fn version_at(&self, timestamp_ms: i64) -> Result<u64, LogError> {
         let result = async {
             let history = self.history(None).await?;
+            let not_available = |reason: String| LogError::TimestampNotAvailable {
+                table: self.table.clone(),
+                timestamp_ms,
+                reason,
+            };
+            // as Spark: a time after the latest commit is an error, not the latest version
+            if let Some(latest) = history.first()
+                && timestamp_ms > latest.timestamp_ms
+            {
+                return Err(not_available(format!(
+                    "it is after the latest commit, version {} at {}; use a time at or before it",
+                    latest.version,
+                    show_ms(latest.timestamp_ms)
+                )));
+            }
             let earliest = history.last().map(|e| (e.version, e.timestamp_ms));
             history
                 .iter()
                 .find(|e| e.timestamp_ms <= timestamp_ms)
                 .map(|e| e.version)
-                .ok_or_else(|| LogError::TimestampNotAvailable {
-                    table: self.table.clone(),
-                    timestamp_ms,
-                    reason: match earliest {
-                        Some((v, t)) => format!("the earliest retained version {v} is at {t} ms"),
+                .ok_or_else(|| {
+                    not_available(match earliest {
+                        Some((v, t)) => format!(
+                            "it is before the earliest retained commit, version {v} at {}",
+                            show_ms(t)
+                        ),
                         None => "the table has no commits".to_string(),
-                    },
+                    })
                 })
         }
         .await;
