@@ -5,7 +5,9 @@
 //! segment is a literal file or directory name (it may itself contain `%`, as in
 //! `x=A%2FA`), kept as it is in the store path.
 
+use delta_log::paths::{LogPath, place, same_store};
 use object_store::path::Path;
+use url::Url;
 
 use crate::IoError;
 
@@ -37,19 +39,31 @@ pub fn decode_log_path(path: &str) -> Result<String, IoError> {
     })
 }
 
-/// The store path of a file named in the log, for a table rooted at `root`.
-pub fn resolve_log_path(root: &Path, path: &str) -> Result<Path, IoError> {
-    if path.contains("://") {
-        // an absolute URL: the path part, already URL-encoded
-        let url = url::Url::parse(path).map_err(|e| IoError::InvalidPath {
-            path: path.to_string(),
-            reason: e.to_string(),
-        })?;
-        return Path::from_url_path(url.path()).map_err(|e| IoError::InvalidPath {
-            path: path.to_string(),
-            reason: e.to_string(),
-        });
-    }
+/// The store path of a file named in the log, for a table rooted at `root`
+/// in its store and, when known, at the URL `table` (see
+/// [`delta_log::paths::table_url`]). An absolute URL in another store (another
+/// bucket, account or kind of store) is refused: the table's store cannot
+/// read it.
+pub fn resolve_log_path(root: &Path, table: Option<&Url>, path: &str) -> Result<Path, IoError> {
+    let invalid = |reason: String| IoError::InvalidPath {
+        path: path.to_string(),
+        reason,
+    };
+    let path = match place(table, path).map_err(|e| invalid(e.to_string()))? {
+        LogPath::Relative(_) => path,
+        LogPath::InTable(rest) => return resolve_log_path(root, None, &rest),
+        LogPath::Elsewhere(url) => {
+            if let Some(table) = table
+                && !same_store(table, &url)
+            {
+                return Err(invalid(format!(
+                    "the file is outside the table's store ({table}); reading files of another bucket or store is not supported"
+                )));
+            }
+            // elsewhere in the same store: the path part, already URL-encoded
+            return Path::from_url_path(url.path()).map_err(|e| invalid(e.to_string()));
+        }
+    };
     let decoded = decode_log_path(path)?;
     if decoded
         .split('/')
@@ -75,14 +89,25 @@ mod tests {
     #[test]
     fn decodes_and_joins() {
         let root = Path::from("data/t");
-        let p = resolve_log_path(&root, "x=A%252FA/part-1.parquet").unwrap();
+        let p = resolve_log_path(&root, None, "x=A%252FA/part-1.parquet").unwrap();
         // the segment is the literal name `x=A%2FA`
         assert_eq!(p.as_ref(), "data/t/x=A%2FA/part-1.parquet");
-        let p = resolve_log_path(&root, "a%20b/c.parquet").unwrap();
+        let p = resolve_log_path(&root, None, "a%20b/c.parquet").unwrap();
         assert_eq!(p.as_ref(), "data/t/a b/c.parquet");
-        let p = resolve_log_path(&root, "file:///abs/dir/f%20g.parquet").unwrap();
+        let p = resolve_log_path(&root, None, "file:///abs/dir/f%20g.parquet").unwrap();
         assert_eq!(p.as_ref(), "abs/dir/f g.parquet");
-        assert!(resolve_log_path(&root, "a%zz").is_err());
-        assert!(resolve_log_path(&root, "../escape.parquet").is_err());
+        assert!(resolve_log_path(&root, None, "a%zz").is_err());
+        assert!(resolve_log_path(&root, None, "../escape.parquet").is_err());
+        // absolute URLs: in the table, elsewhere in its store, in another store
+        let table = delta_log::paths::table_url("s3://bucket/data/t").unwrap();
+        let p = resolve_log_path(&root, Some(&table), "s3a://bucket/data/t/a%20b.parquet").unwrap();
+        assert_eq!(p.as_ref(), "data/t/a b.parquet");
+        let p = resolve_log_path(&root, Some(&table), "s3://bucket/shared/f.parquet").unwrap();
+        assert_eq!(p.as_ref(), "shared/f.parquet");
+        let err = resolve_log_path(&root, Some(&table), "s3://other/data/t/f.parquet").unwrap_err();
+        assert!(
+            err.to_string().contains("outside the table's store"),
+            "{err}"
+        );
     }
 }

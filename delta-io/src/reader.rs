@@ -18,6 +18,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::errors::ParquetError;
+use url::Url;
 
 use crate::IoError;
 use crate::conform::{ColumnMapping, Ctx, conform, find_column};
@@ -44,6 +45,8 @@ pub struct ReadPlan {
     columns: Vec<(StructField, Source)>,
     schema: SchemaRef,
     mapping: ColumnMapping,
+    /// The table's URL, to place absolute file paths (see [`resolve_log_path`]).
+    table: Option<Url>,
 }
 
 impl ReadPlan {
@@ -85,10 +88,18 @@ impl ReadPlan {
                 .collect::<Vec<_>>(),
         ));
         Ok(ReadPlan {
+            table: None,
             columns,
             schema,
             mapping,
         })
+    }
+
+    /// The plan for the table at `table` (a [`delta_log::paths::table_url`]):
+    /// absolute file paths in the table or its store are read, others refused.
+    pub fn with_table(mut self, table: Option<Url>) -> Self {
+        self.table = table;
+        self
     }
 
     /// The Arrow schema of the batches this plan produces.
@@ -119,6 +130,7 @@ pub type DeletedRows = roaring::RoaringTreemap;
 pub async fn load_deletion_vector(
     store: &Arc<dyn ObjectStore>,
     root: &Path,
+    table: Option<&Url>,
     descriptor: &DeletionVectorDescriptor,
 ) -> Result<DeletedRows, IoError> {
     let dv = DvDescriptor::from(descriptor);
@@ -130,7 +142,7 @@ pub async fn load_deletion_vector(
     let (DvLocation::File { path, .. }, Some(range)) = (&location, location.file_range()) else {
         return dv.decode_inline().map_err(dv_error);
     };
-    let file = resolve_log_path(root, path)?;
+    let file = resolve_log_path(root, table, path)?;
     let bytes = store.get_range(&file, range).await.map_err(|e| match e {
         object_store::Error::NotFound { .. } => IoError::MissingFile {
             path: file.to_string(),
@@ -151,9 +163,9 @@ pub async fn read_file(
     plan: Arc<ReadPlan>,
     add: &Add,
 ) -> Result<BoxStream<'static, Result<RecordBatch, IoError>>, IoError> {
-    let path = resolve_log_path(root, &add.path)?;
+    let path = resolve_log_path(root, plan.table.as_ref(), &add.path)?;
     let deleted = match &add.deletion_vector {
-        Some(dv) => Some(load_deletion_vector(&store, root, dv).await?),
+        Some(dv) => Some(load_deletion_vector(&store, root, plan.table.as_ref(), dv).await?),
         None => None,
     };
     let size = u64::try_from(add.size).ok();

@@ -8,8 +8,11 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::LogError;
-use crate::actions::{Action, DomainMetadata, FileKey, Metadata, Protocol, Txn};
+use crate::actions::{
+    Action, DeletionVectorDescriptor, DomainMetadata, FileKey, Metadata, Protocol, Txn,
+};
 use crate::features::TableFeature;
+use crate::paths::{reconciliation_path, table_url};
 use crate::properties::TableProperties;
 use crate::state::{DeltaLog, TableState};
 
@@ -103,17 +106,26 @@ impl TableState {
         let mut next = self.clone();
         next.version = version;
         next.timestamp_ms = timestamp_ms;
+        // files compared as replay compares them (see `paths::reconciliation_path`)
+        let url = table_url(&self.table);
+        let key = |path: &str, dv: Option<&DeletionVectorDescriptor>| FileKey {
+            path: reconciliation_path(url.as_ref(), path).into_owned(),
+            dv_id: dv.map(DeletionVectorDescriptor::unique_id),
+        };
         let mut gone: HashSet<FileKey> = HashSet::new();
         let mut added = Vec::new();
         for action in actions {
             match action {
                 Action::Add(a) => {
-                    gone.insert(a.file_key());
+                    gone.insert(key(&a.path, a.deletion_vector.as_ref()));
                     added.push(a.clone());
                 }
                 Action::Remove(r) => {
-                    gone.insert(r.file_key());
-                    added.retain(|a: &crate::Add| a.file_key() != r.file_key());
+                    let removed = key(&r.path, r.deletion_vector.as_ref());
+                    added.retain(|a: &crate::Add| {
+                        key(&a.path, a.deletion_vector.as_ref()) != removed
+                    });
+                    gone.insert(removed);
                     next.tombstones.push(r.clone());
                 }
                 Action::Protocol(p) => next.protocol = p.clone(),
@@ -135,9 +147,14 @@ impl TableState {
             }
         }
         if !gone.is_empty() {
-            next.files.retain(|a| !gone.contains(&a.file_key()));
-            let readded: HashSet<FileKey> = added.iter().map(crate::Add::file_key).collect();
-            next.tombstones.retain(|r| !readded.contains(&r.file_key()));
+            next.files
+                .retain(|a| !gone.contains(&key(&a.path, a.deletion_vector.as_ref())));
+            let readded: HashSet<FileKey> = added
+                .iter()
+                .map(|a| key(&a.path, a.deletion_vector.as_ref()))
+                .collect();
+            next.tombstones
+                .retain(|r| !readded.contains(&key(&r.path, r.deletion_vector.as_ref())));
         }
         next.files.extend(added);
         // the files read stay those of the base state; the new commit is in memory

@@ -33,6 +33,7 @@ mod error;
 pub mod features;
 pub mod files;
 pub mod parquet_reader;
+pub mod paths;
 pub mod properties;
 mod protocol;
 pub mod replay;

@@ -11,13 +11,18 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 
+use url::Url;
+
 use crate::actions::{
     Action, Add, DeletionVectorDescriptor, DomainMetadata, Metadata, Protocol, Remove, Sidecar, Txn,
 };
+use crate::paths::reconciliation_path;
 
 /// The reconciled state of a table, built newest action first.
 #[derive(Debug, Default)]
 pub struct Replay {
+    /// The table's URL, to compare absolute and relative paths of one file.
+    table: Option<Url>,
     seen: Seen,
     adds: Vec<Add>,
     tombstones: Vec<Remove>,
@@ -46,9 +51,19 @@ pub struct ReplayOutput {
 }
 
 impl Replay {
-    /// An empty replay.
+    /// An empty replay; absolute file paths are compared as written.
     pub fn new() -> Self {
         Replay::default()
+    }
+
+    /// An empty replay for the table at `table` (see
+    /// [`crate::paths::table_url`]): an absolute path under the table and
+    /// the relative path of the same file are one file.
+    pub fn for_table(table: Option<Url>) -> Self {
+        Replay {
+            table,
+            ..Replay::default()
+        }
     }
 
     /// Applies the actions of one commit; commits must come newest first.
@@ -83,7 +98,8 @@ impl Replay {
                 // checkpoints hold only live files, each key once: their adds are
                 // checked against the newer commits, not recorded
                 let dv = add.deletion_vector.as_ref();
-                if self.seen.first_sighting(&add.path, dv, !from_checkpoint) {
+                let path = reconciliation_path(self.table.as_ref(), &add.path);
+                if self.seen.first_sighting(&path, dv, !from_checkpoint) {
                     self.adds.push(add);
                 }
             }
@@ -91,7 +107,8 @@ impl Replay {
                 // checkpoint removes are tombstones of older commits: kept for VACUUM and
                 // the next checkpoint, but they shadow nothing
                 let dv = remove.deletion_vector.as_ref();
-                if self.seen.first_sighting(&remove.path, dv, !from_checkpoint) {
+                let path = reconciliation_path(self.table.as_ref(), &remove.path);
+                if self.seen.first_sighting(&path, dv, !from_checkpoint) {
                     self.tombstones.push(remove);
                 }
             }
@@ -312,6 +329,34 @@ mod tests {
         assert_eq!(
             live(r),
             vec![("a".to_string(), None), ("c".to_string(), None)]
+        );
+    }
+
+    #[test]
+    fn relative_and_absolute_names_of_one_file_are_one_file() {
+        let table = crate::paths::table_url("s3://bucket/tables/t");
+        let mut r = Replay::for_table(table.clone());
+        // v2 removes by absolute URL (another writer), v1 added it relatively
+        r.apply_commit(vec![remove(
+            "s3a://bucket/tables/t/x=1/f%201.parquet",
+            None,
+        )]);
+        r.apply_commit(vec![add("x=1/f%201.parquet", None), add("g", None)]);
+        assert_eq!(live(r), vec![("g".to_string(), None)]);
+        // and the other way round; a file of another bucket is another file
+        let mut r = Replay::for_table(table);
+        r.apply_commit(vec![remove("h", None)]);
+        r.apply_commit(vec![
+            add("s3://bucket/tables/t/h", None),
+            add("s3://other/tables/t/g", None),
+        ]);
+        r.apply_checkpoint(vec![add("g", None)]);
+        assert_eq!(
+            live(r),
+            vec![
+                ("g".to_string(), None),
+                ("s3://other/tables/t/g".to_string(), None)
+            ]
         );
     }
 

@@ -16,6 +16,7 @@ use crate::actions::{Action, Add, CommitInfo, DomainMetadata, Metadata, Protocol
 use crate::checkpoint::{parse_json_actions, read_parquet_checkpoint};
 use crate::core::{CommitLog, LogFile};
 use crate::files::{CheckpointFile, DeltaFileKind, classify};
+use crate::paths::table_url;
 use crate::replay::Replay;
 use crate::segment::{LogSegment, build_segment, complete_checkpoints};
 
@@ -265,7 +266,7 @@ impl DeltaLog {
     }
 
     async fn load(&self, segment: LogSegment) -> Result<TableState, SegmentError> {
-        let mut replay = Replay::new();
+        let mut replay = Replay::for_table(table_url(&self.table));
         let mut newest_commit_info = None;
         let store = self.log.store();
         let mut commits = futures::stream::iter(segment.commits.iter().rev())

@@ -150,7 +150,8 @@ impl Scan {
             self.snapshot.partition_columns(),
             self.snapshot.mapping,
             self.columns.as_deref(),
-        )?)
+        )?
+        .with_table(delta_log::paths::table_url(&self.snapshot.state.table)))
     }
 
     /// The Arrow schema of the batches.

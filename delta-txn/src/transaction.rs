@@ -459,7 +459,7 @@ fn new_table_state(
     actions: &[Action],
     timestamp: i64,
 ) -> Result<TableState, TxnError> {
-    let mut replay = Replay::new();
+    let mut replay = Replay::for_table(delta_log::paths::table_url(&table.location().display));
     replay.apply_commit(actions.to_vec());
     let out = replay.finish();
     let missing = |action| {

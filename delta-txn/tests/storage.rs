@@ -313,7 +313,8 @@ async fn reads_example_table(backend: Backend, test: &str) {
     let before = history.last().unwrap().timestamp_ms - 1;
     let err = table.snapshot_at_timestamp(before).await.unwrap_err();
     assert!(
-        err.to_string().contains("before the earliest retained commit, version 0"),
+        err.to_string()
+            .contains("before the earliest retained commit, version 0"),
         "{err}"
     );
 

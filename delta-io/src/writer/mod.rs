@@ -600,7 +600,7 @@ impl DataWriter {
         }
         let relative = self.relative_path(values);
         let log_path = encode_log_path(&relative);
-        let store_path = resolve_log_path(&self.root, &log_path)?;
+        let store_path = resolve_log_path(&self.root, None, &log_path)?;
         let upload = BufWriter::with_capacity(
             Arc::clone(&self.store),
             store_path.clone(),

@@ -104,7 +104,8 @@ async fn time_travel_by_timestamp_uses_commit_times() {
     let before = history.last().unwrap().timestamp_ms - 1;
     let err = table.snapshot_at_timestamp(before).await.unwrap_err();
     assert!(
-        err.to_string().contains("before the earliest retained commit, version 0"),
+        err.to_string()
+            .contains("before the earliest retained commit, version 0"),
         "{err}"
     );
 }

@@ -101,7 +101,7 @@ pub fn stats(add: &Add) -> Value {
 pub async fn check_files(store: &Arc<dyn ObjectStore>, root: &Path, adds: &[Add]) -> Vec<Path> {
     let mut paths = Vec::new();
     for add in adds {
-        let path = delta_io::paths::resolve_log_path(root, &add.path).unwrap();
+        let path = delta_io::paths::resolve_log_path(root, None, &add.path).unwrap();
         let meta = store.head(&path).await.unwrap();
         assert_eq!(meta.size, u64::try_from(add.size).unwrap(), "{}", add.path);
         assert!(add.data_change);
@@ -286,7 +286,7 @@ async fn files_roll_over_at_the_target_size() {
 
     // row groups are bounded by max_row_group_rows
     let bytes = store
-        .get(&delta_io::paths::resolve_log_path(&root, &adds[0].path).unwrap())
+        .get(&delta_io::paths::resolve_log_path(&root, None, &adds[0].path).unwrap())
         .await
         .unwrap()
         .bytes()
