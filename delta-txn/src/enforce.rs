@@ -93,14 +93,24 @@ fn conform(
     parent_nulls: Option<&NullBuffer>,
 ) -> Result<ArrayRef, TxnError> {
     check_nulls(array.as_ref(), field.nullable, column, parent_nulls)?;
-    conform_type(array, &field.data_type, column)
+    conform_type(array, &field.data_type, column, parent_nulls)
 }
 
-fn conform_type(array: &ArrayRef, target: &DataType, column: &str) -> Result<ArrayRef, TxnError> {
+/// Conforms `array` to `target`; `parent_nulls` are the rows where an
+/// enclosing struct (at any depth) is null.
+fn conform_type(
+    array: &ArrayRef,
+    target: &DataType,
+    column: &str,
+    parent_nulls: Option<&NullBuffer>,
+) -> Result<ArrayRef, TxnError> {
     match (target, array.data_type()) {
         (DataType::Struct(s), ArrowType::Struct(_)) => {
             let source = array.as_struct();
-            let nulls = source.nulls();
+            // a struct inside a null struct is null too: its fields may be
+            // null there whatever their nullability
+            let nulls = NullBuffer::union(parent_nulls, source.nulls());
+            let nulls = nulls.as_ref();
             let mut children = Vec::with_capacity(s.fields.len());
             for f in &s.fields {
                 let child_column = format!("{column}.{}", f.name);
@@ -140,8 +150,8 @@ fn conform_type(array: &ArrayRef, target: &DataType, column: &str) -> Result<Arr
                 &value_column,
                 None,
             )?;
-            let keys = conform_type(source.keys(), &m.key_type, &key_column)?;
-            let values = conform_type(source.values(), &m.value_type, &value_column)?;
+            let keys = conform_type(source.keys(), &m.key_type, &key_column, None)?;
+            let values = conform_type(source.values(), &m.value_type, &value_column, None)?;
             map_like(source, keys, values, target).map_err(|e| mismatch(column, e))
         }
         (DataType::Primitive(_), _) => cast_exactly(array, &target.to_arrow(), column),
@@ -166,7 +176,7 @@ fn conform_list<O: OffsetSizeTrait>(
         &element_column,
         None,
     )?;
-    let values = conform_type(source.values(), element, &element_column)?;
+    let values = conform_type(source.values(), element, &element_column, None)?;
     list_like(source, values, target).map_err(|e| mismatch(column, e))
 }
 
@@ -274,6 +284,76 @@ mod tests {
         )
         .unwrap();
         assert!(conform_batch(&batch, &table()).is_ok());
+    }
+
+    #[test]
+    fn a_non_nullable_grandchild_may_be_null_under_a_null_grandparent() {
+        // g: struct<p: struct<x: int not null>>, row 1 has g null but p valid
+        let x = Field::new("x", ArrowType::Int32, false);
+        let p = StructArray::try_new_with_length(
+            Fields::from(vec![Field::new("x", ArrowType::Int32, true)]),
+            vec![Arc::new(Int32Array::from(vec![Some(1), None]))],
+            None,
+            2,
+        )
+        .unwrap();
+        let g = StructArray::try_new(
+            Fields::from(vec![Field::new("p", p.data_type().clone(), true)]),
+            vec![Arc::new(p)],
+            Some(NullBuffer::from(vec![true, false])),
+        )
+        .unwrap();
+        let batch = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new(
+                "g",
+                g.data_type().clone(),
+                true,
+            )])),
+            vec![Arc::new(g)],
+        )
+        .unwrap();
+        let table = StructType::new([StructField::new(
+            "g",
+            DataType::Struct(Box::new(StructType::new([StructField::new(
+                "p",
+                DataType::Struct(Box::new(StructType::new([StructField::new(
+                    "x",
+                    DataType::INTEGER,
+                    false,
+                )]))),
+                true,
+            )]))),
+            true,
+        )]);
+        let out = conform_batch(&batch, &table).unwrap();
+        let g = out.column(0).as_struct();
+        assert!(g.is_null(1));
+        assert_eq!(g.column(0).as_struct().column(0).data_type(), x.data_type());
+        // where the grandparent is valid, the null is refused
+        let p = StructArray::try_new_with_length(
+            Fields::from(vec![Field::new("x", ArrowType::Int32, true)]),
+            vec![Arc::new(Int32Array::from(vec![Some(1), None]))],
+            None,
+            2,
+        )
+        .unwrap();
+        let g = StructArray::try_new(
+            Fields::from(vec![Field::new("p", p.data_type().clone(), true)]),
+            vec![Arc::new(p)],
+            None,
+        )
+        .unwrap();
+        let batch = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new(
+                "g",
+                g.data_type().clone(),
+                true,
+            )])),
+            vec![Arc::new(g)],
+        )
+        .unwrap();
+        let err = conform_batch(&batch, &table).unwrap_err();
+        assert!(err.to_string().contains("column 'g.p.x'"), "{err}");
     }
 
     #[test]
