@@ -509,3 +509,85 @@ async fn s3_writes_tables() {
 async fn azure_writes_tables() {
     writes_tables(Backend::Azure, "azure_writes_tables").await;
 }
+
+// ---------------------------------------------------------------------------
+// (5) a lost commit response on a real S3 API: the put of the commit lands,
+// a proxy answers 503, object_store retries the conditional put and gets
+// "already exists"; the transaction finds its own commit and adopts it
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_lost_commit_response_is_adopted() {
+    use arrow::array::{ArrayRef, Int64Array};
+    use delta_test::FaultProxy;
+    use delta_txn::{SaveMode, WriteOptions};
+    use object_store::aws::AmazonS3Builder;
+
+    let test = "s3_lost_commit_response_is_adopted";
+    let Some(base) = Backend::S3.base_url(test) else {
+        return;
+    };
+    let prefix = unique("lost");
+    let url = format!("{base}/{prefix}/t");
+    let batch = |ids: Vec<i64>| {
+        RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(ids)) as ArrayRef)]).unwrap()
+    };
+    let write = |table: Table, ids: Vec<i64>, mode: SaveMode| {
+        let b = batch(ids);
+        async move {
+            let options = WriteOptions {
+                mode,
+                ..Default::default()
+            };
+            table
+                .write(b.schema(), futures::stream::iter([Ok(b)]), options)
+                .await
+                .unwrap()
+        }
+    };
+    let direct = Table::at(&url).unwrap();
+    assert_eq!(
+        write(direct.clone(), vec![1, 2], SaveMode::Append)
+            .await
+            .version,
+        0
+    );
+
+    // the same table through the proxy
+    let endpoint = std::env::var("AWS_ENDPOINT").expect("AWS_ENDPOINT of the S3 server");
+    let proxy = FaultProxy::start(&endpoint).await.unwrap();
+    let store = AmazonS3Builder::from_env()
+        .with_url(url.as_str())
+        .with_endpoint(proxy.url())
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let proxied = Table::with_store(
+        Arc::new(store),
+        Path::from(format!("{prefix}/t").as_str()),
+        url.clone(),
+    );
+    for (version, ids, mode) in [
+        (1, vec![3], SaveMode::Append),
+        (2, vec![7, 8, 9], SaveMode::Overwrite),
+    ] {
+        proxy.lose_response("PUT", &format!("_delta_log/{version:020}.json"), 503);
+        let outcome = write(proxied.clone(), ids, mode).await;
+        assert_eq!(proxy.injected(), version as usize, "the fault was injected");
+        assert_eq!(
+            outcome.version, version,
+            "one commit, at the contested version"
+        );
+        assert!(outcome.adopted, "the landed commit was adopted");
+        // read directly: exactly one new version, with the rows written once
+        let snapshot = direct.snapshot().await.unwrap();
+        assert_eq!(snapshot.version(), version);
+        // 1, 2, 3 after the append (a second commit of it would add 3 again);
+        // 7, 8, 9 after the overwrite
+        assert_eq!(rows(&snapshot.scan().collect().await.unwrap()), 3);
+    }
+    assert_eq!(direct.history(None).await.unwrap().len(), 3);
+    assert!(proxy.requests() > 0);
+    let location = resolve(&url).unwrap();
+    delete_prefix(&location.store, &Path::from(prefix.as_str())).await;
+    mark_ran(test);
+}

@@ -25,6 +25,7 @@ const EXPECTED_MARKERS: &[&str] = &[
     "s3_reads_the_example_table",
     "s3_percent_in_keys_is_literal",
     "s3_writes_tables",
+    "s3_lost_commit_response_is_adopted",
     "azure_commit_core_put_if_absent",
     "azure_reads_the_example_table",
     "azure_percent_in_keys_is_literal",
