@@ -37,6 +37,7 @@ use crate::actions::{
     Action, Add, CheckpointMetadata, DeletionVectorDescriptor, DomainMetadata, Format, Metadata,
     Protocol, Remove, Sidecar, Txn,
 };
+use crate::stats_json::stats_json;
 
 /// What is wrong, for the caller to wrap with the file and version.
 pub(crate) type DecodeResult<T> = Result<T, String>;
@@ -486,6 +487,8 @@ struct AddColumns {
     modification_time: Option<Ints>,
     data_change: Option<Bools>,
     stats: Option<Strings>,
+    /// Typed statistics, read where `stats` is null (see [`crate::stats_json`]).
+    stats_parsed: Option<StructArray>,
     tags: Option<StringMap>,
     deletion_vector: Option<DvColumns>,
     base_row_id: Option<Ints>,
@@ -502,6 +505,9 @@ impl AddColumns {
             modification_time: g.ints("modificationTime")?,
             data_change: g.bools("dataChange")?,
             stats: g.strings("stats")?,
+            stats_parsed: g
+                .group("stats_parsed", "add.stats_parsed")?
+                .map(|parsed| parsed.array.clone()),
             tags: g.map("tags")?,
             deletion_vector: DvColumns::new(g, "add.deletionVector")?,
             base_row_id: g.ints("baseRowId")?,
@@ -518,7 +524,11 @@ impl AddColumns {
             size: req_i64(&self.size, row, "add.size")?,
             modification_time: req_i64(&self.modification_time, row, "add.modificationTime")?,
             data_change: req_bool(&self.data_change, row, "add.dataChange")?,
-            stats: opt_str(&self.stats, row),
+            stats: opt_str(&self.stats, row).or_else(|| {
+                self.stats_parsed
+                    .as_ref()
+                    .and_then(|parsed| stats_json(parsed, row))
+            }),
             tags: opt_map(&self.tags, row, "add.tags")?,
             deletion_vector: DvColumns::get(&self.deletion_vector, row, "add.deletionVector")?,
             base_row_id: opt_i64(&self.base_row_id, row),

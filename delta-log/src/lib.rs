@@ -39,6 +39,7 @@ mod protocol;
 pub mod replay;
 pub mod segment;
 mod state;
+mod stats_json;
 
 pub use actions::{
     Action, Add, Cdc, CheckpointMetadata, CommitInfo, DeletionVectorDescriptor, DomainMetadata,

@@ -277,7 +277,8 @@ async fn checkpoints_in_other_writers_forms_load() {
         ("p=1/a.parquet", 10, 5)
     );
     assert_eq!(a.partition_values["p"].as_deref(), Some("1"));
-    assert_eq!(a.stats, None, "stats_parsed is not read");
+    // no JSON stats column: the typed stats are read and rendered as JSON
+    assert_eq!(a.stats.as_deref(), Some(r#"{"numRecords":4}"#));
     assert_eq!(a.clustering_provider.as_deref(), Some("liquid"));
     assert_eq!(a.deletion_vector, None);
     assert_eq!(b.partition_values["p"], None);
@@ -418,4 +419,56 @@ async fn small_parquet_checkpoints_take_one_request_each() {
             assert_eq!(*n, 1, "{table}: {path} read with {n} requests");
         }
     }
+}
+
+/// Statistics per file, as JSON values.
+fn stats_by_path(s: &TableState) -> BTreeMap<String, Value> {
+    s.files
+        .iter()
+        .map(|a| {
+            let stats = a
+                .stats
+                .as_deref()
+                .map_or(Value::Null, |t| serde_json::from_str(t).unwrap());
+            (a.path.clone(), stats)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn statistics_kept_only_as_stats_parsed_are_read_and_kept() {
+    // kernel's checkpoint at 5 has writeStatsAsJson=false: only stats_parsed
+    let table = "kernel-v1-multi-part-struct-stats-only";
+    let copy = delta_test::scratch_copy(&testdata_dir().join(table), "stats-parsed").unwrap();
+    let log = local_log(&copy);
+    let from_checkpoint = log.state(None).await.unwrap();
+    assert_eq!(
+        from_checkpoint.segment.checkpoint.as_ref().map(|c| c.0),
+        Some(5)
+    );
+    // the same files from the JSON commits alone, whose adds carry JSON stats
+    let commits_only = delta_test::scratch_copy(&testdata_dir().join(table), "stats-json").unwrap();
+    for entry in std::fs::read_dir(commits_only.join("_delta_log"))
+        .unwrap()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.contains(".checkpoint.") || name == "_last_checkpoint" {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    let from_json = local_log(&commits_only).state(None).await.unwrap();
+    assert!(from_json.segment.checkpoint.is_none());
+    let expected = stats_by_path(&from_json);
+    assert!(expected.values().all(|s| s["numRecords"].is_u64()));
+    assert_eq!(stats_by_path(&from_checkpoint), expected);
+    // a checkpoint we write from that state keeps them
+    log.write_checkpoint(&from_checkpoint, from_checkpoint.timestamp_ms)
+        .await
+        .unwrap();
+    let _ = std::fs::remove_file(copy.join("_delta_log/00000000000000000005.json"));
+    let rewritten = log.state(None).await.unwrap();
+    assert_eq!(stats_by_path(&rewritten), expected);
+    std::fs::remove_dir_all(&copy).unwrap();
+    std::fs::remove_dir_all(&commits_only).unwrap();
 }
