@@ -134,8 +134,7 @@ fn progress_bar() -> ProgressBar {
 pub async fn checkpoint(args: &CheckpointArgs) -> CliResult<()> {
     let table = Table::open(&args.table).await?;
     let snapshot = table.snapshot().await?;
-    let now = chrono::Utc::now().timestamp_millis();
-    let info = table.log().write_checkpoint(snapshot.state(), now).await?;
+    let info = table.checkpoint(&snapshot).await?;
     println!(
         "checkpoint at version {}: {} actions, {} files, {} bytes",
         info.version, info.size, info.num_of_add_files, info.size_in_bytes

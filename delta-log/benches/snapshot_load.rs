@@ -111,7 +111,7 @@ async fn build(dir: &std::path::Path, commits: u64, checkpoint_every: Option<u64
             && v % every == 0
         {
             let state = log.state(Some(v)).await.unwrap();
-            log.write_checkpoint(&state, 1_700_000_000_000)
+            log.write_checkpoint(&state, 1_700_000_000_000, None)
                 .await
                 .unwrap();
         }

@@ -27,6 +27,9 @@ async fn main() {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis() as i64;
-    let info = log.write_checkpoint(&state, now).await.expect("checkpoint");
+    let info = log
+        .write_checkpoint(&state, now, None)
+        .await
+        .expect("checkpoint");
     println!("{}", serde_json::to_string(&info).expect("json"));
 }

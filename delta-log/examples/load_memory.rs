@@ -100,7 +100,7 @@ async fn build(dir: &std::path::Path, files: u64) {
         },
     };
     let started = Instant::now();
-    let info = log.write_checkpoint(&state, 0).await.unwrap();
+    let info = log.write_checkpoint(&state, 0, None).await.unwrap();
     println!(
         "wrote checkpoint: {} actions, {} bytes in {:.2?}",
         info.size,

@@ -81,9 +81,29 @@ fn deletion_vector() -> Field {
     )
 }
 
+/// The typed columns a checkpoint may carry besides the JSON forms
+/// (`delta.checkpoint.writeStatsAsStruct`): their Arrow fields come from the
+/// table schema, which this crate does not parse (delta-txn builds them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedColumns {
+    /// Fields of `add.stats_parsed`: `numRecords`, `minValues`, `maxValues`,
+    /// `nullCount`, `tightBounds`, keyed by physical column names.
+    pub stats: Fields,
+    /// Fields of `add.partitionValues_parsed`: one per partition column,
+    /// named as its key in `partitionValues`, of the column's type.
+    pub partition_values: Fields,
+}
+
 /// The Arrow schema of a classic checkpoint, as the protocol lists it; with
 /// `v2` (tables with the `v2Checkpoint` feature) it also has `checkpointMetadata`.
 pub fn checkpoint_schema(v2: bool) -> SchemaRef {
+    checkpoint_schema_with(v2, true, None)
+}
+
+/// The checkpoint schema with `add.stats` (JSON statistics) when
+/// `json_stats`, and `add.stats_parsed` / `add.partitionValues_parsed` when
+/// `parsed` is given.
+fn checkpoint_schema_with(v2: bool, json_stats: bool, parsed: Option<&ParsedColumns>) -> SchemaRef {
     let long = |n: &str| Field::new(n, DataType::Int64, true);
     let string = |n: &str| Field::new(n, DataType::Utf8, true);
     let boolean = |n: &str| Field::new(n, DataType::Boolean, true);
@@ -92,22 +112,40 @@ pub fn checkpoint_schema(v2: bool) -> SchemaRef {
             "txn",
             vec![string("appId"), long("version"), long("lastUpdated")],
         ),
-        structure(
-            "add",
-            vec![
+        structure("add", {
+            let mut add = vec![
                 string("path"),
                 string_map("partitionValues"),
                 long("size"),
                 long("modificationTime"),
                 boolean("dataChange"),
-                string("stats"),
+            ];
+            if json_stats {
+                add.push(string("stats"));
+            }
+            add.extend([
                 string_map("tags"),
                 deletion_vector(),
                 long("baseRowId"),
                 long("defaultRowCommitVersion"),
                 string("clusteringProvider"),
-            ],
-        ),
+            ]);
+            if let Some(parsed) = parsed {
+                add.push(Field::new(
+                    "stats_parsed",
+                    DataType::Struct(parsed.stats.clone()),
+                    true,
+                ));
+                if !parsed.partition_values.is_empty() {
+                    add.push(Field::new(
+                        "partitionValues_parsed",
+                        DataType::Struct(parsed.partition_values.clone()),
+                        true,
+                    ));
+                }
+            }
+            add
+        }),
         structure(
             "remove",
             vec![
@@ -209,16 +247,29 @@ impl DeltaLog {
     /// and points `_last_checkpoint` at it. `now_ms` dates tombstone expiry.
     /// The table stays readable whatever happens here: a checkpoint that is
     /// not complete is not visible, and the pointer is only a hint.
+    ///
+    /// Statistics are written as the table's properties say:
+    /// `delta.checkpoint.writeStatsAsJson` (default true) keeps `add.stats`,
+    /// `delta.checkpoint.writeStatsAsStruct` (default false) adds
+    /// `add.stats_parsed` and `add.partitionValues_parsed` of the types in
+    /// `parsed` (delta-txn's `Table::checkpoint` gives them). Without
+    /// `parsed`, only JSON statistics are written, whatever the properties
+    /// say, so that no statistics are lost.
     pub async fn write_checkpoint(
         &self,
         state: &TableState,
         now_ms: i64,
+        parsed: Option<&ParsedColumns>,
     ) -> Result<CheckpointInfo, LogError> {
         let result = async {
             let version = state.version;
             let path = self.commit_log().path(&classic_checkpoint_name(version));
-            let retention =
-                TableProperties::parse(&state.metadata.configuration)?.deleted_file_retention_ms;
+            let properties = TableProperties::parse(&state.metadata.configuration)?;
+            let retention = properties.deleted_file_retention_ms;
+            // typed columns only where asked and given; without them the JSON
+            // statistics are kept whatever writeStatsAsJson says, so nothing is lost
+            let parsed = parsed.filter(|_| properties.checkpoint_write_stats_as_struct);
+            let json_stats = properties.checkpoint_write_stats_as_json || parsed.is_none();
             let failed = |reason: String| LogError::MalformedCheckpoint {
                 version,
                 path: path.to_string(),
@@ -227,7 +278,9 @@ impl DeltaLog {
             let v2 = state
                 .protocol
                 .has_writer_feature(&TableFeature::V2Checkpoint);
-            let schema = checkpoint_schema(v2);
+            let schema = checkpoint_schema_with(v2, json_stats, parsed);
+            // JSON text rows where adds change form; serialized actions otherwise
+            let text_rows = parsed.is_some() || !json_stats;
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .build();
@@ -240,6 +293,7 @@ impl DeltaLog {
                 .map_err(|e| failed(e.to_string()))?;
             let (mut rows, mut adds) = (0u64, 0u64);
             let mut chunk = Vec::with_capacity(CHUNK);
+            let mut text = String::new();
             let mut actions =
                 checkpoint_actions(state, now_ms.saturating_sub(retention), v2).peekable();
             while actions.peek().is_some() {
@@ -247,9 +301,27 @@ impl DeltaLog {
                 chunk.extend(actions.by_ref().take(CHUNK));
                 adds += chunk.iter().filter(|a| matches!(a, Action::Add(_))).count() as u64;
                 rows += chunk.len() as u64;
-                decoder
-                    .serialize(&chunk)
-                    .map_err(|e| failed(e.to_string()))?;
+                if text_rows {
+                    text.clear();
+                    for action in &chunk {
+                        push_row(&mut text, action, json_stats, parsed)
+                            .map_err(|e| failed(e.to_string()))?;
+                    }
+                    let consumed = decoder
+                        .decode(text.as_bytes())
+                        .map_err(|e| failed(e.to_string()))?;
+                    if consumed != text.len() {
+                        return Err(failed(format!(
+                            "{} of {} bytes of rows decoded",
+                            consumed,
+                            text.len()
+                        )));
+                    }
+                } else {
+                    decoder
+                        .serialize(&chunk)
+                        .map_err(|e| failed(e.to_string()))?;
+                }
                 if let Some(batch) = decoder.flush().map_err(|e| failed(e.to_string()))? {
                     writer
                         .write(&batch)
@@ -278,6 +350,98 @@ impl DeltaLog {
         }
         .await;
         self.located(result)
+    }
+}
+
+/// Appends the JSON line of one checkpoint row to `out`: the action as it
+/// serializes, and for an `add`, without `stats` unless `json_stats`, with
+/// `stats_parsed` (the JSON statistics, which the decoder types) and
+/// `partitionValues_parsed` (each value as the JSON scalar of its column's
+/// type) when `parsed` is given.
+fn push_row(
+    out: &mut String,
+    action: &Action,
+    json_stats: bool,
+    parsed: Option<&ParsedColumns>,
+) -> Result<(), serde_json::Error> {
+    let Action::Add(add) = action else {
+        out.push_str(&action.to_json_line()?);
+        out.push('\n');
+        return Ok(());
+    };
+    let stats = add.stats.as_deref();
+    let line = if json_stats {
+        action.to_json_line()?
+    } else {
+        Action::Add(Add {
+            stats: None,
+            ..add.clone()
+        })
+        .to_json_line()?
+    };
+    // `{"add":{...}}`: the add's object is closed by the last two braces
+    let open = line.strip_suffix("}}").unwrap_or(&line);
+    out.push_str(open);
+    if let Some(parsed) = parsed {
+        out.push_str(",\"stats_parsed\":");
+        // statistics that are not a JSON object are left out
+        match stats.filter(|s| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).is_ok()
+        }) {
+            Some(stats) => out.push_str(stats),
+            None => out.push_str("null"),
+        }
+        if !parsed.partition_values.is_empty() {
+            out.push_str(",\"partitionValues_parsed\":{");
+            for (i, field) in parsed.partition_values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(field.name())?);
+                out.push(':');
+                let value = add
+                    .partition_values
+                    .get(field.name())
+                    .and_then(|v| v.as_deref());
+                out.push_str(&partition_scalar(value, field.data_type()));
+            }
+            out.push('}');
+        }
+    }
+    out.push_str("}}\n");
+    Ok(())
+}
+
+/// A partition value (the protocol's string form) as the JSON scalar the
+/// decoder reads into a column of `data_type`; null when absent or not of
+/// that type.
+fn partition_scalar(value: Option<&str>, data_type: &DataType) -> String {
+    let Some(value) = value else {
+        return "null".to_string();
+    };
+    let quoted = || serde_json::Value::from(value).to_string();
+    match data_type {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Decimal128(_, _) => {
+            // numbers as written, when they are numbers
+            if serde_json::from_str::<serde_json::Number>(value).is_ok() {
+                value.to_string()
+            } else {
+                "null".to_string()
+            }
+        }
+        DataType::Boolean => match value.to_ascii_lowercase().as_str() {
+            "true" => "true".to_string(),
+            "false" => "false".to_string(),
+            _ => "null".to_string(),
+        },
+        DataType::Utf8 | DataType::Date32 | DataType::Timestamp(_, _) => quoted(),
+        _ => "null".to_string(),
     }
 }
 

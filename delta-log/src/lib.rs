@@ -45,7 +45,7 @@ pub use actions::{
     Action, Add, Cdc, CheckpointMetadata, CommitInfo, DeletionVectorDescriptor, DomainMetadata,
     FileKey, Format, Metadata, PartitionValues, Protocol, Remove, Sidecar, Txn,
 };
-pub use checkpoint_write::{CheckpointInfo, checkpoint_schema};
+pub use checkpoint_write::{CheckpointInfo, ParsedColumns, checkpoint_schema};
 pub use error::LogError;
 pub use features::TableFeature;
 pub use properties::{ColumnMapping, TableProperties};

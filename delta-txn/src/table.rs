@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use delta_log::{CommitEntry, DeltaLog, Format, Metadata, TableProperties};
+use delta_io::writer::parsed_columns;
+use delta_log::{CheckpointInfo, CommitEntry, DeltaLog, Format, Metadata, TableProperties};
 use delta_schema::{DataType, StructType};
 use object_store::ObjectStore;
 use object_store::path::Path;
@@ -227,6 +228,21 @@ impl Table {
     pub async fn snapshot_at_timestamp(&self, timestamp_ms: i64) -> Result<Snapshot, TxnError> {
         let version = self.log.version_at(timestamp_ms).await?;
         self.snapshot_at(version).await
+    }
+
+    /// Writes a checkpoint of `snapshot` and points `_last_checkpoint` at it
+    /// (see [`DeltaLog::write_checkpoint`]), with the typed statistics and
+    /// partition values the table's properties ask for.
+    pub async fn checkpoint(&self, snapshot: &Snapshot) -> Result<CheckpointInfo, TxnError> {
+        let parsed = parsed_columns(
+            snapshot.schema(),
+            snapshot.partition_columns(),
+            snapshot.column_mapping(),
+        );
+        Ok(self
+            .log
+            .write_checkpoint(snapshot.state(), now_ms(), Some(&parsed))
+            .await?)
     }
 
     /// The commits, newest first (at most `limit`).

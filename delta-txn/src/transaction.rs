@@ -435,7 +435,8 @@ impl Transaction {
         let interval = TableProperties::parse(snapshot.properties())?.checkpoint_interval;
         let checkpoint = if version > 0 && version.is_multiple_of(interval) {
             Some(
-                log.write_checkpoint(snapshot.state(), now_ms())
+                self.table
+                    .checkpoint(&snapshot)
                     .await
                     .map_err(|e| e.to_string()),
             )

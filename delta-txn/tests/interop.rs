@@ -264,6 +264,35 @@ async fn write_interop_tables() {
     );
     report(&dir, "checkpointed").await;
 
+    // a checkpoint with typed statistics and partition values only
+    // (writeStatsAsJson=false, writeStatsAsStruct=true), partitioned
+    let t = fresh(&dir, "struct-stats");
+    let props: HashMap<String, String> = [
+        ("delta.checkpointInterval", "2"),
+        ("delta.checkpoint.writeStatsAsJson", "false"),
+        ("delta.checkpoint.writeStatsAsStruct", "true"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into();
+    write(
+        &t,
+        partition_types_batch(0),
+        WriteOptions {
+            partition_by: Some(vec!["p_int".into(), "p_date".into()]),
+            properties: props,
+            ..Default::default()
+        },
+    )
+    .await;
+    for i in 1..4 {
+        write(&t, partition_types_batch(i), WriteOptions::default()).await;
+    }
+    assert!(
+        dir.join("struct-stats/_delta_log/00000000000000000002.checkpoint.parquet")
+            .exists()
+    );
+    report(&dir, "struct-stats").await;
+
     // column mapping by name, partitioned
     let t = fresh(&dir, "column-mapped");
     write(

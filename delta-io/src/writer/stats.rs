@@ -30,10 +30,11 @@ use arrow::array::{Array, ArrayData, ArrayRef, AsArray, make_array};
 use arrow::buffer::NullBuffer;
 use arrow::compute::{max, max_string, min, min_string};
 use arrow::datatypes::{
-    ArrowNumericType, DataType as ArrowType, Date32Type, Decimal128Type, Float32Type, Float64Type,
-    Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    ArrowNumericType, DataType as ArrowType, Date32Type, Decimal128Type, Field, Fields,
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
 };
-use delta_schema::{DataType, PrimitiveType, StructField};
+use delta_log::ParsedColumns;
+use delta_schema::{DataType, PrimitiveType, StructField, StructType};
 
 use super::partition_path::{format_date, format_decimal, format_micros};
 use super::physical::file_name;
@@ -82,6 +83,86 @@ fn kind_of(data_type: &DataType) -> Kind {
         },
         DataType::Array(_) | DataType::Map(_) | DataType::Struct(_) => Kind::NullCountOnly,
     }
+}
+
+/// The typed forms a checkpoint may carry of a table's statistics and
+/// partition values (`add.stats_parsed`, `add.partitionValues_parsed`): every
+/// data column keyed as the statistics key it (physical names under column
+/// mapping), `minValues` / `maxValues` of the columns that get them,
+/// `nullCount` of every leaf; the partition columns with their types.
+pub fn parsed_columns(
+    schema: &StructType,
+    partition_columns: &[String],
+    mapping: ColumnMapping,
+) -> ParsedColumns {
+    let data: Vec<&StructField> = schema
+        .fields
+        .iter()
+        .filter(|f| !partition_columns.contains(&f.name))
+        .collect();
+    let bounds = bound_fields(&data, mapping);
+    let counts = count_fields(&data, mapping);
+    let mut stats = vec![Field::new("numRecords", ArrowType::Int64, true)];
+    if !bounds.is_empty() {
+        stats.push(Field::new(
+            "minValues",
+            ArrowType::Struct(bounds.clone()),
+            true,
+        ));
+        stats.push(Field::new("maxValues", ArrowType::Struct(bounds), true));
+    }
+    if !counts.is_empty() {
+        stats.push(Field::new("nullCount", ArrowType::Struct(counts), true));
+    }
+    stats.push(Field::new("tightBounds", ArrowType::Boolean, true));
+    let partition_values = schema
+        .fields
+        .iter()
+        .filter(|f| partition_columns.contains(&f.name))
+        .map(|f| Field::new(file_name(f, mapping), f.data_type.to_arrow(), true))
+        .collect();
+    ParsedColumns {
+        stats: Fields::from(stats),
+        partition_values,
+    }
+}
+
+/// Fields of `minValues` / `maxValues`: leaves with bounds, and the structs
+/// holding any.
+fn bound_fields(fields: &[&StructField], mapping: ColumnMapping) -> Fields {
+    fields
+        .iter()
+        .filter_map(|f| {
+            let data_type = match &f.data_type {
+                DataType::Struct(s) => {
+                    let children = bound_fields(&s.fields.iter().collect::<Vec<_>>(), mapping);
+                    if children.is_empty() {
+                        return None;
+                    }
+                    ArrowType::Struct(children)
+                }
+                other if kind_of(other) == Kind::NullCountOnly => return None,
+                other => other.to_arrow(),
+            };
+            Some(Field::new(file_name(f, mapping), data_type, true))
+        })
+        .collect()
+}
+
+/// Fields of `nullCount`: a count for every leaf, structs nested.
+fn count_fields(fields: &[&StructField], mapping: ColumnMapping) -> Fields {
+    fields
+        .iter()
+        .map(|f| {
+            let data_type = match &f.data_type {
+                DataType::Struct(s) => {
+                    ArrowType::Struct(count_fields(&s.fields.iter().collect::<Vec<_>>(), mapping))
+                }
+                _ => ArrowType::Int64,
+            };
+            Field::new(file_name(f, mapping), data_type, true)
+        })
+        .collect()
 }
 
 /// One indexed leaf column.

@@ -145,11 +145,11 @@ async fn a_truncated_checkpoint_falls_back_to_the_commits() {
     let log = local_log(&dir);
     let expected = log.state(None).await.unwrap();
     // a good checkpoint at 1, a truncated newest one at 2, named by the hint
-    log.write_checkpoint(&log.state(Some(1)).await.unwrap(), 0)
+    log.write_checkpoint(&log.state(Some(1)).await.unwrap(), 0, None)
         .await
         .unwrap();
     let good = log
-        .write_checkpoint(&log.state(Some(2)).await.unwrap(), 0)
+        .write_checkpoint(&log.state(Some(2)).await.unwrap(), 0, None)
         .await
         .unwrap();
     let cp2 = dir.join("_delta_log/00000000000000000002.checkpoint.parquet");

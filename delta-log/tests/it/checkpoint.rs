@@ -43,7 +43,7 @@ async fn our_checkpoints_replay_to_the_same_state() {
         let log = local_log(&copy);
         let before = log.state(None).await.unwrap();
         let info = log
-            .write_checkpoint(&before, before.timestamp_ms)
+            .write_checkpoint(&before, before.timestamp_ms, None)
             .await
             .unwrap();
         assert_eq!(info.version, before.version);
@@ -463,7 +463,7 @@ async fn statistics_kept_only_as_stats_parsed_are_read_and_kept() {
     assert!(expected.values().all(|s| s["numRecords"].is_u64()));
     assert_eq!(stats_by_path(&from_checkpoint), expected);
     // a checkpoint we write from that state keeps them
-    log.write_checkpoint(&from_checkpoint, from_checkpoint.timestamp_ms)
+    log.write_checkpoint(&from_checkpoint, from_checkpoint.timestamp_ms, None)
         .await
         .unwrap();
     let _ = std::fs::remove_file(copy.join("_delta_log/00000000000000000005.json"));

@@ -7,6 +7,7 @@
 )]
 
 mod alter;
+mod checkpoint_stats;
 mod commit;
 mod crash;
 mod read;
