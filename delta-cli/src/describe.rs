@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
+use delta::log::properties::CONSTRAINTS_PREFIX;
 use delta::schema::{DataType, StructField, StructType};
 use delta::txn::Snapshot;
 use delta::txn::writable::writer_support;
@@ -12,9 +13,6 @@ use serde_json::{Value, json};
 use crate::cat::open_snapshot;
 use crate::cli::DescribeArgs;
 use crate::output::{CliResult, Output, rfc3339};
-
-/// Prefix of the table properties that hold CHECK constraints.
-pub const CONSTRAINT_PREFIX: &str = "delta.constraints.";
 
 /// Runs `delta describe`.
 pub async fn run(args: &DescribeArgs) -> CliResult<()> {
@@ -89,7 +87,7 @@ impl Description {
         let constraints = properties
             .iter()
             .filter_map(|(k, v)| {
-                k.strip_prefix(CONSTRAINT_PREFIX)
+                k.strip_prefix(CONSTRAINTS_PREFIX)
                     .map(|name| (name.to_string(), v.clone()))
             })
             .collect();
@@ -117,10 +115,7 @@ impl Description {
                 .into_iter()
                 .map(|(feature, support)| (feature.to_string(), support.err()))
                 .collect(),
-            column_mapping_mode: properties
-                .get("delta.columnMapping.mode")
-                .cloned()
-                .unwrap_or_else(|| "none".to_string()),
+            column_mapping_mode: snapshot.column_mapping().name().to_string(),
             schema: snapshot.schema().clone(),
             partition_columns: snapshot.partition_columns().to_vec(),
             constraints,

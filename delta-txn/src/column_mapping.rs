@@ -7,9 +7,9 @@ use delta_schema::{
 };
 
 /// Table property holding the largest column id handed out.
-pub const MAX_COLUMN_ID: &str = "delta.columnMapping.maxColumnId";
+pub const MAX_COLUMN_ID: &str = delta_log::properties::COLUMN_MAPPING_MAX_ID;
 /// Table property holding the column mapping mode.
-pub const MODE: &str = "delta.columnMapping.mode";
+pub const MODE: &str = delta_log::properties::COLUMN_MAPPING_MODE;
 
 /// When `properties` turn column mapping on (`name` or `id`), gives the
 /// schema's new fields ids and physical names and updates

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use delta_io::{ColumnMapping, ReadPlan, read_file};
+use delta_log::properties::COLUMN_MAPPING_MODE;
 use delta_log::{Add, Metadata, Protocol, TableFeature, TableState};
 use delta_schema::StructType;
 use futures::stream::BoxStream;
@@ -52,7 +53,7 @@ impl Snapshot {
         let mode = state
             .metadata
             .configuration
-            .get("delta.columnMapping.mode")
+            .get(COLUMN_MAPPING_MODE)
             .map(String::as_str);
         let mapping = ColumnMapping::from_property(mode).ok_or_else(|| TxnError::Unsupported {
             what: format!("column mapping mode {mode:?}"),
