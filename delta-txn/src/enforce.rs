@@ -288,71 +288,42 @@ mod tests {
 
     #[test]
     fn a_non_nullable_grandchild_may_be_null_under_a_null_grandparent() {
-        // g: struct<p: struct<x: int not null>>, row 1 has g null but p valid
-        let x = Field::new("x", ArrowType::Int32, false);
-        let p = StructArray::try_new_with_length(
-            Fields::from(vec![Field::new("x", ArrowType::Int32, true)]),
-            vec![Arc::new(Int32Array::from(vec![Some(1), None]))],
-            None,
-            2,
-        )
-        .unwrap();
-        let g = StructArray::try_new(
-            Fields::from(vec![Field::new("p", p.data_type().clone(), true)]),
-            vec![Arc::new(p)],
-            Some(NullBuffer::from(vec![true, false])),
-        )
-        .unwrap();
-        let batch = RecordBatch::try_new(
-            Arc::new(Schema::new(vec![Field::new(
-                "g",
-                g.data_type().clone(),
-                true,
-            )])),
-            vec![Arc::new(g)],
-        )
-        .unwrap();
-        let table = StructType::new([StructField::new(
+        // g: struct<p: struct<x: int>>, x null in row 1, g valid as `g_valid` says
+        let batch = |g_valid: Option<Vec<bool>>| {
+            let p = StructArray::try_new_with_length(
+                Fields::from(vec![Field::new("x", ArrowType::Int32, true)]),
+                vec![Arc::new(Int32Array::from(vec![Some(1), None]))],
+                None,
+                2,
+            )
+            .unwrap();
+            let g = StructArray::try_new(
+                Fields::from(vec![Field::new("p", p.data_type().clone(), true)]),
+                vec![Arc::new(p)],
+                g_valid.map(NullBuffer::from),
+            )
+            .unwrap();
+            let field = Field::new("g", g.data_type().clone(), true);
+            RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![Arc::new(g)]).unwrap()
+        };
+        let nested = |name: &str, child: StructField, nullable: bool| {
+            StructField::new(
+                name,
+                DataType::Struct(Box::new(StructType::new([child]))),
+                nullable,
+            )
+        };
+        // the table says x is not null
+        let table = StructType::new([nested(
             "g",
-            DataType::Struct(Box::new(StructType::new([StructField::new(
-                "p",
-                DataType::Struct(Box::new(StructType::new([StructField::new(
-                    "x",
-                    DataType::INTEGER,
-                    false,
-                )]))),
-                true,
-            )]))),
+            nested("p", StructField::new("x", DataType::INTEGER, false), true),
             true,
         )]);
-        let out = conform_batch(&batch, &table).unwrap();
-        let g = out.column(0).as_struct();
-        assert!(g.is_null(1));
-        assert_eq!(g.column(0).as_struct().column(0).data_type(), x.data_type());
-        // where the grandparent is valid, the null is refused
-        let p = StructArray::try_new_with_length(
-            Fields::from(vec![Field::new("x", ArrowType::Int32, true)]),
-            vec![Arc::new(Int32Array::from(vec![Some(1), None]))],
-            None,
-            2,
-        )
-        .unwrap();
-        let g = StructArray::try_new(
-            Fields::from(vec![Field::new("p", p.data_type().clone(), true)]),
-            vec![Arc::new(p)],
-            None,
-        )
-        .unwrap();
-        let batch = RecordBatch::try_new(
-            Arc::new(Schema::new(vec![Field::new(
-                "g",
-                g.data_type().clone(),
-                true,
-            )])),
-            vec![Arc::new(g)],
-        )
-        .unwrap();
-        let err = conform_batch(&batch, &table).unwrap_err();
+        // row 1 has g null: x may be null there
+        let out = conform_batch(&batch(Some(vec![true, false])), &table).unwrap();
+        assert!(out.column(0).as_struct().is_null(1));
+        // where g is valid, the null is refused
+        let err = conform_batch(&batch(None), &table).unwrap_err();
         assert!(err.to_string().contains("column 'g.p.x'"), "{err}");
     }
 

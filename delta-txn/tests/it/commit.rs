@@ -1,34 +1,17 @@
 //! Transactions at the log level: create, commit, idempotent writers,
 //! rebasing blind appends, checkpoints and checksums after commits.
 
-use std::collections::HashMap;
-
-use delta_log::Add;
 use delta_schema::{DataType, StructField, StructType};
 use delta_txn::{CreateOptions, Table, TxnError};
 use serde_json::Value;
+
+use crate::add;
 
 fn schema() -> StructType {
     StructType::new([
         StructField::new("id", DataType::LONG, false),
         StructField::new("part", DataType::STRING, true),
     ])
-}
-
-fn add(name: &str) -> Add {
-    Add {
-        path: format!("{name}.parquet"),
-        partition_values: HashMap::new(),
-        size: 100,
-        modification_time: 0,
-        data_change: true,
-        stats: Some(r#"{"numRecords":3}"#.into()),
-        tags: None,
-        deletion_vector: None,
-        base_row_id: None,
-        default_row_commit_version: None,
-        clustering_provider: None,
-    }
 }
 
 fn commit_json(dir: &std::path::Path, version: u64) -> Vec<Value> {

@@ -4,10 +4,9 @@
 //! commit or the state after it, never anything else; and that retrying an
 //! idempotent write after the crash applies it exactly once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use delta_log::Add;
 use delta_schema::{DataType, StructField, StructType};
 use delta_test::FailingStore;
 use delta_txn::{CreateOptions, Table};
@@ -15,21 +14,7 @@ use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 
-fn add(name: &str) -> Add {
-    Add {
-        path: format!("{name}.parquet"),
-        partition_values: HashMap::new(),
-        size: 10,
-        modification_time: 0,
-        data_change: true,
-        stats: None,
-        tags: None,
-        deletion_vector: None,
-        base_row_id: None,
-        default_row_commit_version: None,
-        clustering_provider: None,
-    }
-}
+use crate::add;
 
 fn files(snapshot: &delta_txn::Snapshot) -> BTreeSet<String> {
     snapshot.files().iter().map(|a| a.path.clone()).collect()

@@ -23,6 +23,41 @@ pub fn example_table() -> PathBuf {
         .unwrap()
 }
 
+/// An `add` of a data file `<name>.parquet` (100 bytes, 3 rows), for
+/// commits that need no real data.
+pub fn add(name: &str) -> delta_log::Add {
+    delta_log::Add {
+        path: format!("{name}.parquet"),
+        partition_values: std::collections::HashMap::new(),
+        size: 100,
+        modification_time: 0,
+        data_change: true,
+        stats: Some(r#"{"numRecords":3}"#.into()),
+        tags: None,
+        deletion_vector: None,
+        base_row_id: None,
+        default_row_commit_version: None,
+        clustering_provider: None,
+    }
+}
+
+/// A `remove` (with `dataChange`) of the file at `path`.
+pub fn remove(path: &str) -> delta_log::Remove {
+    delta_log::Remove {
+        path: path.to_string(),
+        deletion_timestamp: Some(0),
+        data_change: true,
+        extended_file_metadata: None,
+        partition_values: None,
+        size: None,
+        stats: None,
+        tags: None,
+        deletion_vector: None,
+        base_row_id: None,
+        default_row_commit_version: None,
+    }
+}
+
 /// A scratch copy of a table directory.
 pub fn copy_tree(src: &Path, name: &str) -> PathBuf {
     delta_test::scratch_copy(src, name).unwrap()

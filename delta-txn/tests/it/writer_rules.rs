@@ -4,12 +4,12 @@
 //! in-commit timestamp enablement is recorded, checksums are never
 //! overwritten, and rebases keep what the transaction read.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType as ArrowType, Field, Schema};
-use delta_log::{Action, Add, Format, LogError, Metadata, Protocol};
+use delta_log::{Action, Format, LogError, Metadata, Protocol};
 use delta_schema::{DataType, StructField, StructType};
 use delta_test::FailingStore;
 use delta_txn::{CreateOptions, SaveMode, Table, TxnError, WriteOptions};
@@ -17,6 +17,8 @@ use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use serde_json::Value;
+
+use crate::{add, remove};
 
 fn batch(values: &[i64]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![Field::new("x", ArrowType::Int64, true)]));
@@ -33,22 +35,6 @@ async fn write(table: &Table, values: &[i64], mode: SaveMode) -> Result<u64, Txn
         .write(b.schema(), futures::stream::iter([Ok(b)]), options)
         .await
         .map(|o| o.version)
-}
-
-fn add(name: &str) -> Add {
-    Add {
-        path: format!("{name}.parquet"),
-        partition_values: HashMap::new(),
-        size: 100,
-        modification_time: 0,
-        data_change: true,
-        stats: None,
-        tags: None,
-        deletion_vector: None,
-        base_row_id: None,
-        default_row_commit_version: None,
-        clustering_provider: None,
-    }
 }
 
 fn x_schema(metadata: &[(&str, Value)]) -> StructType {
@@ -150,19 +136,7 @@ async fn append_only_tables_refuse_overwrites() {
     // a transaction that removes files directly is refused the same way
     let snapshot = table.snapshot().await.unwrap();
     let mut txn = table.transaction("DELETE").await.unwrap();
-    txn.remove_files(snapshot.files().iter().map(|a| delta_log::Remove {
-        path: a.path.clone(),
-        deletion_timestamp: Some(0),
-        data_change: true,
-        extended_file_metadata: None,
-        partition_values: None,
-        size: None,
-        stats: None,
-        tags: None,
-        deletion_vector: None,
-        base_row_id: None,
-        default_row_commit_version: None,
-    }));
+    txn.remove_files(snapshot.files().iter().map(|a| remove(&a.path)));
     assert!(matches!(
         txn.commit().await.unwrap_err(),
         TxnError::AppendOnly { .. }
@@ -317,19 +291,7 @@ async fn a_lost_commit_response_is_adopted_not_committed_twice() {
                 txn.add_files([add("new")]);
             } else {
                 txn.mark_data_read();
-                txn.remove_files([delta_log::Remove {
-                    path: "f1.parquet".into(),
-                    deletion_timestamp: Some(0),
-                    data_change: true,
-                    extended_file_metadata: None,
-                    partition_values: None,
-                    size: None,
-                    stats: None,
-                    tags: None,
-                    deletion_vector: None,
-                    base_row_id: None,
-                    default_row_commit_version: None,
-                }]);
+                txn.remove_files([remove("f1.parquet")]);
             }
             let outcome = txn.commit().await.unwrap();
             assert!(failing.lost(), "the fault was injected");
