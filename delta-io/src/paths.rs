@@ -5,7 +5,7 @@
 //! segment is a literal file or directory name (it may itself contain `%`, as in
 //! `x=A%2FA`), kept as it is in the store path.
 
-use delta_log::paths::{LogPath, place, same_store};
+use delta_log::paths::{LogPath, percent_decode, place, same_store};
 use object_store::path::Path;
 use url::Url;
 
@@ -13,30 +13,12 @@ use crate::IoError;
 
 /// Percent-decodes a log path.
 pub fn decode_log_path(path: &str) -> Result<String, IoError> {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| IoError::InvalidPath {
-                    path: path.to_string(),
-                    reason: format!("bad percent escape at byte {i}"),
-                })?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|e| IoError::InvalidPath {
-        path: path.to_string(),
-        reason: format!("not UTF-8 once decoded: {e}"),
-    })
+    percent_decode(path)
+        .map(|decoded| decoded.into_owned())
+        .ok_or_else(|| IoError::InvalidPath {
+            path: path.to_string(),
+            reason: "a bad percent escape, or not UTF-8 once decoded".to_string(),
+        })
 }
 
 /// The store path of a file named in the log, for a table rooted at `root`

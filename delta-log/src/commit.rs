@@ -12,7 +12,7 @@ use crate::actions::{
     Action, DeletionVectorDescriptor, DomainMetadata, FileKey, Metadata, Protocol, Txn,
 };
 use crate::features::TableFeature;
-use crate::paths::{reconciliation_path, table_url};
+use crate::paths::{reconciliation_path, table_url_at};
 use crate::properties::TableProperties;
 use crate::state::{DeltaLog, TableState};
 
@@ -107,7 +107,7 @@ impl TableState {
         next.version = version;
         next.timestamp_ms = timestamp_ms;
         // files compared as replay compares them (see `paths::reconciliation_path`)
-        let url = table_url(&self.table);
+        let url = table_url_at(&self.table, &self.root);
         let key = |path: &str, dv: Option<&DeletionVectorDescriptor>| FileKey {
             path: reconciliation_path(url.as_ref(), path).into_owned(),
             dv_id: dv.map(DeletionVectorDescriptor::unique_id),

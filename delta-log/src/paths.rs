@@ -4,6 +4,8 @@
 //! the table when they are in it, so that a relative `add` and an absolute
 //! `remove` of the same file cancel; readers refuse files in another store.
 
+use std::borrow::Cow;
+
 use url::Url;
 
 /// A path of the log, placed relative to the table.
@@ -15,6 +17,16 @@ pub enum LogPath<'a> {
     InTable(String),
     /// An absolute URL elsewhere.
     Elsewhere(Url),
+}
+
+/// The URL of a table given as `location` whose root in its store is
+/// `root`: the location when it is a URL, else (a local path, relative or
+/// absolute) `file:///<root>/`.
+pub fn table_url_at(location: &str, root: &object_store::path::Path) -> Option<Url> {
+    match Url::parse(location) {
+        Ok(url) if url.scheme().len() > 1 => table_url(location),
+        _ => table_url(&format!("/{}", root.as_ref())),
+    }
 }
 
 /// The table's root as a URL ending in `/`: a URL location as it is
@@ -51,28 +63,63 @@ fn scheme_family(scheme: &str) -> &str {
 /// The path that identifies a file of the log in reconciliation: relative to
 /// the table when it is in it (so relative and absolute names of one file
 /// agree), the whole URL otherwise.
-pub fn reconciliation_path<'a>(table: Option<&Url>, path: &'a str) -> std::borrow::Cow<'a, str> {
+pub fn reconciliation_path<'a>(table: Option<&Url>, path: &'a str) -> Cow<'a, str> {
+    // compared decoded: writers differ in what they percent-encode
+    let decoded = |text: Cow<'a, str>| match percent_decode(&text) {
+        Some(Cow::Owned(d)) => Cow::Owned(d),
+        _ => text,
+    };
     match place(table, path) {
-        Ok(LogPath::Relative(p)) => std::borrow::Cow::Borrowed(p),
-        Ok(LogPath::InTable(rest)) => std::borrow::Cow::Owned(rest),
-        Ok(LogPath::Elsewhere(url)) => std::borrow::Cow::Owned(url.to_string()),
-        Err(_) => std::borrow::Cow::Borrowed(path),
+        Ok(LogPath::Relative(p)) => decoded(Cow::Borrowed(p)),
+        Ok(LogPath::InTable(rest)) => decoded(Cow::Owned(rest)),
+        Ok(LogPath::Elsewhere(url)) => decoded(Cow::Owned(url.to_string())),
+        Err(_) => Cow::Borrowed(path),
     }
 }
 
-/// Whether `url` is in the same store (same kind of store, same bucket or
-/// account) as the table at `table`.
-pub fn same_store(table: &Url, url: &Url) -> bool {
-    let host = |u: &Url| {
-        u.host_str()
-            .filter(|h| *h != "localhost")
-            .unwrap_or("")
-            .to_string()
+/// Percent-decodes a log path (`None` for a bad escape or text that is not
+/// UTF-8 once decoded); borrowed when there is nothing to decode.
+pub fn percent_decode(path: &str) -> Option<Cow<'_, str>> {
+    if !path.contains('%') {
+        return Some(Cow::Borrowed(path));
+    }
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+/// The store a URL is in: its kind and its bucket (S3, GCS), container
+/// (Azure: `az://container/...` or `abfss://container@account.../...`), or
+/// host and port.
+fn store_of(url: &Url) -> (&str, String) {
+    let family = scheme_family(url.scheme());
+    let host = url.host_str().filter(|h| *h != "localhost").unwrap_or("");
+    let place = if family == "azure" && !url.username().is_empty() {
+        url.username().to_string()
+    } else {
+        match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
     };
-    scheme_family(table.scheme()) == scheme_family(url.scheme())
-        && host(table) == host(url)
-        && table.port() == url.port()
-        && table.username() == url.username()
+    (family, place)
+}
+
+/// Whether `url` is in the same store (same kind of store, same bucket or
+/// container) as the table at `table`.
+pub fn same_store(table: &Url, url: &Url) -> bool {
+    store_of(table) == store_of(url)
 }
 
 /// Places a log path relative to the table at `table` (a [`table_url`]);
@@ -133,6 +180,31 @@ mod tests {
         };
         assert!(!same_store(&s3, &url));
         assert!(table_url("relative/dir").is_none());
+        let local = table_url_at(
+            "relative/t",
+            &object_store::path::Path::from("work/relative/t"),
+        );
+        assert_eq!(local.unwrap().as_str(), "file:///work/relative/t/");
+        // Azure: the container is the store, however the URL names it
+        let az = table_url("az://box/t").unwrap();
+        assert_eq!(
+            place(
+                Some(&az),
+                "abfss://box@acct.dfs.core.windows.net/t/f.parquet"
+            )
+            .unwrap(),
+            LogPath::InTable("f.parquet".into())
+        );
+        let other = Url::parse("abfss://other@acct.dfs.core.windows.net/t/f.parquet").unwrap();
+        assert!(!same_store(&az, &other));
+        // one file whatever its writer percent-encodes
+        let t = table_url("/tmp/t").unwrap();
+        assert_eq!(
+            reconciliation_path(Some(&t), "x=é/f.parquet"),
+            reconciliation_path(Some(&t), "file:/tmp/t/x=%C3%A9/f.parquet")
+        );
+        assert_eq!(reconciliation_path(Some(&t), "a%20b"), "a b");
+        assert_eq!(percent_decode("a%zz"), None);
         assert_eq!(
             place(None, "a:b.parquet").unwrap(),
             LogPath::Relative("a:b.parquet")

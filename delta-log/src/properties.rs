@@ -360,30 +360,40 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// Parses a Delta interval such as `interval 7 days` into milliseconds.
+/// Parses a Delta interval such as `interval 7 days` or `interval 1 day 12
+/// hours` (`<number> <unit>` pairs, the word `interval` optional; units from
+/// microseconds to weeks, singular or plural) into milliseconds.
 pub fn parse_interval_ms(text: &str) -> Option<i64> {
-    let mut words = text.split_whitespace();
-    let first = words.next()?;
-    let number = if first.eq_ignore_ascii_case("interval") {
-        words.next()?
-    } else {
-        first
-    };
-    let n: i64 = number.parse().ok()?;
-    let unit = words.next()?.to_ascii_lowercase();
-    if words.next().is_some() {
-        return None;
+    let mut words = text.split_whitespace().peekable();
+    if words
+        .peek()
+        .is_some_and(|w| w.eq_ignore_ascii_case("interval"))
+    {
+        words.next();
     }
-    let ms = match unit.trim_end_matches('s') {
-        "millisecond" => 1,
-        "second" => 1000,
-        "minute" => 60 * 1000,
-        "hour" => 3600 * 1000,
-        "day" => DAY_MS,
-        "week" => 7 * DAY_MS,
-        _ => return None,
-    };
-    n.checked_mul(ms)
+    let mut total: i64 = 0;
+    let mut parts = 0;
+    while let Some(number) = words.next() {
+        let n: i64 = number.parse().ok()?;
+        let unit = words.next()?.to_ascii_lowercase();
+        let ms = match unit.trim_end_matches('s') {
+            "microsecond" => {
+                total = total.checked_add(n / 1000)?;
+                parts += 1;
+                continue;
+            }
+            "millisecond" => 1,
+            "second" => 1000,
+            "minute" => 60 * 1000,
+            "hour" => 3600 * 1000,
+            "day" => DAY_MS,
+            "week" => 7 * DAY_MS,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(ms)?)?;
+        parts += 1;
+    }
+    (parts > 0).then_some(total)
 }
 
 /// A size in bytes: digits with an optional `b`, `k[b]`, `m[b]`, `g[b]` suffix
@@ -584,5 +594,11 @@ mod tests {
         assert_eq!(parse_interval_ms("interval x days"), None);
         assert_eq!(parse_interval_ms("interval 3 fortnights"), None);
         assert_eq!(parse_interval_ms("interval 3 days later"), None);
+        assert_eq!(
+            parse_interval_ms("interval 1 day 12 hours"),
+            Some(36 * 3_600_000)
+        );
+        assert_eq!(parse_interval_ms("interval"), None);
+        assert_eq!(parse_interval_ms("2000 microseconds"), Some(2));
     }
 }

@@ -16,7 +16,7 @@ use crate::actions::{Action, Add, CommitInfo, DomainMetadata, Metadata, Protocol
 use crate::checkpoint::{parse_json_actions, read_parquet_checkpoint};
 use crate::core::{CommitLog, LogFile};
 use crate::files::{CheckpointFile, DeltaFileKind, classify};
-use crate::paths::table_url;
+use crate::paths::table_url_at;
 use crate::replay::Replay;
 use crate::segment::{LogSegment, build_segment, complete_checkpoints};
 
@@ -122,11 +122,15 @@ impl DeltaLog {
     pub fn new(store: Arc<dyn ObjectStore>, root: Path, table: impl Into<String>) -> Self {
         let dir = root.clone().join(LOG_DIR);
         let table = table.into();
-        let path_prefix = table
-            .trim_end_matches('/')
-            .strip_suffix(root.as_ref())
-            .unwrap_or("")
-            .to_string();
+        let path_prefix = if root.as_ref().is_empty() {
+            format!("{}/", table.trim_end_matches('/'))
+        } else {
+            table
+                .trim_end_matches('/')
+                .strip_suffix(root.as_ref())
+                .unwrap_or("")
+                .to_string()
+        };
         DeltaLog {
             log: CommitLog::new(store, dir, "json"),
             root,
@@ -266,7 +270,7 @@ impl DeltaLog {
     }
 
     async fn load(&self, segment: LogSegment) -> Result<TableState, SegmentError> {
-        let mut replay = Replay::for_table(table_url(&self.table));
+        let mut replay = Replay::for_table(table_url_at(&self.table, &self.root));
         let mut newest_commit_info = None;
         let store = self.log.store();
         let mut commits = futures::stream::iter(segment.commits.iter().rev())
@@ -284,16 +288,19 @@ impl DeltaLog {
         }
         drop(commits);
         if let Some((cp_version, parts)) = &segment.checkpoint {
-            let damaged = |e: LogError| {
-                SegmentError::Checkpoint(match e {
-                    // a part or sidecar that cannot be fetched is damage too
-                    LogError::Store { path, source } => LogError::MalformedCheckpoint {
-                        version: *cp_version,
-                        path,
-                        reason: source.to_string(),
-                    },
-                    other => other,
-                })
+            let damaged = |e: LogError| match e {
+                // a part or sidecar that is gone is damage; other store
+                // errors (denied, unavailable) are the store's, as they are
+                LogError::Store {
+                    path,
+                    source: source @ object_store::Error::NotFound { .. },
+                } => SegmentError::Checkpoint(LogError::MalformedCheckpoint {
+                    version: *cp_version,
+                    path,
+                    reason: source.to_string(),
+                }),
+                e @ LogError::Store { .. } => SegmentError::Log(e),
+                other => SegmentError::Checkpoint(other),
             };
             for part in parts {
                 self.read_checkpoint_file(part, *cp_version, &mut replay)

@@ -194,7 +194,6 @@ async fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) -> io::Re
         body.extend_from_slice(&more);
     }
     shared.requests.fetch_add(1, Ordering::SeqCst);
-    let fault = take_fault(shared, &head);
     let mut server = TcpStream::connect(upstream).await?;
     server.write_all(&head.bytes).await?;
     server.write_all(&body).await?;
@@ -203,7 +202,8 @@ async fn serve(mut client: TcpStream, upstream: &str, shared: &Shared) -> io::Re
     tokio::time::timeout(RESPONSE_TIMEOUT, server.read_to_end(&mut response))
         .await
         .map_err(|_| bad("no end of the server's response"))??;
-    match fault {
+    // a fault is used up only by a request that reached the server
+    match take_fault(shared, &head) {
         Some(fault) => {
             shared.injected.fetch_add(1, Ordering::SeqCst);
             let lost = format!(

@@ -152,7 +152,10 @@ impl Scan {
             self.snapshot.mapping,
             self.columns.as_deref(),
         )?
-        .with_table(delta_log::paths::table_url(&self.snapshot.state.table)))
+        .with_table(delta_log::paths::table_url_at(
+            &self.snapshot.state.table,
+            &self.snapshot.state.root,
+        )))
     }
 
     /// The Arrow schema of the batches.

@@ -13,6 +13,7 @@ use crate::column_mapping;
 use crate::location::{Location, resolve};
 use crate::protocol::{protocol_for, required_features};
 use crate::transaction::{CommitOutcome, Transaction, now_ms};
+use crate::writable::check_writable;
 use crate::{Snapshot, TxnError};
 
 /// How to create a table.
@@ -233,7 +234,10 @@ impl Table {
     /// Writes a checkpoint of `snapshot` and points `_last_checkpoint` at it
     /// (see [`DeltaLog::write_checkpoint`]), with the typed statistics and
     /// partition values the table's properties ask for.
+    /// A table with a writer feature this implementation cannot respect is
+    /// refused (a checkpoint could drop what the feature adds to actions).
     pub async fn checkpoint(&self, snapshot: &Snapshot) -> Result<CheckpointInfo, TxnError> {
+        check_writable(snapshot.protocol(), snapshot.metadata(), snapshot.version())?;
         let parsed = parsed_columns(
             snapshot.schema(),
             snapshot.partition_columns(),

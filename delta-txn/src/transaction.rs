@@ -232,14 +232,20 @@ impl Transaction {
         });
         let mut metadata = self.metadata.clone();
         // turning in-commit timestamps on for an existing table records
-        // when (PROTOCOL.md §"In-Commit Timestamps", writer requirement 4)
-        if let (Some(m), Some(ict), Some(base)) = (metadata.as_mut(), ict, base)
-            && !ict_on(Some(base.metadata()))?
-        {
-            m.configuration
-                .insert(ICT_ENABLEMENT_VERSION.to_string(), version.to_string());
-            m.configuration
-                .insert(ICT_ENABLEMENT_TIMESTAMP.to_string(), ict.to_string());
+        // when (PROTOCOL.md §"In-Commit Timestamps", writer requirement 4),
+        // also when the property was set before the protocol had the feature
+        if let (Some(ict), Some(base)) = (ict, base) {
+            let was_on = base
+                .protocol()
+                .has_writer_feature(&TableFeature::InCommitTimestamp)
+                && ict_on(Some(base.metadata()))?;
+            if !was_on {
+                let m = metadata.get_or_insert_with(|| base.metadata().clone());
+                m.configuration
+                    .insert(ICT_ENABLEMENT_VERSION.to_string(), version.to_string());
+                m.configuration
+                    .insert(ICT_ENABLEMENT_TIMESTAMP.to_string(), ict.to_string());
+            }
         }
         let mut actions = vec![Action::CommitInfo(self.commit_info(timestamp, ict))];
         actions.extend(self.protocol.clone().map(Action::Protocol));
@@ -460,7 +466,10 @@ fn new_table_state(
     actions: &[Action],
     timestamp: i64,
 ) -> Result<TableState, TxnError> {
-    let mut replay = Replay::for_table(delta_log::paths::table_url(&table.location().display));
+    let mut replay = Replay::for_table(delta_log::paths::table_url_at(
+        &table.location().display,
+        &table.location().root,
+    ));
     replay.apply_commit(actions.to_vec());
     let out = replay.finish();
     let missing = |action| {

@@ -153,14 +153,19 @@ fn bound_fields(fields: &[&StructField], mapping: ColumnMapping) -> Fields {
 fn count_fields(fields: &[&StructField], mapping: ColumnMapping) -> Fields {
     fields
         .iter()
-        .map(|f| {
+        .filter_map(|f| {
             let data_type = match &f.data_type {
                 DataType::Struct(s) => {
-                    ArrowType::Struct(count_fields(&s.fields.iter().collect::<Vec<_>>(), mapping))
+                    let children = count_fields(&s.fields.iter().collect::<Vec<_>>(), mapping);
+                    // Parquet cannot hold an empty struct
+                    if children.is_empty() {
+                        return None;
+                    }
+                    ArrowType::Struct(children)
                 }
                 _ => ArrowType::Int64,
             };
-            Field::new(file_name(f, mapping), data_type, true)
+            Some(Field::new(file_name(f, mapping), data_type, true))
         })
         .collect()
 }

@@ -456,3 +456,50 @@ async fn checksums_are_never_overwritten_and_carry_ict_only_when_on() {
     assert_eq!(again, crc);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn ict_set_before_the_protocol_had_it_records_its_enablement() {
+    // another engine set the property on a (1, 2) table, without the feature
+    let (dir, table) = foreign_table(
+        "ict-late",
+        legacy(2),
+        &x_schema(&[]),
+        &[("delta.enableInCommitTimestamps", "true")],
+    )
+    .await;
+    // our next metadata change upgrades the protocol: ICT starts here
+    let outcome = table
+        .set_properties([("user.note".to_string(), "x".to_string())].into())
+        .await
+        .unwrap();
+    assert_eq!(outcome.version, 1);
+    let s = table.snapshot().await.unwrap();
+    assert!(
+        s.protocol()
+            .has_writer_feature(&delta_log::TableFeature::InCommitTimestamp)
+    );
+    assert_eq!(
+        s.properties()["delta.inCommitTimestampEnablementVersion"],
+        "1"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn checkpoints_are_refused_like_writes() {
+    let protocol = Protocol {
+        min_reader_version: 1,
+        min_writer_version: 7,
+        reader_features: None,
+        writer_features: Some(vec!["fancyNewFeature".into()]),
+    };
+    let (dir, table) = foreign_table("checkpoint-refused", protocol, &x_schema(&[]), &[]).await;
+    let snapshot = table.snapshot().await.unwrap();
+    let err = table.checkpoint(&snapshot).await.unwrap_err();
+    assert!(err.to_string().contains("fancyNewFeature"), "{err}");
+    assert!(
+        !dir.join("_delta_log/00000000000000000000.checkpoint.parquet")
+            .exists()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
