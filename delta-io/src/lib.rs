@@ -22,4 +22,6 @@ pub mod writer;
 
 pub use conform::ColumnMapping;
 pub use error::IoError;
-pub use reader::{BATCH_ROWS, DeletedRows, ReadPlan, load_deletion_vector, read_file};
+pub use reader::{
+    BATCH_ROWS, DeletedRows, FileSlice, ReadPlan, load_deletion_vector, open_file, read_file,
+};

@@ -15,7 +15,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::errors::ParquetError;
 use url::Url;
@@ -156,71 +156,151 @@ pub async fn load_deletion_vector(
 }
 
 /// Reads one data file of a table rooted at `root`: a stream of batches in
-/// the plan's schema, without the rows its deletion vector deletes.
+/// the plan's schema, without the rows its deletion vector deletes. (Its
+/// slices, one after the other; see [`open_file`] to decode them in parallel.)
 pub async fn read_file(
     store: Arc<dyn ObjectStore>,
     root: &Path,
     plan: Arc<ReadPlan>,
     add: &Add,
 ) -> Result<BoxStream<'static, Result<RecordBatch, IoError>>, IoError> {
+    let slices = open_file(store, root, plan, add).await?;
+    Ok(futures::stream::iter(slices)
+        .map(FileSlice::read)
+        .try_flatten()
+        .boxed())
+}
+
+/// A part of a data file that decodes on its own: some of its row groups,
+/// with what is needed to bring their rows to the plan's schema.
+#[derive(Debug)]
+pub struct FileSlice {
+    reader: ObjectReader,
+    metadata: ArrowReaderMetadata,
+    row_groups: Vec<usize>,
+    /// Index in the file of the slice's first row (for deletion vectors).
+    first_row: u64,
+    plan: Arc<ReadPlan>,
+    partition_values: Arc<Vec<Option<Option<String>>>>,
+    deleted: Option<Arc<DeletedRows>>,
+    path: Path,
+}
+
+/// Opens one data file of a table rooted at `root`: reads its footer and its
+/// deletion vector, and splits it into slices of one row group each (one
+/// empty slice for a file without row groups), in file order.
+pub async fn open_file(
+    store: Arc<dyn ObjectStore>,
+    root: &Path,
+    plan: Arc<ReadPlan>,
+    add: &Add,
+) -> Result<Vec<FileSlice>, IoError> {
     let path = resolve_log_path(root, plan.table.as_ref(), &add.path)?;
     let deleted = match &add.deletion_vector {
-        Some(dv) => Some(load_deletion_vector(&store, root, plan.table.as_ref(), dv).await?),
+        Some(dv) => Some(Arc::new(
+            load_deletion_vector(&store, root, plan.table.as_ref(), dv).await?,
+        )),
         None => None,
     };
     let size = u64::try_from(add.size).ok();
-    let reader = ObjectReader::new(store, path.clone(), size);
-    let builder =
-        ParquetRecordBatchStreamBuilder::new_with_options(reader, ArrowReaderOptions::new())
-            .await
-            .map_err(|e| parquet_error(&path, e))?;
-    let file_fields = builder.schema().fields().clone();
-    let roots: Vec<usize> = plan
-        .columns
-        .iter()
-        .filter(|(_, s)| matches!(s, Source::Data))
-        .filter_map(|(f, _)| find_column(&file_fields, f, plan.mapping).map(|(i, _)| i))
-        .collect();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let stream = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
+    let mut reader = ObjectReader::new(store, path.clone(), size);
+    let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new())
+        .await
         .map_err(|e| parquet_error(&path, e))?;
-
-    let partition_values: Vec<Option<Option<String>>> = plan
-        .columns
+    let partition_values: Arc<Vec<Option<Option<String>>>> = Arc::new(
+        plan.columns
+            .iter()
+            .map(|(f, source)| match source {
+                Source::Partition => Some(
+                    add.partition_values
+                        .get(f.physical_name())
+                        .or_else(|| add.partition_values.get(&f.name))
+                        .cloned()
+                        .flatten(),
+                ),
+                Source::Data => None,
+            })
+            .collect(),
+    );
+    let row_counts: Vec<u64> = metadata
+        .metadata()
+        .row_groups()
         .iter()
-        .map(|(f, source)| match source {
-            Source::Partition => Some(
-                add.partition_values
-                    .get(f.physical_name())
-                    .or_else(|| add.partition_values.get(&f.name))
-                    .cloned()
-                    .flatten(),
-            ),
-            Source::Data => None,
-        })
+        .map(|rg| u64::try_from(rg.num_rows()).unwrap_or(0))
         .collect();
-    let mut first_row: u64 = 0;
-    let batches = stream
-        .map_err({
-            let path = path.clone();
-            move |e| parquet_error(&path, e)
-        })
-        .and_then(move |batch| {
-            let result = to_output(&plan, &batch, &partition_values, &path).and_then(|out| {
-                let rows = batch.num_rows() as u64;
-                let out = match &deleted {
-                    Some(d) => drop_deleted(out, d, first_row, &path),
-                    None => Ok(out),
-                };
-                first_row += rows;
-                out
-            });
-            futures::future::ready(result)
+    let groups: Vec<Vec<usize>> = if row_counts.is_empty() {
+        vec![Vec::new()]
+    } else {
+        (0..row_counts.len()).map(|i| vec![i]).collect()
+    };
+    let mut first_row = 0;
+    let mut slices = Vec::with_capacity(groups.len());
+    for row_groups in groups {
+        let rows: u64 = row_groups.iter().map(|&i| row_counts[i]).sum();
+        slices.push(FileSlice {
+            reader: reader.clone(),
+            metadata: metadata.clone(),
+            row_groups,
+            first_row,
+            plan: Arc::clone(&plan),
+            partition_values: Arc::clone(&partition_values),
+            deleted: deleted.clone(),
+            path: path.clone(),
         });
-    Ok(batches.boxed())
+        first_row += rows;
+    }
+    Ok(slices)
+}
+
+impl FileSlice {
+    /// The slice's rows: a stream of batches in the plan's schema, without
+    /// the rows the file's deletion vector deletes.
+    pub fn read(self) -> Result<BoxStream<'static, Result<RecordBatch, IoError>>, IoError> {
+        let FileSlice {
+            reader,
+            metadata,
+            row_groups,
+            first_row,
+            plan,
+            partition_values,
+            deleted,
+            path,
+        } = self;
+        let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata);
+        let file_fields = builder.schema().fields().clone();
+        let roots: Vec<usize> = plan
+            .columns
+            .iter()
+            .filter(|(_, s)| matches!(s, Source::Data))
+            .filter_map(|(f, _)| find_column(&file_fields, f, plan.mapping).map(|(i, _)| i))
+            .collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let stream = builder
+            .with_projection(mask)
+            .with_row_groups(row_groups)
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| parquet_error(&path, e))?;
+        let mut next_row = first_row;
+        let batches = stream
+            .map_err({
+                let path = path.clone();
+                move |e| parquet_error(&path, e)
+            })
+            .and_then(move |batch| {
+                let result = to_output(&plan, &batch, &partition_values, &path).and_then(|out| {
+                    let rows = batch.num_rows() as u64;
+                    let out = match &deleted {
+                        Some(d) => drop_deleted(out, d, next_row, &path),
+                        None => Ok(out),
+                    };
+                    next_row += rows;
+                    out
+                });
+                futures::future::ready(result)
+            });
+        Ok(batches.boxed())
+    }
 }
 
 /// One file batch to the plan's schema.

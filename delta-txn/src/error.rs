@@ -56,6 +56,13 @@ pub enum TxnError {
         /// How many files it would remove.
         files: usize,
     },
+    /// A task of the async runtime that did part of the work failed (it
+    /// panicked or the runtime shut down).
+    #[error("a background task failed: {reason}")]
+    TaskFailed {
+        /// What the runtime said.
+        reason: String,
+    },
     /// An argument does not make sense for this table.
     #[error("invalid argument: {reason}")]
     InvalidArgument {

@@ -191,3 +191,26 @@ async fn bad_partition_value_in_the_log_is_an_error_not_a_null() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_scans_return_the_rows_in_file_order() {
+    let table = Table::open(example_table().to_str().unwrap())
+        .await
+        .unwrap();
+    let snapshot = table.snapshot().await.unwrap();
+    assert!(snapshot.files().len() > 1);
+    let one = snapshot.scan().with_parallelism(1).collect().await.unwrap();
+    for n in [2, 3, 16] {
+        let many = snapshot.scan().with_parallelism(n).collect().await.unwrap();
+        assert_eq!(many, one, "parallelism {n}");
+    }
+    // every row of every file
+    assert_eq!(
+        rows(&one),
+        snapshot
+            .files()
+            .iter()
+            .map(|a| a.num_records().unwrap() as usize)
+            .sum::<usize>()
+    );
+}

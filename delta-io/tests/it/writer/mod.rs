@@ -3,6 +3,7 @@
 
 mod mapping;
 mod partitions;
+mod slices;
 mod stats;
 
 use std::io::Cursor;
