@@ -16,6 +16,12 @@
 //! `report` prints the ratio table in the layout of
 //! `bench_deltars.py --report`, then our notes.
 
+/// The allocator of our binaries (as in `delta`): it keeps freed memory for
+/// reuse, where the system allocator returns large blocks and takes page
+/// faults on the next ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod child;
 mod mem;
 mod report;

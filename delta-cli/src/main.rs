@@ -5,6 +5,12 @@
 //! `delta: <message>`; 2 bad command-line usage (clap); 3 a concurrent
 //! commit conflict that was not retried away.
 
+/// The allocator of our binaries: it keeps freed memory for reuse, where the
+/// system allocator returns large blocks and takes page faults on the next
+/// ones (a full scan of 5 M rows: 0.5 s instead of 0.85 s, BENCH.md W4).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cat;
 mod cli;
 mod demo;
