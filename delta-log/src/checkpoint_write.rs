@@ -14,7 +14,7 @@ use bytes::Bytes;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 use parquet::arrow::AsyncArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 
@@ -282,7 +282,8 @@ impl DeltaLog {
             // JSON text rows where adds change form; serialized actions otherwise
             let text_rows = parsed.is_some() || !json_stats;
             let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                // snappy, as Spark writes them: zstd contexts cost more than they save here
+                .set_compression(Compression::SNAPPY)
                 .build();
             let upload = BufWriter::new(Arc::clone(self.store()), path.clone());
             let mut writer = AsyncArrowWriter::try_new(upload, Arc::clone(&schema), Some(props))
