@@ -52,10 +52,7 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
         );
     }
     let table = Table::at(&args.table)?;
-    let table_schema = match table.log().exists().await? {
-        true => Some(table.snapshot().await?.arrow_schema()),
-        false => None,
-    };
+    let table_schema = table.snapshot_if_exists().await?.map(|s| s.arrow_schema());
     let schema = input::schema(&args.files[0], table_schema.as_ref())?;
     for file in &args.files[1..] {
         let other = input::schema(file, table_schema.as_ref())?;

@@ -219,6 +219,16 @@ impl Table {
         Snapshot::try_new(self, self.log.state(None).await?)
     }
 
+    /// The latest snapshot, or `None` where there is no table yet (no
+    /// commit or checkpoint in `_delta_log`): one listing of the log.
+    pub async fn snapshot_if_exists(&self) -> Result<Option<Snapshot>, TxnError> {
+        match self.log.state(None).await {
+            Ok(state) => Snapshot::try_new(self, state).map(Some),
+            Err(delta_log::LogError::NotATable { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The snapshot at `version`.
     pub async fn snapshot_at(&self, version: u64) -> Result<Snapshot, TxnError> {
         Snapshot::try_new(self, self.log.state(Some(version)).await?)

@@ -71,10 +71,7 @@ impl Table {
     where
         S: Stream<Item = Result<RecordBatch, TxnError>> + Unpin,
     {
-        let snapshot = match self.log().exists().await? {
-            true => Some(self.snapshot().await?),
-            false => None,
-        };
+        let snapshot = self.snapshot_if_exists().await?;
         let plan = plan_write(snapshot.as_ref(), &schema, &options)?;
         let mut txn = Transaction::new(self, snapshot.clone(), "WRITE")
             .parameter("mode", options.mode.name())
