@@ -52,7 +52,9 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
         );
     }
     let table = Table::at(&args.table)?;
-    let table_schema = table.snapshot_if_exists().await?.map(|s| s.arrow_schema());
+    // one snapshot for the whole command: it types the input and the write reads it
+    let snapshot = table.snapshot_if_exists().await?;
+    let table_schema = snapshot.as_ref().map(|s| s.arrow_schema());
     let schema = input::schema(&args.files[0], table_schema.as_ref())?;
     for file in &args.files[1..] {
         let other = input::schema(file, table_schema.as_ref())?;
@@ -93,7 +95,9 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
         properties: HashMap::new(),
         app_transaction: args.app_id.clone().zip(args.app_version),
     };
-    let outcome = table.write(Arc::clone(&schema), batches, options).await;
+    let outcome = table
+        .write_on(snapshot, Arc::clone(&schema), batches, options)
+        .await;
     progress.finish_and_clear();
     let outcome = outcome?;
     if outcome.committed {

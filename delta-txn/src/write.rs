@@ -72,6 +72,23 @@ impl Table {
         S: Stream<Item = Result<RecordBatch, TxnError>> + Unpin,
     {
         let snapshot = self.snapshot_if_exists().await?;
+        self.write_on(snapshot, schema, batches, options).await
+    }
+
+    /// [`Table::write`] on a snapshot the caller already loaded (`None`: the
+    /// table does not exist yet), so that it is not loaded twice. The write
+    /// reads that snapshot; versions committed since are handled as for any
+    /// concurrent writer.
+    pub async fn write_on<S>(
+        &self,
+        snapshot: Option<Snapshot>,
+        schema: SchemaRef,
+        batches: S,
+        options: WriteOptions,
+    ) -> Result<CommitOutcome, TxnError>
+    where
+        S: Stream<Item = Result<RecordBatch, TxnError>> + Unpin,
+    {
         let plan = plan_write(snapshot.as_ref(), &schema, &options)?;
         let mut txn = Transaction::new(self, snapshot.clone(), "WRITE")
             .parameter("mode", options.mode.name())
