@@ -422,6 +422,12 @@ fn partition_scalar(value: Option<&str>, data_type: &DataType) -> String {
     };
     let quoted = || serde_json::Value::from(value).to_string();
     match data_type {
+        // NaN and infinities are no JSON numbers; the decoder reads them quoted
+        DataType::Float32 | DataType::Float64
+            if value.parse::<f64>().is_ok_and(|f| !f.is_finite()) =>
+        {
+            quoted()
+        }
         DataType::Int8
         | DataType::Int16
         | DataType::Int32
@@ -449,4 +455,50 @@ fn partition_scalar(value: Option<&str>, data_type: &DataType) -> String {
 /// File name of the classic checkpoint of a version.
 pub fn classic_checkpoint_name(version: u64) -> String {
     format!("{version:020}.checkpoint.parquet")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Schema};
+    use arrow::json::ReaderBuilder;
+
+    use super::partition_scalar;
+
+    #[test]
+    fn partition_values_decode_to_their_types() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("f", DataType::Float64, true),
+            Field::new("i", DataType::Int32, true),
+            Field::new("b", DataType::Boolean, true),
+        ]));
+        let mut decoder = ReaderBuilder::new(schema).build_decoder().unwrap();
+        let rows = [
+            (Some("NaN"), Some("-7"), Some("TRUE")),
+            (Some("-Infinity"), Some("x"), Some("false")),
+            (Some("1.5"), None, None),
+        ];
+        for (f, i, b) in rows {
+            let line = format!(
+                "{{\"f\":{},\"i\":{},\"b\":{}}}\n",
+                partition_scalar(f, &DataType::Float64),
+                partition_scalar(i, &DataType::Int32),
+                partition_scalar(b, &DataType::Boolean)
+            );
+            decoder.decode(line.as_bytes()).unwrap();
+        }
+        let batch = decoder.flush().unwrap().unwrap();
+        let f = batch.column(0).as_primitive::<Float64Type>();
+        assert!(f.value(0).is_nan());
+        assert_eq!(f.value(1), f64::NEG_INFINITY);
+        assert_eq!(f.value(2), 1.5);
+        let i = batch.column(1).as_primitive::<Int32Type>();
+        assert_eq!(i.value(0), -7);
+        // not a number of the column's type: null, never a wrong value
+        assert!(i.is_null(1) && i.is_null(2));
+        let b = batch.column(2).as_boolean();
+        assert!(b.value(0) && !b.value(1) && b.is_null(2));
+    }
 }
