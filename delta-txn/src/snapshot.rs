@@ -12,7 +12,6 @@ use delta_schema::StructType;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
-use object_store::path::Path;
 
 use crate::{Table, TxnError};
 
@@ -35,7 +34,9 @@ const FILES_IN_FLIGHT: usize = 4;
 /// The table at one version.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    state: TableState,
+    /// Shared: snapshots, scans and transactions clone the handle, never the
+    /// file list.
+    state: Arc<TableState>,
     schema: StructType,
     mapping: ColumnMapping,
     store: Arc<dyn ObjectStore>,
@@ -60,7 +61,7 @@ impl Snapshot {
             version,
         })?;
         Ok(Snapshot {
-            state,
+            state: Arc::new(state),
             schema,
             mapping,
             store: Arc::clone(&table.location().store),
@@ -200,14 +201,13 @@ impl Scan {
     pub fn execute(&self) -> Result<BoxStream<'static, Result<RecordBatch, TxnError>>, TxnError> {
         let plan = Arc::new(self.plan()?);
         let store = Arc::clone(&self.snapshot.store);
-        let root: Path = self.snapshot.state.root.clone();
-        let files: Vec<Add> = self.snapshot.state.files.clone();
-        let stream = futures::stream::iter(files)
-            .map(move |add| {
+        let state = Arc::clone(&self.snapshot.state);
+        let stream = futures::stream::iter(0..state.files.len())
+            .map(move |i| {
                 let store = Arc::clone(&store);
                 let plan = Arc::clone(&plan);
-                let root = root.clone();
-                async move { open_file(store, &root, plan, &add).await }
+                let state = Arc::clone(&state);
+                async move { open_file(store, &state.root, plan, &state.files[i]).await }
             })
             .buffered(FILES_IN_FLIGHT)
             .map_ok(|slices| futures::stream::iter(slices.into_iter().map(Ok::<_, IoError>)))
