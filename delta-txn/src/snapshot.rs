@@ -136,12 +136,24 @@ impl Snapshot {
 /// Decodes one slice of a data file on a task of its own, so that slices
 /// decode on every core.
 async fn decode_on_a_task(slice: FileSlice) -> Result<Vec<RecordBatch>, TxnError> {
-    let task = tokio::spawn(async move { slice.read()?.try_collect::<Vec<_>>().await });
-    match task.await {
+    let mut task = AbortOnDrop(tokio::spawn(async move {
+        slice.read()?.try_collect::<Vec<_>>().await
+    }));
+    match (&mut task.0).await {
         Ok(batches) => Ok(batches?),
         Err(e) => Err(TxnError::TaskFailed {
             reason: e.to_string(),
         }),
+    }
+}
+
+/// A task that stops when its handle is dropped: a scan dropped early (or
+/// failed on another slice) leaves no decoding behind.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
