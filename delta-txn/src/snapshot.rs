@@ -134,11 +134,14 @@ impl Snapshot {
 }
 
 /// Decodes one slice of a data file on a task of its own, so that slices
-/// decode on every core.
+/// decode on every core (in place when not polled inside a tokio runtime).
 async fn decode_on_a_task(slice: FileSlice) -> Result<Vec<RecordBatch>, TxnError> {
-    let mut task = AbortOnDrop(tokio::spawn(async move {
-        slice.read()?.try_collect::<Vec<_>>().await
-    }));
+    let decode = async move { slice.read()?.try_collect::<Vec<_>>().await };
+    // outside a tokio runtime (another executor), decode where we are
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Ok(decode.await?);
+    };
+    let mut task = AbortOnDrop(runtime.spawn(decode));
     match (&mut task.0).await {
         Ok(batches) => Ok(batches?),
         Err(e) => Err(TxnError::TaskFailed {

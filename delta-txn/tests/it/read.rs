@@ -214,3 +214,14 @@ async fn parallel_scans_return_the_rows_in_file_order() {
             .sum::<usize>()
     );
 }
+
+#[test]
+fn scans_work_outside_a_tokio_runtime() {
+    // another executor: slices decode in place instead of on tokio tasks
+    let batches = futures::executor::block_on(async {
+        let table = Table::open(example_table().to_str().unwrap()).await?;
+        table.snapshot().await?.scan().collect().await
+    })
+    .unwrap();
+    assert!(rows(&batches) > 0);
+}
