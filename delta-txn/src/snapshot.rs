@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use delta_io::{ColumnMapping, FileSlice, IoError, ReadPlan, open_file};
+use delta_io::{ColumnMapping, FileSlice, ReadPlan, open_file};
 use delta_log::properties::COLUMN_MAPPING_MODE;
 use delta_log::{Add, Metadata, Protocol, TableFeature, TableState};
 use delta_schema::StructType;
@@ -133,12 +133,56 @@ impl Snapshot {
     }
 }
 
-/// Decodes one slice of a data file on a task of its own, so that slices
-/// decode on every core (in place when not polled inside a tokio runtime).
-async fn decode_on_a_task(slice: FileSlice) -> Result<Vec<RecordBatch>, TxnError> {
+/// Batches decoded ahead of the reader by each streaming slice task.
+const BATCHES_AHEAD: usize = 4;
+
+/// The runtime to decode on, if tasks may be spawned on it: a
+/// multi-threaded tokio runtime (on a current-thread one, a caller blocked
+/// on the scan could hold the only thread the tasks need).
+fn task_runtime() -> Option<tokio::runtime::Handle> {
+    tokio::runtime::Handle::try_current()
+        .ok()
+        .filter(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
+/// One slice's batches as a stream: decoded on a task of its own, at most
+/// [`BATCHES_AHEAD`] batches ahead, or in place (see [`task_runtime`]).
+fn decode_streaming(slice: FileSlice) -> BoxStream<'static, Result<RecordBatch, TxnError>> {
+    let Some(runtime) = task_runtime() else {
+        return match slice.read() {
+            Ok(batches) => batches.map_err(TxnError::from).boxed(),
+            Err(e) => futures::stream::once(futures::future::ready(Err(e.into()))).boxed(),
+        };
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel(BATCHES_AHEAD);
+    let task = AbortOnDrop(runtime.spawn(async move {
+        let mut batches = match slice.read() {
+            Ok(batches) => batches,
+            Err(e) => {
+                let _ = sender.send(Err(TxnError::from(e))).await;
+                return;
+            }
+        };
+        while let Some(batch) = batches.next().await {
+            let failed = batch.is_err();
+            // a reader that went away ends the task
+            if sender.send(batch.map_err(TxnError::from)).await.is_err() || failed {
+                return;
+            }
+        }
+    }));
+    futures::stream::unfold((receiver, task), |(mut receiver, task)| async move {
+        let batch = receiver.recv().await?;
+        Some((batch, (receiver, task)))
+    })
+    .boxed()
+}
+
+/// One slice's batches, all of them: decoded on a task of its own, or in
+/// place (see [`task_runtime`]).
+async fn decode_whole(slice: FileSlice) -> Result<Vec<RecordBatch>, TxnError> {
     let decode = async move { slice.read()?.try_collect::<Vec<_>>().await };
-    // outside a tokio runtime (another executor), decode where we are
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+    let Some(runtime) = task_runtime() else {
         return Ok(decode.await?);
     };
     let mut task = AbortOnDrop(runtime.spawn(decode));
@@ -183,9 +227,10 @@ impl Scan {
     }
 
     /// Decodes up to `n` slices (row groups) of the data files at once, each
-    /// on its own task of the async runtime (default: two per core; at
-    /// least 1). Rows come out in file and row-group order whatever `n` is;
-    /// memory grows with `n` decoded row groups.
+    /// on its own task of a multi-threaded tokio runtime (default: two per
+    /// core; at least 1). Rows come out in file and row-group order whatever
+    /// `n` is. [`Scan::execute`] keeps a few batches per slice in memory,
+    /// [`Scan::collect`] up to `n` decoded row groups besides its result.
     pub fn with_parallelism(mut self, n: usize) -> Self {
         self.parallelism = n.max(1);
         self
@@ -209,11 +254,9 @@ impl Scan {
         Ok(self.plan()?.schema())
     }
 
-    /// The rows as a stream of batches, file after file, in the order of
-    /// the snapshot's files. Footers are fetched a few files ahead; the
-    /// files' row groups are decoded [`Scan::with_parallelism`] at a time on
-    /// tasks of the tokio runtime the stream is polled in.
-    pub fn execute(&self) -> Result<BoxStream<'static, Result<RecordBatch, TxnError>>, TxnError> {
+    /// The slices of the snapshot's files, in order (footers fetched a few
+    /// files ahead); an error keeps its place in the sequence.
+    fn slices(&self) -> Result<BoxStream<'static, Result<FileSlice, TxnError>>, TxnError> {
         let plan = Arc::new(self.plan()?);
         let store = Arc::clone(&self.snapshot.store);
         let state = Arc::clone(&self.snapshot.state);
@@ -225,18 +268,49 @@ impl Scan {
                 async move { open_file(store, &state.root, plan, &state.files[i]).await }
             })
             .buffered(FILES_IN_FLIGHT)
-            .map_ok(|slices| futures::stream::iter(slices.into_iter().map(Ok::<_, IoError>)))
-            .try_flatten()
-            .map_err(TxnError::from)
-            .map_ok(decode_on_a_task)
-            .try_buffered(self.parallelism)
-            .map_ok(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
-            .try_flatten();
+            .flat_map(|opened| match opened {
+                Ok(slices) => futures::stream::iter(slices.into_iter().map(Ok)).left_stream(),
+                Err(e) => futures::stream::once(futures::future::ready(Err(TxnError::from(e))))
+                    .right_stream(),
+            });
         Ok(stream.boxed())
     }
 
-    /// All rows, collected.
+    /// The rows as a stream of batches, in the order of the snapshot's files
+    /// and their row groups. Up to [`Scan::with_parallelism`] row groups
+    /// decode at once on tasks of a multi-threaded tokio runtime, each
+    /// handing over at most a few batches ahead of the reader, so memory
+    /// stays bounded however large the row groups; elsewhere (a
+    /// current-thread runtime, another executor) they decode in place.
+    pub fn execute(&self) -> Result<BoxStream<'static, Result<RecordBatch, TxnError>>, TxnError> {
+        let stream = self
+            .slices()?
+            .map(|slice| futures::future::ready(slice.map(decode_streaming)))
+            .buffered(self.parallelism)
+            .map(|decoded| match decoded {
+                Ok(batches) => batches.left_stream(),
+                Err(e) => futures::stream::once(futures::future::ready(Err(e))).right_stream(),
+            })
+            .flatten();
+        Ok(stream.boxed())
+    }
+
+    /// All rows, collected in the order of [`Scan::execute`]. Row groups
+    /// decode whole, [`Scan::with_parallelism`] at a time in any order, and
+    /// are put back in order at the end: faster than collecting `execute`
+    /// when the caller keeps every row anyway.
     pub async fn collect(&self) -> Result<Vec<RecordBatch>, TxnError> {
-        self.execute()?.try_collect().await
+        let mut pieces: Vec<(usize, Vec<RecordBatch>)> = self
+            .slices()?
+            .enumerate()
+            .map(|(i, slice)| async move { Ok::<_, TxnError>((i, decode_whole(slice?).await?)) })
+            .buffer_unordered(self.parallelism)
+            .try_collect()
+            .await?;
+        pieces.sort_unstable_by_key(|(i, _)| *i);
+        Ok(pieces
+            .into_iter()
+            .flat_map(|(_, batches)| batches)
+            .collect())
     }
 }

@@ -224,7 +224,12 @@ impl Table {
     pub async fn snapshot_if_exists(&self) -> Result<Option<Snapshot>, TxnError> {
         match self.log.state(None).await {
             Ok(state) => Snapshot::try_new(self, state).map(Some),
-            Err(delta_log::LogError::NotATable { .. }) => Ok(None),
+            // no table, unless the log holds checkpoint files (an incomplete
+            // one): then it is a table that cannot be read, not an empty place
+            Err(e @ delta_log::LogError::NotATable { .. }) => match self.log.exists().await? {
+                false => Ok(None),
+                true => Err(e.into()),
+            },
             Err(e) => Err(e.into()),
         }
     }

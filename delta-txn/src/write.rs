@@ -89,6 +89,17 @@ impl Table {
     where
         S: Stream<Item = Result<RecordBatch, TxnError>> + Unpin,
     {
+        if let Some(s) = &snapshot
+            && s.state().root != self.location().root
+        {
+            return Err(TxnError::InvalidArgument {
+                reason: format!(
+                    "the snapshot is of the table '{}', not of '{}'",
+                    s.state().table,
+                    self.location().display
+                ),
+            });
+        }
         let plan = plan_write(snapshot.as_ref(), &schema, &options)?;
         let mut txn = Transaction::new(self, snapshot.clone(), "WRITE")
             .parameter("mode", options.mode.name())

@@ -4,6 +4,7 @@
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 use delta_txn::{Table, TxnError};
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use crate::{copy_tree, example_table};
@@ -201,9 +202,19 @@ async fn parallel_scans_return_the_rows_in_file_order() {
     assert!(snapshot.files().len() > 1);
     let one = snapshot.scan().with_parallelism(1).collect().await.unwrap();
     for n in [2, 3, 16] {
-        let many = snapshot.scan().with_parallelism(n).collect().await.unwrap();
-        assert_eq!(many, one, "parallelism {n}");
+        let scan = snapshot.scan().with_parallelism(n);
+        assert_eq!(
+            scan.collect().await.unwrap(),
+            one,
+            "collect, parallelism {n}"
+        );
+        let streamed: Vec<RecordBatch> = scan.execute().unwrap().try_collect().await.unwrap();
+        assert_eq!(streamed, one, "execute, parallelism {n}");
     }
+    // a stream dropped early stops cleanly
+    let mut stream = snapshot.scan().execute().unwrap();
+    assert!(stream.next().await.is_some());
+    drop(stream);
     // every row of every file
     assert_eq!(
         rows(&one),
@@ -213,6 +224,26 @@ async fn parallel_scans_return_the_rows_in_file_order() {
             .map(|a| a.num_records().unwrap() as usize)
             .sum::<usize>()
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn scans_on_a_current_thread_runtime_decode_in_place() {
+    let table = Table::open(example_table().to_str().unwrap())
+        .await
+        .unwrap();
+    let snapshot = table.snapshot().await.unwrap();
+    let collected = snapshot.scan().collect().await.unwrap();
+    let streamed: Vec<RecordBatch> = snapshot
+        .scan()
+        .execute()
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(collected, streamed);
+    // a caller blocking the only thread: no task would ever run, so none is used
+    let blocked = futures::executor::block_on(snapshot.scan().collect()).unwrap();
+    assert_eq!(blocked, collected);
 }
 
 #[test]

@@ -503,3 +503,39 @@ async fn checkpoints_are_refused_like_writes() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_log_with_only_an_incomplete_checkpoint_is_not_written_over() {
+    let dir = delta_test::scratch_dir("only-a-part").unwrap();
+    std::fs::create_dir_all(dir.join("_delta_log")).unwrap();
+    std::fs::write(
+        dir.join("_delta_log/00000000000000000010.checkpoint.0000000001.0000000002.parquet"),
+        b"PAR1",
+    )
+    .unwrap();
+    let table = Table::at(dir.to_str().unwrap()).unwrap();
+    assert!(write(&table, &[1], SaveMode::Append).await.is_err());
+    assert!(!dir.join("_delta_log/00000000000000000000.json").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn write_on_refuses_another_tables_snapshot() {
+    let (dir_a, a) = foreign_table("snap-a", legacy(2), &x_schema(&[]), &[]).await;
+    let (dir_b, b) = foreign_table("snap-b", legacy(2), &x_schema(&[]), &[]).await;
+    let snapshot_a = a.snapshot().await.unwrap();
+    let data = batch(&[1]);
+    let err = b
+        .write_on(
+            Some(snapshot_a),
+            data.schema(),
+            futures::stream::iter([Ok(data.clone())]),
+            WriteOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TxnError::InvalidArgument { .. }), "{err}");
+    assert_eq!(b.snapshot().await.unwrap().version(), 0);
+    std::fs::remove_dir_all(&dir_a).unwrap();
+    std::fs::remove_dir_all(&dir_b).unwrap();
+}
