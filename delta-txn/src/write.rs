@@ -115,6 +115,7 @@ impl Table {
             }
         }
         let properties = TableProperties::parse(&plan.metadata.configuration)?;
+        let partition_columns = plan.metadata.partition_columns.clone();
         if let Some(protocol) = plan.protocol {
             txn.set_protocol(protocol);
         }
@@ -146,7 +147,7 @@ impl Table {
             self.location().store.clone(),
             self.location().root.clone(),
             &plan.schema,
-            &plan.partition_columns,
+            &partition_columns,
             properties.column_mapping,
             WriterOptions::from_table(&properties),
         )?;
@@ -170,7 +171,6 @@ impl Table {
 /// metadata and protocol when they change.
 struct WritePlan {
     schema: StructType,
-    partition_columns: Vec<String>,
     metadata: Metadata,
     metadata_changed: bool,
     protocol: Option<delta_log::Protocol>,
@@ -196,7 +196,6 @@ fn plan_write(
             &TableProperties::parse(&properties)?,
         ));
         return Ok(WritePlan {
-            partition_columns: partition_columns.clone(),
             metadata: Metadata {
                 id: uuid::Uuid::new_v4().to_string(),
                 name: None,
@@ -229,13 +228,12 @@ fn plan_write(
         column_mapping::apply(&mut schema, &mut metadata.configuration)
             .map_err(|reason| TxnError::InvalidArgument { reason })?;
         metadata.schema_string = schema.to_json();
-        metadata.partition_columns = partition_columns.clone();
+        metadata.partition_columns = partition_columns;
         let protocol = upgrade(
             snapshot.protocol(),
             &required_features(&schema, &TableProperties::parse(&metadata.configuration)?),
         );
         return Ok(WritePlan {
-            partition_columns,
             schema,
             metadata,
             metadata_changed: true,
@@ -274,7 +272,6 @@ fn plan_write(
         );
     }
     Ok(WritePlan {
-        partition_columns: metadata.partition_columns.clone(),
         schema,
         metadata,
         metadata_changed: checked.changed,
