@@ -11,9 +11,8 @@ use crate::LogError;
 use crate::actions::{
     Action, DeletionVectorDescriptor, DomainMetadata, FileKey, Metadata, Protocol, Txn,
 };
-use crate::features::TableFeature;
 use crate::paths::{reconciliation_path, table_url_at};
-use crate::properties::TableProperties;
+use crate::properties::in_commit_timestamps_on;
 use crate::state::{DeltaLog, TableState};
 
 impl DeltaLog {
@@ -54,12 +53,9 @@ impl DeltaLog {
                 num_metadata: 1,
                 num_protocol: 1,
                 // only where in-commit timestamps are on, not merely supported
-                in_commit_timestamp_opt: (state
-                    .protocol
-                    .has_writer_feature(&TableFeature::InCommitTimestamp)
-                    && TableProperties::parse(&state.metadata.configuration)
-                        .is_ok_and(|p| p.enable_in_commit_timestamps))
-                .then_some(state.timestamp_ms),
+                in_commit_timestamp_opt: in_commit_timestamps_on(&state.protocol, &state.metadata)
+                    .is_ok_and(|on| on)
+                    .then_some(state.timestamp_ms),
                 set_transactions: state.txns.values().collect(),
                 domain_metadata: state.domains.values().collect(),
                 metadata: &state.metadata,

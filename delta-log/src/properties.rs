@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use parquet::basic::{Compression, GzipLevel, ZstdLevel};
 
 use crate::LogError;
+use crate::actions::{Metadata, Protocol};
+use crate::features::TableFeature;
 
 /// `delta.appendOnly`.
 pub const APPEND_ONLY: &str = "delta.appendOnly";
@@ -323,6 +325,16 @@ impl TableProperties {
         p.stats_columns = stats_columns(configuration)?;
         Ok(p)
     }
+}
+
+/// Whether in-commit timestamps are on for a table with this protocol and
+/// metadata: the `inCommitTimestamp` feature in force and
+/// `delta.enableInCommitTimestamps` true (the feature alone is not enough).
+pub fn in_commit_timestamps_on(protocol: &Protocol, metadata: &Metadata) -> Result<bool, LogError> {
+    Ok(
+        protocol.has_writer_feature(&TableFeature::InCommitTimestamp)
+            && TableProperties::parse(&metadata.configuration)?.enable_in_commit_timestamps,
+    )
 }
 
 /// `delta.dataSkippingStatsColumns` when set (it takes precedence), else

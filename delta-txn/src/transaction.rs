@@ -5,12 +5,14 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use delta_log::properties::{ICT_ENABLEMENT_TIMESTAMP, ICT_ENABLEMENT_VERSION};
+use delta_log::properties::{
+    ICT_ENABLEMENT_TIMESTAMP, ICT_ENABLEMENT_VERSION, in_commit_timestamps_on,
+};
 use delta_log::replay::Replay;
 use delta_log::segment::LogSegment;
 use delta_log::{
-    Action, Add, CheckpointInfo, CommitInfo, LogError, Metadata, Protocol, Remove, TableFeature,
-    TableProperties, TableState, Txn,
+    Action, Add, CheckpointInfo, CommitInfo, LogError, Metadata, Protocol, Remove, TableProperties,
+    TableState, Txn,
 };
 use serde_json::{Map, Value};
 
@@ -214,16 +216,10 @@ impl Transaction {
         version: u64,
         timestamp: i64,
     ) -> Result<Vec<Action>, TxnError> {
-        let (protocol, metadata) = self.protocol_and_metadata(base);
-        let ict_on = |m: Option<&Metadata>| -> Result<bool, TxnError> {
-            Ok(match m {
-                Some(m) => TableProperties::parse(&m.configuration)?.enable_in_commit_timestamps,
-                None => false,
-            })
+        let ict_enabled = match self.protocol_and_metadata(base) {
+            (Some(protocol), Some(metadata)) => in_commit_timestamps_on(protocol, metadata)?,
+            _ => false,
         };
-        let ict_enabled = protocol
-            .is_some_and(|p| p.has_writer_feature(&TableFeature::InCommitTimestamp))
-            && ict_on(metadata)?;
         // in-commit timestamps increase strictly with versions
         let ict = ict_enabled.then(|| {
             base.map_or(timestamp, |s| {
@@ -234,18 +230,14 @@ impl Transaction {
         // turning in-commit timestamps on for an existing table records
         // when (PROTOCOL.md §"In-Commit Timestamps", writer requirement 4),
         // also when the property was set before the protocol had the feature
-        if let (Some(ict), Some(base)) = (ict, base) {
-            let was_on = base
-                .protocol()
-                .has_writer_feature(&TableFeature::InCommitTimestamp)
-                && ict_on(Some(base.metadata()))?;
-            if !was_on {
-                let m = metadata.get_or_insert_with(|| base.metadata().clone());
-                m.configuration
-                    .insert(ICT_ENABLEMENT_VERSION.to_string(), version.to_string());
-                m.configuration
-                    .insert(ICT_ENABLEMENT_TIMESTAMP.to_string(), ict.to_string());
-            }
+        if let (Some(ict), Some(base)) = (ict, base)
+            && !in_commit_timestamps_on(base.protocol(), base.metadata())?
+        {
+            let m = metadata.get_or_insert_with(|| base.metadata().clone());
+            m.configuration
+                .insert(ICT_ENABLEMENT_VERSION.to_string(), version.to_string());
+            m.configuration
+                .insert(ICT_ENABLEMENT_TIMESTAMP.to_string(), ict.to_string());
         }
         let mut actions = vec![Action::CommitInfo(self.commit_info(timestamp, ict))];
         actions.extend(self.protocol.clone().map(Action::Protocol));
