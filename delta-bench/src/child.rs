@@ -265,7 +265,7 @@ fn w1(rt: &Runtime, dirs: &Dirs, path: &Path) -> Result<RunResult, String> {
     result.rows = Some(batches.iter().map(|b| b.num_rows() as u64).sum());
     result.extra = json_map(json!({
         "files_written": files.len(),
-        "bytes_written": files.iter().map(|a| a.size).sum::<i64>(),
+        "bytes_written": files.iter().map(|a| a.size()).sum::<i64>(),
         "rows_in_stats": rows_in_stats(&outcome.snapshot),
         "version": outcome.version,
         "input_batches": batches.len(),
@@ -279,7 +279,7 @@ fn rows_in_stats(snapshot: &Snapshot) -> Option<u64> {
         .files()
         .iter()
         .map(|a| {
-            let stats: Value = serde_json::from_str(a.stats.as_deref()?).ok()?;
+            let stats: Value = serde_json::from_str(a.stats()?).ok()?;
             stats.get("numRecords")?.as_u64()
         })
         .sum()

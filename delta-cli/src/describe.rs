@@ -122,7 +122,7 @@ impl Description {
             properties,
             num_files: snapshot.files().len(),
             num_rows,
-            num_bytes: snapshot.files().iter().map(|a| a.size).sum(),
+            num_bytes: snapshot.files().iter().map(|f| f.size()).sum(),
         }
     }
 

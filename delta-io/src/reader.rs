@@ -9,7 +9,7 @@ use arrow::compute::filter_record_batch;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use delta_log::parquet_reader::ObjectReader;
-use delta_log::{Add, DeletionVectorDescriptor};
+use delta_log::{ActiveFile, DeletionVectorDescriptor};
 use delta_schema::{StructField, StructType};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -162,9 +162,9 @@ pub async fn read_file(
     store: Arc<dyn ObjectStore>,
     root: &Path,
     plan: Arc<ReadPlan>,
-    add: &Add,
+    file: ActiveFile<'_>,
 ) -> Result<BoxStream<'static, Result<RecordBatch, IoError>>, IoError> {
-    let slices = open_file(store, root, plan, add).await?;
+    let slices = open_file(store, root, plan, file).await?;
     Ok(futures::stream::iter(slices)
         .map(FileSlice::read)
         .try_flatten()
@@ -193,16 +193,16 @@ pub async fn open_file(
     store: Arc<dyn ObjectStore>,
     root: &Path,
     plan: Arc<ReadPlan>,
-    add: &Add,
+    file: ActiveFile<'_>,
 ) -> Result<Vec<FileSlice>, IoError> {
-    let path = resolve_log_path(root, plan.table.as_ref(), &add.path)?;
-    let deleted = match &add.deletion_vector {
+    let path = resolve_log_path(root, plan.table.as_ref(), file.path())?;
+    let deleted = match file.deletion_vector() {
         Some(dv) => Some(Arc::new(
             load_deletion_vector(&store, root, plan.table.as_ref(), dv).await?,
         )),
         None => None,
     };
-    let size = u64::try_from(add.size).ok();
+    let size = u64::try_from(file.size()).ok();
     let mut reader = ObjectReader::new(store, path.clone(), size);
     let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new())
         .await
@@ -212,9 +212,9 @@ pub async fn open_file(
             .iter()
             .map(|(f, source)| match source {
                 Source::Partition => Some(
-                    add.partition_values
+                    file.partition_values()
                         .get(f.physical_name())
-                        .or_else(|| add.partition_values.get(&f.name))
+                        .or_else(|| file.partition_values().get(&f.name))
                         .cloned()
                         .flatten(),
                 ),

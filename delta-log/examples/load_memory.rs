@@ -1,7 +1,13 @@
 //! Peak memory and time of loading a table with many active files from a
-//! checkpoint: `cargo run --release -p delta-log --example load_memory -- [FILES]`
-//! (default 1 000 000). The table is built in a temporary directory, then a
-//! child process loads it and reports its peak resident set (Linux `VmHWM`).
+//! classic checkpoint and a JSON tail:
+//! `cargo run --release -p delta-log --example load_memory -- [FILES] [--keep DIR]`
+//! (default 1 000 000 files). The table is built in a temporary directory
+//! (or in DIR, left there for other tools to open), then a child process
+//! loads it and reports its peak resident set (Linux `VmHWM`).
+//!
+//! The checkpoint at version 0 holds FILES files; each of the
+//! [`TAIL_COMMITS`] commits after it adds [`TAIL_FILES`] files and removes
+//! as many of the checkpoint's, so FILES stay active.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "measurement tool")]
 
 use std::sync::Arc;
@@ -10,7 +16,12 @@ use std::time::Instant;
 use bytes::Bytes;
 use delta_log::replay::Replay;
 use delta_log::segment::LogSegment;
-use delta_log::{Action, Add, DeltaLog, Format, Metadata, Protocol, TableState};
+use delta_log::{Action, Add, DeltaLog, Format, Metadata, Protocol, Remove, TableState};
+
+/// Commits after the checkpoint.
+const TAIL_COMMITS: u64 = 10;
+/// Files each of them adds and removes.
+const TAIL_FILES: u64 = 100;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 
@@ -107,6 +118,35 @@ async fn build(dir: &std::path::Path, files: u64) {
         info.size_in_bytes,
         started.elapsed()
     );
+    for v in 1..=TAIL_COMMITS {
+        let mut lines = Vec::new();
+        for k in 0..TAIL_FILES {
+            let gone = add((v - 1) * TAIL_FILES + k);
+            let remove = Remove {
+                path: gone.path,
+                deletion_timestamp: Some(1_700_000_000_000),
+                data_change: true,
+                extended_file_metadata: None,
+                partition_values: None,
+                size: None,
+                stats: None,
+                tags: None,
+                deletion_vector: None,
+                base_row_id: None,
+                default_row_commit_version: None,
+            };
+            lines.push(Action::Remove(remove).to_json_line().unwrap());
+            lines.push(
+                Action::Add(add(files + (v - 1) * TAIL_FILES + k))
+                    .to_json_line()
+                    .unwrap(),
+            );
+        }
+        log.commit_log()
+            .put_commit(v, Bytes::from(lines.join("\n")))
+            .await
+            .unwrap();
+    }
 }
 
 fn peak_rss_mib() -> Option<f64> {
@@ -133,13 +173,21 @@ async fn main() {
         return;
     }
     let files: u64 = args.get(1).map_or(1_000_000, |a| a.parse().unwrap());
-    let dir = std::env::temp_dir().join(format!("delta-load-memory-{}", std::process::id()));
+    let keep = args
+        .iter()
+        .position(|a| a == "--keep")
+        .map(|i| std::path::PathBuf::from(&args[i + 1]));
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("delta-load-memory-{}", std::process::id()))
+    });
     build(&dir, files).await;
     let status = std::process::Command::new(&args[0])
         .arg("--load")
         .arg(&dir)
         .status()
         .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    if keep.is_none() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     assert!(status.success());
 }

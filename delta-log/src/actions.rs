@@ -194,19 +194,30 @@ impl Add {
     /// `numRecords` from the stats, when present: rows in the file, including
     /// rows its deletion vector deletes.
     pub fn num_records(&self) -> Option<u64> {
-        let stats: Value = serde_json::from_str(self.stats.as_deref()?).ok()?;
-        stats.get("numRecords")?.as_u64()
+        num_records(self.stats.as_deref()?)
     }
 
     /// Rows of the file that are live: `numRecords` minus the deletion
     /// vector's cardinality; `None` without stats.
     pub fn live_records(&self) -> Option<u64> {
-        let deleted = self
-            .deletion_vector
-            .as_ref()
-            .map_or(0, |dv| u64::try_from(dv.cardinality).unwrap_or(0));
-        Some(self.num_records()?.saturating_sub(deleted))
+        live_records(self.num_records()?, self.deletion_vector.as_ref())
     }
+}
+
+/// `numRecords` of JSON statistics (other fields are skipped, not built).
+pub(crate) fn num_records(stats: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Count {
+        #[serde(rename = "numRecords")]
+        num_records: Option<u64>,
+    }
+    serde_json::from_str::<Count>(stats).ok()?.num_records
+}
+
+/// `records` minus the rows the deletion vector deletes.
+pub(crate) fn live_records(records: u64, dv: Option<&DeletionVectorDescriptor>) -> Option<u64> {
+    let deleted = dv.map_or(0, |dv| u64::try_from(dv.cardinality).unwrap_or(0));
+    Some(records.saturating_sub(deleted))
 }
 
 /// The `remove` action.
@@ -263,7 +274,7 @@ pub struct FileKey {
 }
 
 impl FileKey {
-    fn new(path: &str, dv: Option<&DeletionVectorDescriptor>) -> Self {
+    pub(crate) fn new(path: &str, dv: Option<&DeletionVectorDescriptor>) -> Self {
         FileKey {
             path: path.to_string(),
             dv_id: dv.map(DeletionVectorDescriptor::unique_id),

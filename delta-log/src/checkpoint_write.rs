@@ -221,10 +221,10 @@ fn checkpoint_actions(
     .chain(v2_metadata);
     let txns = state.txns.values().cloned().map(Action::Txn);
     let domains = state.domains.values().cloned().map(Action::DomainMetadata);
-    let adds = state.files.iter().map(|a| {
+    let adds = state.files.iter().map(|f| {
         Action::Add(Add {
             data_change: false,
-            ..a.clone()
+            ..f.to_add()
         })
     });
     let removes = state

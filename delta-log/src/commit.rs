@@ -48,7 +48,7 @@ impl DeltaLog {
         let result = async {
             let checksum = Checksum {
                 txn_id,
-                table_size_bytes: state.files.iter().map(|a| a.size).sum(),
+                table_size_bytes: state.files.iter().map(|f| f.size()).sum(),
                 num_files: state.files.len() as u64,
                 num_metadata: 1,
                 num_protocol: 1,
@@ -144,7 +144,7 @@ impl TableState {
         }
         if !gone.is_empty() {
             next.files
-                .retain(|a| !gone.contains(&key(&a.path, a.deletion_vector.as_ref())));
+                .retain(|f| !gone.contains(&key(f.path(), f.deletion_vector())));
             let readded: HashSet<FileKey> = added
                 .iter()
                 .map(|a| key(&a.path, a.deletion_vector.as_ref()))

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod actions;
+mod active;
 mod checkpoint;
 mod checkpoint_decode;
 pub mod checkpoint_write;
@@ -45,6 +46,7 @@ pub use actions::{
     Action, Add, Cdc, CheckpointMetadata, CommitInfo, DeletionVectorDescriptor, DomainMetadata,
     FileKey, Format, Metadata, PartitionValues, Protocol, Remove, Sidecar, Txn,
 };
+pub use active::{ActiveFile, ActiveFiles};
 pub use checkpoint_write::{CheckpointInfo, ParsedColumns, checkpoint_schema};
 pub use error::LogError;
 pub use features::TableFeature;

@@ -14,8 +14,9 @@ use std::hash::{Hash, Hasher};
 use url::Url;
 
 use crate::actions::{
-    Action, Add, DeletionVectorDescriptor, DomainMetadata, Metadata, Protocol, Remove, Sidecar, Txn,
+    Action, DeletionVectorDescriptor, DomainMetadata, Metadata, Protocol, Remove, Sidecar, Txn,
 };
+use crate::active::ActiveFiles;
 use crate::paths::reconciliation_path;
 
 /// The reconciled state of a table, built newest action first.
@@ -24,7 +25,7 @@ pub struct Replay {
     /// The table's URL, to compare absolute and relative paths of one file.
     table: Option<Url>,
     seen: Seen,
-    adds: Vec<Add>,
+    adds: ActiveFiles,
     tombstones: Vec<Remove>,
     protocol: Option<Protocol>,
     metadata: Option<Metadata>,
@@ -37,7 +38,7 @@ pub struct Replay {
 #[derive(Debug, Default, Clone)]
 pub struct ReplayOutput {
     /// Active files (newest first).
-    pub adds: Vec<Add>,
+    pub adds: ActiveFiles,
     /// Removed files not re-added since (tombstones), from commits and checkpoint.
     pub tombstones: Vec<Remove>,
     /// The newest protocol.
@@ -100,7 +101,7 @@ impl Replay {
                 let dv = add.deletion_vector.as_ref();
                 let path = reconciliation_path(self.table.as_ref(), &add.path);
                 if self.seen.first_sighting(&path, dv, !from_checkpoint) {
-                    self.adds.push(add);
+                    self.adds.push(&add);
                 }
             }
             Action::Remove(remove) => {
@@ -265,6 +266,7 @@ impl Eq for SeenKey {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::Add;
     use crate::actions::DeletionVectorDescriptor;
 
     fn add(path: &str, dv: Option<&str>) -> Action {
@@ -313,7 +315,7 @@ mod tests {
             .finish()
             .adds
             .iter()
-            .map(|a| (a.path.clone(), a.file_key().dv_id))
+            .map(|a| (a.path().to_string(), a.file_key().dv_id))
             .collect();
         v.sort();
         v

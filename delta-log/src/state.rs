@@ -12,7 +12,8 @@ use object_store::path::Path;
 use serde::Deserialize;
 
 use crate::LogError;
-use crate::actions::{Action, Add, CommitInfo, DomainMetadata, Metadata, Protocol, Remove, Txn};
+use crate::actions::{Action, CommitInfo, DomainMetadata, Metadata, Protocol, Remove, Txn};
+use crate::active::ActiveFiles;
 use crate::checkpoint::{parse_json_actions, read_parquet_checkpoint};
 use crate::core::{CommitLog, LogFile};
 use crate::files::{CheckpointFile, DeltaFileKind, classify};
@@ -65,7 +66,7 @@ pub struct TableState {
     /// The table metadata in force.
     pub metadata: Metadata,
     /// The active data files.
-    pub files: Vec<Add>,
+    pub files: ActiveFiles,
     /// Files removed after the checkpoint this snapshot was built from.
     pub tombstones: Vec<Remove>,
     /// The newest `txn` per application id.

@@ -7,7 +7,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use delta_io::{ColumnMapping, FileSlice, ReadPlan, open_file};
 use delta_log::properties::COLUMN_MAPPING_MODE;
-use delta_log::{Add, Metadata, Protocol, TableFeature, TableState};
+use delta_log::{ActiveFiles, Metadata, Protocol, TableFeature, TableState};
 use delta_schema::StructType;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -114,7 +114,7 @@ impl Snapshot {
     }
 
     /// The active data files.
-    pub fn files(&self) -> &[Add] {
+    pub fn files(&self) -> &ActiveFiles {
         &self.state.files
     }
 
@@ -265,7 +265,13 @@ impl Scan {
                 let store = Arc::clone(&store);
                 let plan = Arc::clone(&plan);
                 let state = Arc::clone(&state);
-                async move { open_file(store, &state.root, plan, &state.files[i]).await }
+                async move {
+                    // `i` is below the number of files
+                    let Some(file) = state.files.get(i) else {
+                        return Ok(Vec::new());
+                    };
+                    open_file(store, &state.root, plan, file).await
+                }
             })
             .buffered(FILES_IN_FLIGHT)
             .flat_map(|opened| match opened {

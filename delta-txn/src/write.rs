@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use delta_io::writer::{DataWriter, WriterOptions};
-use delta_log::{Format, Metadata, Remove, TableProperties};
+use delta_log::{Format, Metadata, TableProperties};
 use delta_schema::{StructType, WriteSchemaOptions, check_write_schema};
 use futures::{Stream, StreamExt};
 
@@ -127,19 +127,7 @@ impl Table {
         {
             let now = now_ms();
             txn.metric("numRemovedFiles", s.files().len());
-            txn.remove_files(s.files().iter().map(|a| Remove {
-                path: a.path.clone(),
-                deletion_timestamp: Some(now),
-                data_change: true,
-                extended_file_metadata: Some(true),
-                partition_values: Some(a.partition_values.clone()),
-                size: Some(a.size),
-                stats: None,
-                tags: a.tags.clone(),
-                deletion_vector: a.deletion_vector.clone(),
-                base_row_id: a.base_row_id,
-                default_row_commit_version: a.default_row_commit_version,
-            }));
+            txn.remove_files(s.files().iter().map(|f| f.to_remove(now)));
         }
         // refused writes (writer features, append-only) write no data
         txn.check_allowed()?;

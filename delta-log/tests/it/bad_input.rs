@@ -160,7 +160,7 @@ async fn a_truncated_checkpoint_falls_back_to_the_commits() {
     assert_eq!(state.version, 3);
     assert_eq!(state.segment.checkpoint.as_ref().map(|c| c.0), Some(1));
     let paths = |s: &delta_log::TableState| {
-        let mut p: Vec<String> = s.files.iter().map(|a| a.path.clone()).collect();
+        let mut p: Vec<String> = s.files.iter().map(|a| a.path().to_string()).collect();
         p.sort();
         p
     };

@@ -267,7 +267,7 @@ async fn checkpoints_in_other_writers_forms_load() {
     assert_eq!(state.protocol.min_writer_version, 7);
     assert_eq!(state.metadata.partition_columns, vec!["p".to_string()]);
     assert_eq!(state.metadata.configuration["a"], "1");
-    let mut files = state.files.clone();
+    let mut files: Vec<_> = state.files.iter().map(|f| f.to_add()).collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let [a, b] = &files[..] else {
         panic!("{files:?}")
@@ -427,10 +427,9 @@ fn stats_by_path(s: &TableState) -> BTreeMap<String, Value> {
         .iter()
         .map(|a| {
             let stats = a
-                .stats
-                .as_deref()
+                .stats()
                 .map_or(Value::Null, |t| serde_json::from_str(t).unwrap());
-            (a.path.clone(), stats)
+            (a.path().to_string(), stats)
         })
         .collect()
 }

@@ -231,7 +231,7 @@ async fn column_mapping_enables_rename_and_drop_without_rewriting() {
         .unwrap()
         .files()
         .iter()
-        .map(|a| a.path.clone())
+        .map(|a| a.path().to_string())
         .collect();
     let s = table
         .set_properties(HashMap::from([(
@@ -302,7 +302,7 @@ async fn column_mapping_enables_rename_and_drop_without_rewriting() {
         .unwrap()
         .files()
         .iter()
-        .map(|a| a.path.clone())
+        .map(|a| a.path().to_string())
         .collect();
     assert!(files_before.iter().all(|f| files_after.contains(f)));
     std::fs::remove_dir_all(&dir).unwrap();

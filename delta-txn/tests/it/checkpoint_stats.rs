@@ -64,8 +64,8 @@ fn stats_by_path(state: &delta_log::TableState) -> BTreeMap<String, Value> {
         .files
         .iter()
         .map(|a| {
-            let stats: Value = serde_json::from_str(a.stats.as_deref().unwrap()).unwrap();
-            (a.path.clone(), stats)
+            let stats: Value = serde_json::from_str(a.stats().unwrap()).unwrap();
+            (a.path().to_string(), stats)
         })
         .collect()
 }

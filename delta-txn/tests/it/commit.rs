@@ -177,7 +177,7 @@ async fn a_write_that_read_the_table_conflicts_instead_of_losing_data() {
         .unwrap()
         .files()
         .iter()
-        .map(|a| a.path.clone())
+        .map(|a| a.path().to_string())
         .collect();
     assert_eq!(files, ["appended.parquet"]);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -210,9 +210,13 @@ async fn checkpoints_follow_the_interval_and_never_change_the_state() {
             .snapshot
             .files()
             .iter()
-            .map(|f| f.path.clone())
+            .map(|f| f.path().to_string())
             .collect();
-        let mut b: Vec<_> = reread.files().iter().map(|f| f.path.clone()).collect();
+        let mut b: Vec<_> = reread
+            .files()
+            .iter()
+            .map(|f| f.path().to_string())
+            .collect();
         a.sort();
         b.sort();
         assert_eq!(a, b);

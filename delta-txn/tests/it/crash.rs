@@ -17,7 +17,11 @@ use object_store::path::Path;
 use crate::add;
 
 fn files(snapshot: &delta_txn::Snapshot) -> BTreeSet<String> {
-    snapshot.files().iter().map(|a| a.path.clone()).collect()
+    snapshot
+        .files()
+        .iter()
+        .map(|a| a.path().to_string())
+        .collect()
 }
 
 /// A table at version 9 whose next commit (10) is due a checkpoint.

@@ -75,7 +75,7 @@ async fn create_append_overwrite_round_trip() {
     let snapshot = table.snapshot().await.unwrap();
     assert_eq!(snapshot.partition_columns(), ["city"]);
     assert_eq!(snapshot.files().len(), 3);
-    assert!(snapshot.files().iter().all(|a| a.stats.is_some()));
+    assert!(snapshot.files().iter().all(|a| a.stats().is_some()));
 
     let second = people(&[4, 5], &[Some("Oslo"), Some("a/b c%d")]);
     assert_eq!(
@@ -396,7 +396,7 @@ async fn column_mapped_tables_write_and_read_by_logical_names() {
         snapshot
             .files()
             .iter()
-            .all(|a| a.partition_values.contains_key(&city))
+            .all(|a| a.partition_values().contains_key(&city))
     );
     assert_eq!(hash(&read(&table).await), hash(&[data]));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -77,9 +77,10 @@ pub async fn read_back(
 ) -> Vec<RecordBatch> {
     let parts: Vec<String> = partition_columns.iter().map(|s| s.to_string()).collect();
     let plan = Arc::new(ReadPlan::new(schema, &parts, mapping, None).unwrap());
+    let files: delta_log::ActiveFiles = adds.iter().cloned().collect();
     let mut out = Vec::new();
-    for add in adds {
-        let stream = read_file(Arc::clone(store), root, Arc::clone(&plan), add)
+    for file in files.iter() {
+        let stream = read_file(Arc::clone(store), root, Arc::clone(&plan), file)
             .await
             .unwrap();
         let batches: Vec<RecordBatch> = stream.try_collect().await.unwrap();

@@ -83,7 +83,8 @@ async fn slices_read_like_the_whole_file_with_deletion_vectors() {
     assert_eq!(ids(&whole), expected);
 
     let plan = Arc::new(ReadPlan::new(&schema, &[], ColumnMapping::None, None).unwrap());
-    let slices = open_file(Arc::clone(&store), &root, plan, &adds[0])
+    let files: delta_log::ActiveFiles = adds.iter().cloned().collect();
+    let slices = open_file(Arc::clone(&store), &root, plan, files.get(0).unwrap())
         .await
         .unwrap();
     assert_eq!(slices.len(), 5, "one slice per row group");
