@@ -204,8 +204,16 @@ impl Add {
     }
 }
 
-/// `numRecords` of JSON statistics (other fields are skipped, not built).
+/// `numRecords` of JSON statistics. Writers put it first (`{"numRecords":12,...`),
+/// read then without parsing the rest; elsewhere the other fields are
+/// skipped, not built.
 pub(crate) fn num_records(stats: &str) -> Option<u64> {
+    if let Some(rest) = stats.strip_prefix(r#"{"numRecords":"#) {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && matches!(rest.as_bytes().get(digits), Some(b',' | b'}')) {
+            return rest[..digits].parse().ok();
+        }
+    }
     #[derive(Deserialize)]
     struct Count {
         #[serde(rename = "numRecords")]
@@ -424,5 +432,34 @@ impl Action {
     /// The action as one line of a commit file (no trailing newline).
     pub fn to_json_line(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn num_records_wherever_it_is() {
+        assert_eq!(num_records(r#"{"numRecords":12,"minValues":{}}"#), Some(12));
+        assert_eq!(num_records(r#"{"numRecords":12}"#), Some(12));
+        assert_eq!(
+            num_records(r#"{"minValues":{"numRecords":1},"numRecords":7}"#),
+            Some(7)
+        );
+        assert_eq!(num_records(r#"{ "numRecords" : 3 }"#), Some(3));
+        assert_eq!(num_records(r#"{"minValues":{"numRecords":1}}"#), None);
+        assert_eq!(num_records(r#"{"numRecords":-1}"#), None);
+        assert_eq!(num_records(r#"{"numRecords":1e3}"#), None);
+        assert_eq!(num_records("not json"), None);
+        let dv = DeletionVectorDescriptor {
+            storage_type: "i".into(),
+            path_or_inline_dv: "x".into(),
+            offset: None,
+            size_in_bytes: 1,
+            cardinality: 4,
+        };
+        assert_eq!(live_records(10, Some(&dv)), Some(6));
+        assert_eq!(live_records(3, Some(&dv)), Some(0));
     }
 }

@@ -425,11 +425,7 @@ mod tests {
         let mut files: ActiveFiles = adds.iter().cloned().collect();
         let clone = files.clone();
         files.retain(|f| f.size() % 10 == 0);
-        let kept: Vec<Add> = adds
-            .iter()
-            .filter(|a| a.size % 10 == 0)
-            .cloned()
-            .collect();
+        let kept: Vec<Add> = adds.iter().filter(|a| a.size % 10 == 0).cloned().collect();
         assert!(files.iter().map(|f| f.to_add()).eq(kept.iter().cloned()));
         let live: usize = kept
             .iter()
