@@ -156,13 +156,18 @@ fn generate(root: &Path, scale: &str) -> Result<PathBuf, String> {
     Ok(data)
 }
 
-/// The criterion snapshot-load bench and the 1M-file memory probe.
+/// The criterion snapshot-load bench and the 1M-file probe: the peak memory
+/// and time of loading 1 000 000 active files (a checkpoint and a JSON tail)
+/// with our log reader, then with delta-rs on the same table.
 fn criterion() -> Result<(), String> {
+    let root = workspace();
     cargo(
         &["bench", "-p", "delta-log", "--bench", "snapshot_load"],
         &[],
     )?;
-    // peak memory of loading 1 000 000 active files from a checkpoint
+    let mut peer = Peer::start(&root);
+    let table = target_dir(&root).join("bench-work/million-files");
+    let table_arg = table.display().to_string();
     cargo(
         &[
             "run",
@@ -173,9 +178,17 @@ fn criterion() -> Result<(), String> {
             "load_memory",
             "--",
             "1000000",
+            "--keep",
+            &table_arg,
         ],
         &[],
-    )
+    )?;
+    let python = peer.python()?;
+    let compared = run(Command::new(python)
+        .arg(root.join("xtask/peer/load_files.py"))
+        .arg(&table));
+    let _ = std::fs::remove_dir_all(&table);
+    compared
 }
 
 #[cfg(test)]
