@@ -108,6 +108,7 @@ async fn build(dir: &std::path::Path, files: u64) {
             version: 0,
             checkpoint: None,
             commits: Vec::new(),
+            covered_commit: None,
         },
     };
     let started = Instant::now();

@@ -100,10 +100,22 @@ impl TableState {
     /// would build.
     pub fn apply_commit(&self, version: u64, actions: &[Action], timestamp_ms: i64) -> TableState {
         let mut next = self.clone();
+        next.apply_commit_in_place(version, actions, timestamp_ms);
+        next
+    }
+
+    /// [`TableState::apply_commit`] on this state itself.
+    pub(crate) fn apply_commit_in_place(
+        &mut self,
+        version: u64,
+        actions: &[Action],
+        timestamp_ms: i64,
+    ) {
+        let next = self;
         next.version = version;
         next.timestamp_ms = timestamp_ms;
         // files compared as replay compares them (see `paths::reconciliation_path`)
-        let url = table_url_at(&self.table, &self.root);
+        let url = table_url_at(&next.table, &next.root);
         let key = |path: &str, dv: Option<&DeletionVectorDescriptor>| FileKey {
             path: reconciliation_path(url.as_ref(), path).into_owned(),
             dv_id: dv.map(DeletionVectorDescriptor::unique_id),
@@ -155,6 +167,5 @@ impl TableState {
         next.files.extend(added);
         // the files read stay those of the base state; the new commit is in memory
         next.segment.version = version;
-        next
     }
 }

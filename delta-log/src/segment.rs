@@ -18,19 +18,28 @@ pub struct LogSegment {
     pub checkpoint: Option<(u64, Vec<LogFile>)>,
     /// Commits after the checkpoint, oldest first, ending at `version`.
     pub commits: Vec<LogFile>,
+    /// The commit of `version` when the checkpoint covers it (not read for
+    /// the state; it dates the version).
+    pub covered_commit: Option<LogFile>,
 }
 
 impl LogSegment {
+    /// The commit file of `version`, read or covered by the checkpoint.
+    pub fn version_commit(&self) -> Option<&LogFile> {
+        match self.commits.last() {
+            Some(c) if c.version == self.version => Some(c),
+            _ => self.covered_commit.as_ref(),
+        }
+    }
+
     /// The file whose modification time dates this version: its commit, or
     /// its checkpoint when the commit is gone.
     pub fn dating_file(&self) -> Option<&LogFile> {
-        match self.commits.last() {
-            Some(c) if c.version == self.version => Some(c),
-            _ => self
-                .checkpoint
+        self.version_commit().or_else(|| {
+            self.checkpoint
                 .as_ref()
-                .and_then(|(_, files)| files.first()),
-        }
+                .and_then(|(_, files)| files.first())
+        })
     }
 }
 
@@ -139,10 +148,15 @@ pub fn build_segment(
             }
         }
     }
+    let covered_commit = match segment_commits.last() {
+        Some(_) => None,
+        None => commits.get(&version).map(|f| (*f).clone()),
+    };
     Ok(LogSegment {
         version,
         checkpoint,
         commits: segment_commits,
+        covered_commit,
     })
 }
 
@@ -222,6 +236,17 @@ mod tests {
         );
         let err = build_segment(&[], None, "t").unwrap_err();
         assert!(matches!(err, LogError::NotATable { .. }));
+    }
+
+    #[test]
+    fn a_version_its_checkpoint_covers_is_dated_by_its_commit() {
+        let files = vec![file(2, "json"), file(3, "json"), file(3, "checkpoint.parquet")];
+        let s = build_segment(&files, None, "t").unwrap();
+        assert_eq!(versions(&s), (Some(3), vec![]));
+        assert_eq!(s.covered_commit.as_ref().unwrap().version, 3);
+        assert_eq!(s.dating_file().unwrap().suffix, "json");
+        let s = build_segment(&files, Some(2), "t");
+        assert!(s.is_err(), "no commit 0 and no checkpoint at or before 2");
     }
 
     #[test]

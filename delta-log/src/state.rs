@@ -18,6 +18,7 @@ use crate::checkpoint::{parse_json_actions, read_parquet_checkpoint};
 use crate::core::{CommitLog, LogFile};
 use crate::files::{CheckpointFile, DeltaFileKind, classify};
 use crate::paths::table_url_at;
+use crate::properties::in_commit_timestamps_on;
 use crate::replay::Replay;
 use crate::segment::{LogSegment, build_segment, complete_checkpoints};
 
@@ -216,14 +217,64 @@ impl DeltaLog {
     /// file. When nothing older can stand in, the checkpoint's error is
     /// returned.
     pub async fn state(&self, version: Option<u64>) -> Result<TableState, LogError> {
+        let result = self.state_at(version).await;
+        self.located(result)
+    }
+
+    /// [`DeltaLog::state`] with store paths in errors.
+    async fn state_at(&self, version: Option<u64>) -> Result<TableState, LogError> {
+        let files = self.list_for(version).await?;
+        let segment = build_segment(&files, version, &self.table)?;
+        match self.load(segment).await {
+            Ok(state) => Ok(state),
+            Err(SegmentError::Log(e)) => Err(e),
+            Err(SegmentError::Checkpoint(e)) => self.state_without_checkpoint(version, e).await,
+        }
+    }
+
+    /// The latest state, brought forward from `state` (an earlier state of
+    /// this log): one listing from the version after it, then only the
+    /// commits that appeared since, applied in memory. `None` when there
+    /// is no newer commit. Where the listing does not continue `state`
+    /// (the commits after it were cleaned up), the state is loaded anew.
+    ///
+    /// A log only grows (PROTOCOL.md); a table deleted and created again
+    /// under the same location is not detected here.
+    pub async fn update(&self, state: &TableState) -> Result<Option<TableState>, LogError> {
         let result = async {
-            let files = self.list_for(version).await?;
-            let segment = build_segment(&files, version, &self.table)?;
-            match self.load(segment).await {
-                Ok(state) => Ok(state),
-                Err(SegmentError::Log(e)) => Err(e),
-                Err(SegmentError::Checkpoint(e)) => self.state_without_checkpoint(version, e).await,
+            let from = state.version + 1;
+            let listed = self.log.list_from(from).await?;
+            let commits: Vec<&LogFile> = listed
+                .iter()
+                .filter(|f| classify(f) == DeltaFileKind::Commit)
+                .collect();
+            if commits.is_empty() {
+                return Ok(None);
             }
+            let contiguous = commits
+                .iter()
+                .zip(from..)
+                .all(|(file, version)| file.version == version);
+            if !contiguous {
+                return self.state_at(None).await.map(Some);
+            }
+            let mut next = state.clone();
+            let mut fetched = futures::stream::iter(commits)
+                .map(|f| async move { self.log.read(&f.location).await.map(|b| (f, b)) })
+                .buffered(PREFETCH);
+            while let Some((file, bytes)) = fetched.try_next().await? {
+                let actions = parse_json_actions(&bytes, file.version, &file.location, false)?;
+                let timestamp_ms = actions
+                    .iter()
+                    .find_map(|a| match a {
+                        Action::CommitInfo(ci) => ci.in_commit_timestamp(),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| file.last_modified.timestamp_millis());
+                next.apply_commit_in_place(file.version, &actions, timestamp_ms);
+                next.segment.commits.push(file.clone());
+            }
+            Ok(Some(next))
         }
         .await;
         self.located(result)
@@ -327,6 +378,20 @@ impl DeltaLog {
             version: segment.version,
             action: "metaData",
         })?;
+        // a version the checkpoint covers: its in-commit timestamp is in its commit
+        if newest_commit_info.is_none()
+            && in_commit_timestamps_on(&protocol, &metadata)?
+            && let Some(commit) = &segment.covered_commit
+        {
+            let bytes = self.log.read(&commit.location).await?;
+            newest_commit_info =
+                parse_json_actions(&bytes, commit.version, &commit.location, false)?
+                    .into_iter()
+                    .find_map(|a| match a {
+                        Action::CommitInfo(ci) => Some(ci),
+                        _ => None,
+                    });
+        }
         let timestamp_ms = newest_commit_info
             .as_ref()
             .and_then(CommitInfo::in_commit_timestamp)

@@ -486,6 +486,7 @@ fn new_table_state(
             version,
             checkpoint: None,
             commits: Vec::new(),
+            covered_commit: None,
         },
     })
 }

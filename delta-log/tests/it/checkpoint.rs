@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{local_log, testdata_dir};
 
 /// The parts of a state a checkpoint must keep.
-fn summary(
+pub fn summary(
     s: &TableState,
 ) -> (
     Vec<FileKey>,

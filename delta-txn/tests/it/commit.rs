@@ -262,5 +262,23 @@ async fn in_commit_timestamps_are_written_first_and_increase() {
         last = ict;
         assert_eq!(table.snapshot_at(v).await.unwrap().timestamp_ms(), ict);
     }
+    // a version its checkpoint covers keeps its in-commit timestamp (the
+    // checkpoint file's modification time does not date it)
+    table
+        .checkpoint(&table.snapshot().await.unwrap())
+        .await
+        .unwrap();
+    for name in ["2.checkpoint.parquet", "2.json"] {
+        std::fs::File::options()
+            .append(true)
+            .open(dir.join(format!("_delta_log/0000000000000000000{name}")))
+            .unwrap()
+            .set_modified(std::time::UNIX_EPOCH)
+            .unwrap();
+    }
+    let reloaded = Table::open(dir.to_str().unwrap()).await.unwrap();
+    let s = reloaded.snapshot().await.unwrap();
+    assert_eq!(s.state().segment.checkpoint.as_ref().map(|c| c.0), Some(2));
+    assert_eq!(s.timestamp_ms(), last);
     std::fs::remove_dir_all(&dir).unwrap();
 }
