@@ -240,7 +240,11 @@ mod tests {
 
     #[test]
     fn a_version_its_checkpoint_covers_is_dated_by_its_commit() {
-        let files = vec![file(2, "json"), file(3, "json"), file(3, "checkpoint.parquet")];
+        let files = vec![
+            file(2, "json"),
+            file(3, "json"),
+            file(3, "checkpoint.parquet"),
+        ];
         let s = build_segment(&files, None, "t").unwrap();
         assert_eq!(versions(&s), (Some(3), vec![]));
         assert_eq!(s.covered_commit.as_ref().unwrap().version, 3);

@@ -1,7 +1,7 @@
 //! A Delta table at a location: the entry point for reading (and, later, writing).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use delta_io::writer::parsed_columns;
 use delta_log::{CheckpointInfo, CommitEntry, DeltaLog, Format, Metadata, TableProperties};
@@ -65,11 +65,45 @@ pub(crate) fn check_partition_columns(
     Ok(())
 }
 
-/// A Delta table: its location and its log.
+/// A Delta table: its location, its log, and the newest snapshot this
+/// handle (or any clone of it) has loaded or committed. That snapshot is
+/// brought forward by the commits made since ([`DeltaLog::update`]) instead
+/// of being loaded again, and is kept in memory as long as the handle.
 #[derive(Debug, Clone)]
 pub struct Table {
     location: Location,
     log: DeltaLog,
+    latest: Latest,
+}
+
+/// The newest snapshot known to a table handle, shared by its clones.
+#[derive(Clone, Default)]
+struct Latest(Arc<Mutex<Option<Snapshot>>>);
+
+impl Latest {
+    fn get(&self) -> Option<Snapshot> {
+        self.0.lock().ok().and_then(|known| known.clone())
+    }
+
+    /// Keeps `snapshot` unless a newer one is known.
+    fn offer(&self, snapshot: &Snapshot) {
+        if let Ok(mut known) = self.0.lock()
+            && known
+                .as_ref()
+                .is_none_or(|k| k.version() < snapshot.version())
+        {
+            *known = Some(snapshot.clone());
+        }
+    }
+}
+
+impl std::fmt::Debug for Latest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.get() {
+            Some(s) => write!(f, "version {}", s.version()),
+            None => f.write_str("none"),
+        }
+    }
 }
 
 impl Table {
@@ -191,7 +225,11 @@ impl Table {
             location.root.clone(),
             location.display.clone(),
         );
-        Table { location, log }
+        Table {
+            location,
+            log,
+            latest: Latest::default(),
+        }
     }
 
     /// The table at `location`, without touching the store.
@@ -214,16 +252,43 @@ impl Table {
         &self.log
     }
 
-    /// The latest snapshot.
+    /// The latest snapshot: the newest one this handle knows brought forward
+    /// by the commits made since (one listing), or loaded.
     pub async fn snapshot(&self) -> Result<Snapshot, TxnError> {
-        Snapshot::try_new(self, self.log.state(None).await?)
+        let snapshot = match self.latest.get() {
+            Some(known) => self.brought_forward(known).await?,
+            None => Snapshot::try_new(self, self.log.state(None).await?)?,
+        };
+        self.latest.offer(&snapshot);
+        Ok(snapshot)
+    }
+
+    async fn brought_forward(&self, known: Snapshot) -> Result<Snapshot, TxnError> {
+        match self.log.update(known.state()).await? {
+            Some(state) => Snapshot::try_new(self, state),
+            None => Ok(known),
+        }
+    }
+
+    /// Records a snapshot made by a commit through this handle.
+    pub(crate) fn remember(&self, snapshot: &Snapshot) {
+        self.latest.offer(snapshot);
     }
 
     /// The latest snapshot, or `None` where there is no table yet (no
     /// commit or checkpoint in `_delta_log`): one listing of the log.
     pub async fn snapshot_if_exists(&self) -> Result<Option<Snapshot>, TxnError> {
+        if let Some(known) = self.latest.get() {
+            let snapshot = self.brought_forward(known).await?;
+            self.latest.offer(&snapshot);
+            return Ok(Some(snapshot));
+        }
         match self.log.state(None).await {
-            Ok(state) => Snapshot::try_new(self, state).map(Some),
+            Ok(state) => {
+                let snapshot = Snapshot::try_new(self, state)?;
+                self.latest.offer(&snapshot);
+                Ok(Some(snapshot))
+            }
             // no table, unless the log holds checkpoint files (an incomplete
             // one): then it is a table that cannot be read, not an empty place
             Err(e @ delta_log::LogError::NotATable { .. }) => match self.log.exists().await? {

@@ -425,6 +425,7 @@ impl Transaction {
             None => new_table_state(&self.table, version, actions, timestamp)?,
         };
         let snapshot = Snapshot::try_new(&self.table, state)?;
+        self.table.remember(&snapshot);
         let log = self.table.log();
         // hints only: a failure here loses nothing
         let _ = log

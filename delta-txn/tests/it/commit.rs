@@ -221,7 +221,11 @@ async fn checkpoints_follow_the_interval_and_never_change_the_state() {
         b.sort();
         assert_eq!(a, b);
     }
-    let s = table.snapshot().await.unwrap();
+    // the handle's snapshot is the one its last commit derived; a new
+    // handle loads the table from the checkpoint at 6
+    assert_eq!(table.snapshot().await.unwrap().files().len(), 7);
+    let fresh = Table::open(dir.to_str().unwrap()).await.unwrap();
+    let s = fresh.snapshot().await.unwrap();
     assert_eq!(s.state().segment.checkpoint.as_ref().map(|c| c.0), Some(6));
     assert_eq!(s.files().len(), 7);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -280,5 +284,57 @@ async fn in_commit_timestamps_are_written_first_and_increase() {
     let s = reloaded.snapshot().await.unwrap();
     assert_eq!(s.state().segment.checkpoint.as_ref().map(|c| c.0), Some(2));
     assert_eq!(s.timestamp_ms(), last);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_handle_brings_its_snapshot_forward_reading_only_new_commits() {
+    let dir = delta_test::scratch_dir("forward").unwrap();
+    let location = dir.to_str().unwrap();
+    let (writer, _) = Table::create(location, &schema(), CreateOptions::default())
+        .await
+        .unwrap();
+    let reader = Table::open(location).await.unwrap();
+    for i in 1..=3 {
+        let mut txn = writer.transaction("WRITE").await.unwrap();
+        txn.add_files([add(&format!("f{i}"))]);
+        txn.commit().await.unwrap();
+    }
+    assert_eq!(reader.snapshot().await.unwrap().version(), 3);
+    // the commits the reader has seen are gone: a fresh load cannot read
+    // the table, the reader's handle needs only what comes after
+    for v in 0..=3 {
+        std::fs::remove_file(dir.join(format!("_delta_log/{v:020}.json"))).unwrap();
+    }
+    for i in 4..=5 {
+        let mut txn = writer.transaction("WRITE").await.unwrap();
+        txn.add_files([add(&format!("f{i}"))]);
+        let outcome = txn.commit().await.unwrap();
+        assert_eq!(outcome.version, i);
+    }
+    assert!(
+        Table::open(location)
+            .await
+            .unwrap()
+            .snapshot()
+            .await
+            .is_err()
+    );
+    let s = reader.snapshot().await.unwrap();
+    assert_eq!(s.version(), 5);
+    let mut paths: Vec<String> = s.files().iter().map(|f| f.path().to_string()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "f1.parquet",
+            "f2.parquet",
+            "f3.parquet",
+            "f4.parquet",
+            "f5.parquet"
+        ]
+    );
+    // a clone of the handle shares what it knows
+    assert_eq!(reader.clone().snapshot().await.unwrap().version(), 5);
     std::fs::remove_dir_all(&dir).unwrap();
 }
