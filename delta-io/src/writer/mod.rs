@@ -43,9 +43,9 @@
 //! - Parquet columns carry physical names (nested fields too) and, in `id`
 //!   mode, field ids; every column is optional, as Spark writes them.
 //!
-//! Memory: each partition being written has one open
-//! [`AsyncArrowWriter`] over an [`object_store::buffered::BufWriter`]
-//! (multipart upload). A writer holds at most its current row group
+//! Memory: each partition being written has one open Parquet encoder whose
+//! output goes to the store as it is produced (see [`upload`]: one `put` for
+//! a small file, a multipart upload otherwise). A writer holds at most its current row group
 //! (`max_row_group_bytes`, `max_row_group_rows`) plus the upload buffer, so
 //! memory is bounded by `max_open_files` × (row group + upload buffer), not by
 //! the data. When a new partition would exceed `max_open_files`, the least
@@ -60,6 +60,7 @@
 mod partition_path;
 mod physical;
 mod stats;
+mod upload;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,9 +72,8 @@ use arrow::row::{RowConverter, SortField};
 use delta_log::Add;
 use delta_schema::{DataType, StructField, StructType};
 use object_store::ObjectStore;
-use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use parquet::arrow::AsyncArrowWriter;
+use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -89,6 +89,7 @@ use delta_log::properties::DEFAULT_RANDOM_PREFIX_LENGTH;
 use delta_log::{ColumnMapping, TableProperties};
 use physical::{file_name, physical_schema, same_layout, to_physical};
 use stats::{FileStats, StatsPlan};
+use upload::{Chunks, Upload};
 
 /// Default size at which a data file is closed: 128 MiB.
 pub const DEFAULT_TARGET_FILE_SIZE: u64 = 128 * 1024 * 1024;
@@ -103,8 +104,8 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 16;
 /// about their target size even when batches are large.
 const WRITE_CHUNK_ROWS: usize = 8192;
 
-/// Upload buffer of one open file; parts of this size go up in a multipart upload.
-const UPLOAD_BUFFER_BYTES: usize = 10 * 1024 * 1024;
+/// Parts of this size go up in a multipart upload (a smaller file is one `put`).
+const UPLOAD_PART_BYTES: usize = 10 * 1024 * 1024;
 /// Parts of one file uploading at once.
 const UPLOAD_CONCURRENCY: usize = 2;
 
@@ -207,7 +208,8 @@ struct OpenFile {
     log_path: String,
     /// Where it is in the store.
     store_path: Path,
-    writer: AsyncArrowWriter<BufWriter>,
+    encoder: ArrowWriter<Chunks>,
+    upload: Upload,
     stats: FileStats,
     /// When it was last written to (a counter).
     last_used: u64,
@@ -403,10 +405,9 @@ impl DataWriter {
     async fn fail(&mut self, reason: String) {
         self.failed.get_or_insert(reason);
         for (_, file) in self.open.drain() {
-            let mut upload = file.writer.into_inner();
             // the error is already being reported; an abort that fails leaves
             // an incomplete upload the store expires
-            let _ = upload.abort().await;
+            file.upload.abort().await;
         }
     }
 
@@ -565,14 +566,21 @@ impl DataWriter {
                     path: file.store_path.to_string(),
                     reason: format!("collecting statistics: {reason}"),
                 })?;
-            file.writer
+            let write_error = |reason: String| IoError::Write {
+                path: file.store_path.to_string(),
+                reason,
+            };
+            file.encoder
                 .write(&physical.slice(offset, len))
-                .await
-                .map_err(|e| IoError::Write {
-                    path: file.store_path.to_string(),
-                    reason: e.to_string(),
-                })?;
-            let size = file.writer.bytes_written() + file.writer.in_progress_size();
+                .map_err(|e| write_error(e.to_string()))?;
+            let blocks = file.encoder.inner_mut().take_full();
+            if !blocks.is_empty() {
+                file.upload
+                    .send(blocks)
+                    .await
+                    .map_err(|e| write_error(e.to_string()))?;
+            }
+            let size = file.encoder.bytes_written() + file.encoder.in_progress_size();
             offset += len;
             if size as u64 >= self.options.target_file_size {
                 self.close_file(&values).await?;
@@ -601,14 +609,14 @@ impl DataWriter {
         let relative = self.relative_path(values);
         let log_path = encode_log_path(&relative);
         let store_path = resolve_log_path(&self.root, None, &log_path)?;
-        let upload = BufWriter::with_capacity(
+        let upload = Upload::new(
             Arc::clone(&self.store),
             store_path.clone(),
-            UPLOAD_BUFFER_BYTES,
-        )
-        .with_max_concurrency(UPLOAD_CONCURRENCY);
-        let writer = AsyncArrowWriter::try_new(
-            upload,
+            UPLOAD_PART_BYTES,
+            UPLOAD_CONCURRENCY,
+        );
+        let encoder = ArrowWriter::try_new(
+            Chunks::default(),
             Arc::clone(&self.physical),
             Some(self.properties.clone()),
         )
@@ -623,7 +631,8 @@ impl DataWriter {
                 values: values.to_vec(),
                 log_path,
                 store_path,
-                writer,
+                encoder,
+                upload,
                 stats: FileStats::new(&self.stats_plan),
                 last_used: self.clock,
                 seq: self.files_started,
@@ -662,13 +671,17 @@ impl DataWriter {
             path: path.to_string(),
             reason,
         };
-        // after a failed finish the upload is shut down: it cannot be aborted
-        // (`BufWriter::abort` would panic); the store expires incomplete uploads
-        if let Err(e) = file.writer.finish().await {
+        if let Err(e) = file.encoder.finish() {
+            file.upload.abort().await;
             return Err(write_error(&file.store_path, e.to_string()));
         }
-        let size = i64::try_from(file.writer.bytes_written())
+        let size = i64::try_from(file.encoder.bytes_written())
             .map_err(|e| write_error(&file.store_path, e.to_string()))?;
+        let last = file.encoder.inner_mut().take_all();
+        // a failed completion aborts what was sent (WriteMultipart does)
+        if let Err(e) = file.upload.finish(last).await {
+            return Err(write_error(&file.store_path, e.to_string()));
+        }
         let partition_values = self
             .partitions
             .iter()
