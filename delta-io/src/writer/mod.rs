@@ -57,6 +57,7 @@
 //! writer refuses further use ([`IoError::WriterFailed`]) and returns no
 //! `add` for any of them, so they are never committed.
 
+mod encoder;
 mod partition_path;
 mod physical;
 mod stats;
@@ -73,7 +74,6 @@ use delta_log::Add;
 use delta_schema::{DataType, StructField, StructType};
 use object_store::ObjectStore;
 use object_store::path::Path;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -87,9 +87,10 @@ use crate::IoError;
 use crate::paths::resolve_log_path;
 use delta_log::properties::DEFAULT_RANDOM_PREFIX_LENGTH;
 use delta_log::{ColumnMapping, TableProperties};
+use encoder::{Encoder, Written};
 use physical::{file_name, physical_schema, same_layout, to_physical};
 use stats::{FileStats, StatsPlan};
-use upload::{Chunks, Upload};
+use upload::Upload;
 
 /// Default size at which a data file is closed: 128 MiB.
 pub const DEFAULT_TARGET_FILE_SIZE: u64 = 128 * 1024 * 1024;
@@ -130,6 +131,9 @@ pub struct WriterOptions {
     pub random_prefix_length: Option<usize>,
     /// Which columns get statistics.
     pub stats: StatsColumns,
+    /// Threads that encode the columns of a file at once (the file's bytes
+    /// are the same whatever the number); by default the cores, at most 8.
+    pub encoding_threads: usize,
 }
 
 impl Default for WriterOptions {
@@ -142,6 +146,9 @@ impl Default for WriterOptions {
             compression: Compression::SNAPPY,
             random_prefix_length: None,
             stats: StatsColumns::default(),
+            encoding_threads: std::thread::available_parallelism()
+                .map_or(1, std::num::NonZero::get)
+                .min(8),
         }
     }
 }
@@ -208,7 +215,7 @@ struct OpenFile {
     log_path: String,
     /// Where it is in the store.
     store_path: Path,
-    encoder: ArrowWriter<Chunks>,
+    encoder: Encoder,
     upload: Upload,
     stats: FileStats,
     /// When it was last written to (a counter).
@@ -560,27 +567,30 @@ impl DataWriter {
                 })?;
             file.last_used = clock;
             let chunk: Vec<ArrayRef> = columns.iter().map(|c| c.slice(offset, len)).collect();
-            file.stats
-                .update(&self.stats_plan, &chunk, len)
-                .map_err(|reason| IoError::Write {
-                    path: file.store_path.to_string(),
-                    reason: format!("collecting statistics: {reason}"),
-                })?;
             let write_error = |reason: String| IoError::Write {
                 path: file.store_path.to_string(),
                 reason,
             };
+            // statistics are collected while the encoder's workers encode
+            let (stats, plan) = (&mut file.stats, &self.stats_plan);
             file.encoder
-                .write(&physical.slice(offset, len))
-                .map_err(|e| write_error(e.to_string()))?;
-            let blocks = file.encoder.inner_mut().take_full();
+                .write(&physical.slice(offset, len), || {
+                    stats.update(plan, &chunk, len)
+                })
+                .map_err(|e| match e {
+                    Written::Parquet(e) => write_error(e.to_string()),
+                    Written::Alongside(reason) => {
+                        write_error(format!("collecting statistics: {reason}"))
+                    }
+                })?;
+            let blocks = file.encoder.take_full();
             if !blocks.is_empty() {
                 file.upload
                     .send(blocks)
                     .await
                     .map_err(|e| write_error(e.to_string()))?;
             }
-            let size = file.encoder.bytes_written() + file.encoder.in_progress_size();
+            let size = file.encoder.size();
             offset += len;
             if size as u64 >= self.options.target_file_size {
                 self.close_file(&values).await?;
@@ -615,10 +625,10 @@ impl DataWriter {
             UPLOAD_PART_BYTES,
             UPLOAD_CONCURRENCY,
         );
-        let encoder = ArrowWriter::try_new(
-            Chunks::default(),
+        let encoder = Encoder::try_new(
             Arc::clone(&self.physical),
-            Some(self.properties.clone()),
+            self.properties.clone(),
+            self.options.encoding_threads,
         )
         .map_err(|e| IoError::Write {
             path: store_path.to_string(),
@@ -671,13 +681,14 @@ impl DataWriter {
             path: path.to_string(),
             reason,
         };
-        if let Err(e) = file.encoder.finish() {
-            file.upload.abort().await;
-            return Err(write_error(&file.store_path, e.to_string()));
-        }
-        let size = i64::try_from(file.encoder.bytes_written())
-            .map_err(|e| write_error(&file.store_path, e.to_string()))?;
-        let last = file.encoder.inner_mut().take_all();
+        let (size, last) = match file.encoder.finish() {
+            Ok(done) => done,
+            Err(e) => {
+                file.upload.abort().await;
+                return Err(write_error(&file.store_path, e.to_string()));
+            }
+        };
+        let size = i64::try_from(size).map_err(|e| write_error(&file.store_path, e.to_string()))?;
         // a failed completion aborts what was sent (WriteMultipart does)
         if let Err(e) = file.upload.finish(last).await {
             return Err(write_error(&file.store_path, e.to_string()));
