@@ -11,7 +11,7 @@ use arrow::array::{
 };
 use arrow::buffer::NullBuffer;
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType as ArrowType, Fields, TimeUnit};
+use arrow::datatypes::{DataType as ArrowType, Fields, SchemaRef, TimeUnit};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use delta_io::conform::{list_like, map_like};
 use delta_schema::{DataType, SchemaError, StructField, StructType};
@@ -27,8 +27,33 @@ fn mismatch(column: &str, reason: impl Into<String>) -> TxnError {
     }
 }
 
-/// `batch` in the Arrow schema of `table`, or why it does not fit.
-pub fn conform_batch(batch: &RecordBatch, table: &StructType) -> Result<RecordBatch, TxnError> {
+/// Brings batches to a table's schema (its Arrow form built once).
+#[derive(Debug, Clone)]
+pub struct Conformer {
+    table: StructType,
+    arrow: SchemaRef,
+}
+
+impl Conformer {
+    /// A conformer to `table`.
+    pub fn new(table: &StructType) -> Self {
+        Conformer {
+            table: table.clone(),
+            arrow: Arc::new(table.to_arrow()),
+        }
+    }
+
+    /// `batch` in the Arrow schema of the table, or why it does not fit.
+    pub fn conform(&self, batch: &RecordBatch) -> Result<RecordBatch, TxnError> {
+        conform_batch(batch, &self.table, &self.arrow)
+    }
+}
+
+fn conform_batch(
+    batch: &RecordBatch,
+    table: &StructType,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, TxnError> {
     let rows = batch.num_rows();
     let mut columns = Vec::with_capacity(table.fields.len());
     for field in &table.fields {
@@ -38,9 +63,8 @@ pub fn conform_batch(batch: &RecordBatch, table: &StructType) -> Result<RecordBa
         };
         columns.push(column);
     }
-    let schema = Arc::new(table.to_arrow());
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
-    RecordBatch::try_new_with_options(schema, columns, &options)
+    RecordBatch::try_new_with_options(Arc::clone(schema), columns, &options)
         .map_err(|e| mismatch("*", e.to_string()))
 }
 
@@ -245,7 +269,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let out = conform_batch(&batch, &table()).unwrap();
+        let out = Conformer::new(&table()).conform(&batch).unwrap();
         assert_eq!(out.schema().as_ref(), &table().to_arrow());
         assert_eq!(
             out.column(0)
@@ -263,7 +287,7 @@ mod tests {
             vec![Arc::new(Int64Array::from(vec![Some(1), None]))],
         )
         .unwrap();
-        let err = conform_batch(&batch, &table()).unwrap_err();
+        let err = Conformer::new(&table()).conform(&batch).unwrap_err();
         assert_eq!(
             err.to_string(),
             "schema mismatch: column 'id': is not nullable but row 1 of the data is null"
@@ -283,7 +307,7 @@ mod tests {
             vec![Arc::new(Int64Array::from(vec![1, 2])), Arc::new(s)],
         )
         .unwrap();
-        assert!(conform_batch(&batch, &table()).is_ok());
+        assert!(Conformer::new(&table()).conform(&batch).is_ok());
     }
 
     #[test]
@@ -320,10 +344,12 @@ mod tests {
             true,
         )]);
         // row 1 has g null: x may be null there
-        let out = conform_batch(&batch(Some(vec![true, false])), &table).unwrap();
+        let out = Conformer::new(&table)
+            .conform(&batch(Some(vec![true, false])))
+            .unwrap();
         assert!(out.column(0).as_struct().is_null(1));
         // where g is valid, the null is refused
-        let err = conform_batch(&batch(None), &table).unwrap_err();
+        let err = Conformer::new(&table).conform(&batch(None)).unwrap_err();
         assert!(err.to_string().contains("column 'g.p.x'"), "{err}");
     }
 
@@ -341,8 +367,8 @@ mod tests {
             )
             .unwrap()
         };
-        assert!(conform_batch(&batch(1_000), &schema).is_ok());
-        let err = conform_batch(&batch(1_001), &schema).unwrap_err();
+        assert!(Conformer::new(&schema).conform(&batch(1_000)).is_ok());
+        let err = Conformer::new(&schema).conform(&batch(1_001)).unwrap_err();
         assert!(err.to_string().contains("would lose them"), "{err}");
     }
 }

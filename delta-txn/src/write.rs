@@ -15,7 +15,7 @@ use delta_schema::{StructType, WriteSchemaOptions, check_write_schema};
 use futures::{Stream, StreamExt};
 
 use crate::column_mapping;
-use crate::enforce::conform_batch;
+use crate::enforce::Conformer;
 use crate::protocol::{protocol_for, required_features, upgrade};
 use crate::table::check_partition_columns;
 use crate::transaction::{CommitOutcome, Transaction, now_ms};
@@ -141,8 +141,9 @@ impl Table {
         )?;
         let mut rows = 0u64;
         let mut batches = batches;
+        let conformer = Conformer::new(&plan.schema);
         while let Some(batch) = batches.next().await {
-            let batch = conform_batch(&batch?, &plan.schema)?;
+            let batch = conformer.conform(&batch?)?;
             rows += batch.num_rows() as u64;
             writer.write(&batch).await?;
         }

@@ -43,11 +43,12 @@
 //! - Parquet columns carry physical names (nested fields too) and, in `id`
 //!   mode, field ids; every column is optional, as Spark writes them.
 //!
-//! Memory: each partition being written has one open Parquet encoder whose
-//! output goes to the store as it is produced (see [`upload`]: one `put` for
-//! a small file, a multipart upload otherwise). A writer holds at most its current row group
-//! (`max_row_group_bytes`, `max_row_group_rows`) plus the upload buffer, so
-//! memory is bounded by `max_open_files` × (row group + upload buffer), not by
+//! Memory: each partition being written has one open Parquet encoder
+//! ([`encoder`]: its columns encoded on worker threads) whose output goes to
+//! the store as it is produced ([`upload`]: one `put` for a small file, a
+//! multipart upload otherwise). A file holds at most its current row group
+//! (`max_row_group_bytes`, `max_row_group_rows`) plus the parts in flight,
+//! so memory is bounded by `max_open_files` × (row group + parts), not by
 //! the data. When a new partition would exceed `max_open_files`, the least
 //! recently written file is closed first. A file is closed and a new one
 //! started when its size reaches `target_file_size`.
