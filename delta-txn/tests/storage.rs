@@ -510,6 +510,100 @@ async fn azure_writes_tables() {
     writes_tables(Backend::Azure, "azure_writes_tables").await;
 }
 
+/// A file larger than one upload part (10 MiB) goes up as a multipart
+/// upload: it lands whole, with the size the log records, and reads back.
+async fn writes_large_files(backend: Backend, test: &str) {
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use delta_txn::WriteOptions;
+
+    let Some(base) = backend.base_url(test) else {
+        return;
+    };
+    let prefix = unique("large");
+    let url = format!("{base}/{prefix}/t");
+    // 25 MiB of hexadecimal text: about 14 MiB of Parquet, two parts
+    let rows = 200_000_i64;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let texts: Vec<String> = (0..rows)
+        .map(|_| {
+            (0..4)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    format!("{state:016x}")
+                })
+                .collect()
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(Int64Array::from_iter_values(0..rows)) as ArrayRef,
+        ),
+        (
+            "text",
+            Arc::new(StringArray::from(texts.clone())) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let table = Table::at(&url).unwrap();
+    let outcome = table
+        .write(
+            batch.schema(),
+            futures::stream::iter([Ok(batch.clone())]),
+            WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+    let files = outcome.snapshot.files();
+    assert_eq!(files.len(), 1);
+    let file = files.get(0).unwrap();
+    assert!(file.size() > 10 << 20, "{} bytes", file.size());
+    let location = resolve(&url).unwrap();
+    let stored = location
+        .store
+        .head(&location.root.clone().join(file.path()))
+        .await
+        .unwrap();
+    assert_eq!(stored.size, u64::try_from(file.size()).unwrap());
+    let back = Table::open(&url)
+        .await
+        .unwrap()
+        .snapshot()
+        .await
+        .unwrap()
+        .scan()
+        .collect()
+        .await
+        .unwrap();
+    let read: Vec<String> = back
+        .iter()
+        .flat_map(|b| {
+            b.column(1)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .iter()
+                .map(|t| t.unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(read == texts, "the text column reads back as written");
+    delete_prefix(&location.store, &Path::from(prefix.as_str())).await;
+    mark_ran(test);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_writes_large_files() {
+    writes_large_files(Backend::S3, "s3_writes_large_files").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_writes_large_files() {
+    writes_large_files(Backend::Azure, "azure_writes_large_files").await;
+}
+
 // ---------------------------------------------------------------------------
 // (5) a lost commit response on a real S3 API: the put of the commit lands,
 // a proxy answers 503, object_store retries the conditional put and gets

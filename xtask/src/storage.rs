@@ -26,10 +26,12 @@ const EXPECTED_MARKERS: &[&str] = &[
     "s3_percent_in_keys_is_literal",
     "s3_writes_tables",
     "s3_lost_commit_response_is_adopted",
+    "s3_writes_large_files",
     "azure_commit_core_put_if_absent",
     "azure_reads_the_example_table",
     "azure_percent_in_keys_is_literal",
     "azure_writes_tables",
+    "azure_writes_large_files",
 ];
 
 const BUCKET: &str = "delta-test";
