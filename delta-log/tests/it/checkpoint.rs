@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use delta_log::{FileKey, Metadata, Protocol, TableState};
 use serde_json::Value;
 
-use crate::{local_log, testdata_dir};
+use crate::{corpus, local_log, testdata_dir};
 
 /// The parts of a state a checkpoint must keep.
 pub fn summary(
@@ -29,13 +29,8 @@ pub fn summary(
 async fn our_checkpoints_replay_to_the_same_state() {
     let dir = testdata_dir();
     let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Some(table) = name.strip_suffix(".expected.json") else {
-            continue;
-        };
-        let expected: Value =
-            serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+    for (table, expected) in corpus() {
+        let table = table.as_str();
         if !expected["expected_error"].is_null() {
             continue;
         }

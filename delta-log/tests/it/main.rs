@@ -28,6 +28,24 @@ pub fn testdata_dir() -> PathBuf {
     .expect("../shared/testdata must exist beside the workspace")
 }
 
+/// The tables of the corpus, sorted by name: each name with its
+/// `<name>.expected.json`.
+pub fn corpus() -> Vec<(String, serde_json::Value)> {
+    let dir = testdata_dir();
+    let mut tables: Vec<(String, serde_json::Value)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let table = name.strip_suffix(".expected.json")?.to_string();
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            Some((table, serde_json::from_str(&text).unwrap()))
+        })
+        .collect();
+    tables.sort_by(|a, b| a.0.cmp(&b.0));
+    tables
+}
+
 /// The log of a table in a local directory.
 pub fn local_log(dir: &std::path::Path) -> DeltaLog {
     let root = Path::from_absolute_path(dir).unwrap();

@@ -5,7 +5,7 @@ use delta_log::TableFeature;
 use serde_json::Value;
 
 use crate::checkpoint::summary;
-use crate::{local_log, testdata_dir};
+use crate::{corpus, local_log, testdata_dir};
 
 /// Reader features the full read path implements (the log layer checks them).
 const READER_FEATURES: &[TableFeature] = &[
@@ -25,15 +25,8 @@ async fn every_table_replays_to_the_expected_files() {
     let dir = testdata_dir();
     let mut checked = 0;
     let mut failures = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Some(table) = name.strip_suffix(".expected.json") else {
-            continue;
-        };
-        let expected: Value =
-            serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+    for (table, expected) in corpus() {
+        let table = table.as_str();
         let log = local_log(&dir.join(table));
         if !expected["expected_error"].is_null() {
             let result = async {
@@ -95,15 +88,8 @@ async fn states_brought_forward_equal_states_loaded_anew() {
     let dir = testdata_dir();
     let mut checked = 0;
     let mut failures = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Some(table) = name.strip_suffix(".expected.json") else {
-            continue;
-        };
-        let expected: Value =
-            serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+    for (table, expected) in corpus() {
+        let table = table.as_str();
         if !expected["expected_error"].is_null() {
             continue;
         }
