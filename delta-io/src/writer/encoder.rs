@@ -207,16 +207,24 @@ impl Encoder {
         self.file.inner_mut().take_full()
     }
 
-    /// Encodes a batch, closing row groups at the limits. `alongside` runs
-    /// on the calling thread once, while the workers encode their columns.
+    /// Encodes a batch, closing row groups at the limits, and returns how
+    /// many of its rows it took: all of them, unless the file reached
+    /// `target` bytes at a row-group boundary (the file has a row group, and
+    /// one more like its last would pass the target), so that files end
+    /// with whole row groups. `alongside` runs on the calling thread once,
+    /// while the workers encode their columns.
     pub(crate) fn write<E>(
         &mut self,
         batch: &RecordBatch,
+        target: usize,
         alongside: impl FnOnce() -> std::result::Result<(), E>,
-    ) -> std::result::Result<(), Written<E>> {
+    ) -> std::result::Result<usize, Written<E>> {
         let mut alongside = Some(alongside);
         let mut rest = batch.clone();
         while rest.num_rows() > 0 {
+            if self.full(target) {
+                break;
+            }
             let rows = self.current.as_ref().map_or(0, |rg| rg.rows);
             let mut take = rest.num_rows().min(self.max_rows - rows);
             // the byte limit, from the average encoded row so far
@@ -246,7 +254,25 @@ impl Encoder {
         if let Some(f) = alongside {
             f().map_err(Written::Alongside)?;
         }
-        Ok(())
+        Ok(batch.num_rows() - rest.num_rows())
+    }
+
+    /// Whether the file should end inside its first row group: it has no
+    /// whole row group yet and its bytes (with the estimate of the one in
+    /// progress) reach `target`. (A file with whole row groups ends between
+    /// them, see [`Encoder::write`].)
+    pub(crate) fn past(&self, target: usize) -> bool {
+        self.file.flushed_row_groups().is_empty() && self.size() >= target
+    }
+
+    /// Whether the file is between row groups and one more like its last
+    /// would take it past `target` bytes.
+    fn full(&self, target: usize) -> bool {
+        self.current.is_none()
+            && self.file.flushed_row_groups().last().is_some_and(|last| {
+                let last = usize::try_from(last.compressed_size()).unwrap_or(usize::MAX);
+                self.file.bytes_written().saturating_add(last) > target
+            })
     }
 
     /// Writes the last row group and the footer; returns the file's size and
@@ -458,7 +484,8 @@ mod tests {
         let mut encoder = Encoder::try_new(batches[0].schema(), props, threads).unwrap();
         let mut out: Vec<Bytes> = Vec::new();
         for b in batches {
-            encoder.write(b, || Ok::<(), ()>(())).unwrap();
+            let took = encoder.write(b, usize::MAX, || Ok::<(), ()>(())).unwrap();
+            assert_eq!(took, b.num_rows());
             out.extend(encoder.take_full());
         }
         let (size, rest) = encoder.finish().unwrap();
@@ -507,6 +534,35 @@ mod tests {
         assert!(groups.len() > 2, "{} row groups", groups.len());
         let rows: i64 = groups.iter().map(|rg| rg.num_rows()).sum();
         assert_eq!(rows, 80_000);
+    }
+
+    #[test]
+    fn a_full_file_stops_at_a_row_group_boundary() {
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(3000))
+            .build();
+        let mut encoder = Encoder::try_new(batch(0, 1).schema(), props, 2).unwrap();
+        // the first row group closes at 3000 rows; a second like it would
+        // pass a target just above the first one's size
+        let took = encoder
+            .write(&batch(0, 3000), usize::MAX, || Ok::<(), ()>(()))
+            .unwrap();
+        assert_eq!(took, 3000);
+        let target = encoder.size() + 100;
+        let mut ran = false;
+        let took = encoder
+            .write(&batch(3000, 5000), target, || {
+                ran = true;
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        assert_eq!(took, 0);
+        assert!(ran, "the work alongside runs even when no row is taken");
+        // without a target the rows go in
+        let took = encoder
+            .write(&batch(3000, 5000), usize::MAX, || Ok::<(), ()>(()))
+            .unwrap();
+        assert_eq!(took, 5000);
     }
 
     #[test]

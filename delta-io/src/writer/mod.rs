@@ -51,7 +51,8 @@
 //! so memory is bounded by `max_open_files` × (row group + parts), not by
 //! the data. When a new partition would exceed `max_open_files`, the least
 //! recently written file is closed first. A file is closed and a new one
-//! started when its size reaches `target_file_size`.
+//! started at about `target_file_size`, between row groups (see
+//! [`WriterOptions::target_file_size`]).
 //!
 //! Failure: a write that fails part-way returns the error and aborts the
 //! files still open; files already completed stay in the store, but the
@@ -114,8 +115,10 @@ const UPLOAD_CONCURRENCY: usize = 2;
 /// How data files are written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriterOptions {
-    /// A file is closed, and the next rows go to a new one, once its written
-    /// bytes (plus the row group in progress) reach this size.
+    /// A file is closed, and the next rows go to a new one, between row
+    /// groups once one more row group like its last would pass this size
+    /// (so files end with whole row groups); a file whose first row group
+    /// alone reaches it is closed inside that row group.
     pub target_file_size: u64,
     /// Largest number of rows in a row group.
     pub max_row_group_rows: usize,
@@ -572,10 +575,15 @@ impl DataWriter {
                 path: file.store_path.to_string(),
                 reason,
             };
-            // statistics are collected while the encoder's workers encode
+            // statistics are collected while the encoder's workers encode;
+            // when the file takes only some of the rows (it is full), they
+            // are collected again for those
+            let target = usize::try_from(self.options.target_file_size).unwrap_or(usize::MAX);
+            let before = file.stats.clone();
             let (stats, plan) = (&mut file.stats, &self.stats_plan);
-            file.encoder
-                .write(&physical.slice(offset, len), || {
+            let took = file
+                .encoder
+                .write(&physical.slice(offset, len), target, || {
                     stats.update(plan, &chunk, len)
                 })
                 .map_err(|e| match e {
@@ -584,6 +592,17 @@ impl DataWriter {
                         write_error(format!("collecting statistics: {reason}"))
                     }
                 })?;
+            if took < len {
+                file.stats = before;
+                if took > 0 {
+                    let taken: Vec<ArrayRef> = chunk.iter().map(|c| c.slice(0, took)).collect();
+                    file.stats
+                        .update(&self.stats_plan, &taken, took)
+                        .map_err(|reason| {
+                            write_error(format!("collecting statistics: {reason}"))
+                        })?;
+                }
+            }
             let blocks = file.encoder.take_full();
             if !blocks.is_empty() {
                 file.upload
@@ -591,9 +610,8 @@ impl DataWriter {
                     .await
                     .map_err(|e| write_error(e.to_string()))?;
             }
-            let size = file.encoder.size();
-            offset += len;
-            if size as u64 >= self.options.target_file_size {
+            offset += took;
+            if took < len || file.encoder.past(target) {
                 self.close_file(&values).await?;
             }
         }

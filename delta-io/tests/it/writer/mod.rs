@@ -302,6 +302,122 @@ async fn files_roll_over_at_the_target_size() {
 }
 
 #[tokio::test]
+async fn files_end_with_whole_row_groups() {
+    let store = memory();
+    let root = Path::from("t");
+    let schema = StructType::new([field("id", DataType::LONG), field("s", DataType::STRING)]);
+    // batches of 700 rows: row groups of 1000 close inside them
+    let batches: Vec<RecordBatch> = (0..20)
+        .map(|b| {
+            let lines: String = (0..700)
+                .map(|i| {
+                    let id = b * 700 + i;
+                    format!(
+                        "{{\"id\":{id},\"s\":\"row {id} {}\"}}\n",
+                        "y".repeat(id % 13)
+                    )
+                })
+                .collect();
+            batch(&schema, &lines)
+        })
+        .collect();
+    let one_group = {
+        let options = WriterOptions {
+            max_row_group_rows: 1000,
+            ..WriterOptions::default()
+        };
+        let first = batch_rows(&batches, 1000);
+        let adds = write_all(
+            &store,
+            &Path::from("probe"),
+            &schema,
+            &[],
+            ColumnMapping::None,
+            options,
+            &first,
+        )
+        .await;
+        adds[0].size as u64
+    };
+    // room for two and a half row groups per file
+    let options = WriterOptions {
+        target_file_size: one_group * 5 / 2,
+        max_row_group_rows: 1000,
+        ..WriterOptions::default()
+    };
+    let adds = write_all(
+        &store,
+        &root,
+        &schema,
+        &[],
+        ColumnMapping::None,
+        options,
+        &batches,
+    )
+    .await;
+    assert!(adds.len() >= 4, "{} files", adds.len());
+    let mut total = 0;
+    for (n, add) in adds.iter().enumerate() {
+        let bytes = store
+            .get(&delta_io::paths::resolve_log_path(&root, None, &add.path).unwrap())
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|rg| rg.num_rows())
+            .collect();
+        if n + 1 < adds.len() {
+            assert!(
+                groups.iter().all(|&g| g == 1000),
+                "file {n}: row groups {groups:?}"
+            );
+        }
+        // the statistics are those of the file's own rows
+        let read = read_back(
+            &store,
+            &root,
+            &schema,
+            &[],
+            ColumnMapping::None,
+            std::slice::from_ref(add),
+        )
+        .await;
+        let ids: Vec<i64> = read
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        let st = stats(add);
+        assert_eq!(st["numRecords"].as_u64().unwrap(), ids.len() as u64);
+        assert_eq!(st["minValues"]["id"].as_i64(), ids.iter().min().copied());
+        assert_eq!(st["maxValues"]["id"].as_i64(), ids.iter().max().copied());
+        total += ids.len();
+    }
+    assert_eq!(total, 14_000);
+    let read = read_back(&store, &root, &schema, &[], ColumnMapping::None, &adds).await;
+    assert_eq!(hash(&read), hash(&batches));
+}
+
+/// The first `rows` rows of the batches.
+fn batch_rows(batches: &[RecordBatch], rows: usize) -> Vec<RecordBatch> {
+    let all = arrow::compute::concat_batches(&batches[0].schema(), batches).unwrap();
+    vec![all.slice(0, rows)]
+}
+
+#[tokio::test]
 async fn many_partitions_with_few_open_files() {
     let store = memory();
     let root = Path::from("t");
