@@ -1,7 +1,23 @@
 //! Predicates and expressions over Arrow record batches and over Delta file
 //! statistics (data skipping).
 //!
-//! This crate is a placeholder: expressions arrive with the "expressions and
-//! constraints" issue. It will own a SQL-expression parser, an evaluator over
-//! Arrow `RecordBatch`es and a rewriter of predicates into min/max/null-count
-//! tests over per-file stats. It knows no files, log or transactions.
+//! - [`parse`]: SQL text to an [`Expr`] (with the sqlparser crate DataFusion
+//!   uses).
+//!
+//! Pure and sync: no I/O, no runtime. It knows no files, log or transactions.
+//!
+//! ```
+//! use delta_expr::{Expr, parse};
+//!
+//! let e = parse("a.b > 1 AND c IS NOT NULL")?;
+//! assert!(matches!(e, Expr::And(..)));
+//! # Ok::<(), delta_expr::ExprError>(())
+//! ```
+
+mod error;
+pub mod expr;
+mod parse;
+
+pub use error::ExprError;
+pub use expr::{ArithOp, CompareOp, Expr, Literal};
+pub use parse::parse;

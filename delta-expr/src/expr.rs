@@ -1,0 +1,238 @@
+//! The expression tree, as parsed: names not yet resolved, literals not yet
+//! typed. [`crate::bind`] types it against a schema.
+
+use std::fmt;
+
+/// A literal as written; its type is settled when it is bound (a number
+/// next to a `short` column is a `short`, a string next to a `date` column
+/// is a date).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// `NULL`.
+    Null,
+    /// `TRUE` / `FALSE`.
+    Boolean(bool),
+    /// A number, as written (`42`, `-1.5`, `1e3`).
+    Number(String),
+    /// A quoted string.
+    String(String),
+    /// `DATE 'yyyy-mm-dd'`.
+    Date(String),
+    /// `TIMESTAMP '...'`.
+    Timestamp(String),
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `=`
+    Eq,
+    /// `<>` / `!=`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+    /// `<=>`: equal, with `NULL <=> NULL` true.
+    NullSafeEq,
+}
+
+impl CompareOp {
+    fn symbol(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "=",
+            CompareOp::NotEq => "<>",
+            CompareOp::Lt => "<",
+            CompareOp::LtEq => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::GtEq => ">=",
+            CompareOp::NullSafeEq => "<=>",
+        }
+    }
+
+    /// The operator with its operands swapped (`a < b` is `b > a`).
+    pub fn flipped(self) -> CompareOp {
+        match self {
+            CompareOp::Lt => CompareOp::Gt,
+            CompareOp::LtEq => CompareOp::GtEq,
+            CompareOp::Gt => CompareOp::Lt,
+            CompareOp::GtEq => CompareOp::LtEq,
+            other => other,
+        }
+    }
+}
+
+/// Arithmetic operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
+}
+
+impl ArithOp {
+    fn symbol(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+            ArithOp::Rem => "%",
+        }
+    }
+}
+
+/// An expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A column, or a field of a struct column: its path of names.
+    Column(Vec<String>),
+    /// A literal.
+    Literal(Literal),
+    /// `NOT e`.
+    Not(Box<Expr>),
+    /// `a AND b`.
+    And(Box<Expr>, Box<Expr>),
+    /// `a OR b`.
+    Or(Box<Expr>, Box<Expr>),
+    /// `a <op> b`.
+    Compare(CompareOp, Box<Expr>, Box<Expr>),
+    /// `a <op> b`.
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// `-e`.
+    Negate(Box<Expr>),
+    /// `e IS [NOT] NULL`.
+    IsNull {
+        /// The operand.
+        expr: Box<Expr>,
+        /// `IS NOT NULL`.
+        negated: bool,
+    },
+    /// `e [NOT] IN (list)`.
+    InList {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The values.
+        list: Vec<Expr>,
+        /// `NOT IN`.
+        negated: bool,
+    },
+    /// `e [NOT] BETWEEN low AND high`.
+    Between {
+        /// The operand.
+        expr: Box<Expr>,
+        /// Lower bound, inclusive.
+        low: Box<Expr>,
+        /// Upper bound, inclusive.
+        high: Box<Expr>,
+        /// `NOT BETWEEN`.
+        negated: bool,
+    },
+}
+
+impl Expr {
+    /// A column reference from a dotted path (`a.b`).
+    pub fn column(path: &str) -> Expr {
+        Expr::Column(path.split('.').map(str::to_string).collect())
+    }
+}
+
+/// Writes a name, quoted with backticks when it is not a plain identifier.
+fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        f.write_str(name)
+    } else {
+        write!(f, "`{}`", name.replace('`', "``"))
+    }
+}
+
+fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    write!(f, "'{}'", s.replace('\'', "''"))
+}
+
+impl fmt::Display for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Literal::Null => f.write_str("NULL"),
+            Literal::Boolean(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
+            Literal::Number(n) => f.write_str(n),
+            Literal::String(s) => write_string(f, s),
+            Literal::Date(s) => {
+                f.write_str("DATE ")?;
+                write_string(f, s)
+            }
+            Literal::Timestamp(s) => {
+                f.write_str("TIMESTAMP ")?;
+                write_string(f, s)
+            }
+        }
+    }
+}
+
+/// SQL text that parses back to the same tree (operands of operators are
+/// parenthesized).
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Column(path) => {
+                for (i, name) in path.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    write_name(f, name)?;
+                }
+                Ok(())
+            }
+            Expr::Literal(l) => write!(f, "{l}"),
+            Expr::Not(e) => write!(f, "NOT ({e})"),
+            Expr::And(a, b) => write!(f, "({a}) AND ({b})"),
+            Expr::Or(a, b) => write!(f, "({a}) OR ({b})"),
+            Expr::Compare(op, a, b) => write!(f, "({a}) {} ({b})", op.symbol()),
+            Expr::Arith(op, a, b) => write!(f, "({a}) {} ({b})", op.symbol()),
+            Expr::Negate(e) => write!(f, "-({e})"),
+            Expr::IsNull { expr, negated } => {
+                write!(f, "({expr}) IS {}NULL", if *negated { "NOT " } else { "" })
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                write!(f, "({expr}) {}IN (", if *negated { "NOT " } else { "" })?;
+                for (i, e) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                f.write_str(")")
+            }
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => write!(
+                f,
+                "({expr}) {}BETWEEN ({low}) AND ({high})",
+                if *negated { "NOT " } else { "" }
+            ),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! SQL text to an [`Expr`], with the sqlparser crate. Names may be quoted
+//! with backticks or double quotes; strings take single quotes.
+
+use sqlparser::ast::{BinaryOperator, DataType as SqlType, Expr as SqlExpr, UnaryOperator, Value};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
+
+use crate::ExprError;
+use crate::expr::{ArithOp, CompareOp, Expr, Literal};
+
+/// Parses one SQL expression (`a > 1 AND b IS NOT NULL`).
+pub fn parse(text: &str) -> Result<Expr, ExprError> {
+    let error = |reason: String| ExprError::Parse {
+        text: text.to_string(),
+        reason,
+    };
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| error(e.to_string()))?;
+    let parsed = parser.parse_expr().map_err(|e| error(e.to_string()))?;
+    let next = parser.peek_token();
+    if next.token != Token::EOF {
+        return Err(error(format!(
+            "unexpected '{}' after the expression",
+            next.token
+        )));
+    }
+    convert(&parsed)
+}
+
+fn unsupported(what: &str, expr: &SqlExpr) -> ExprError {
+    ExprError::Unsupported {
+        what: format!("{what} (in '{expr}')"),
+    }
+}
+
+fn boxed(e: &SqlExpr) -> Result<Box<Expr>, ExprError> {
+    convert(e).map(Box::new)
+}
+
+fn convert(e: &SqlExpr) -> Result<Expr, ExprError> {
+    Ok(match e {
+        SqlExpr::Identifier(ident) => Expr::Column(vec![ident.value.clone()]),
+        SqlExpr::CompoundIdentifier(idents) => {
+            Expr::Column(idents.iter().map(|i| i.value.clone()).collect())
+        }
+        SqlExpr::Nested(inner) => convert(inner)?,
+        SqlExpr::Value(v) => Expr::Literal(literal(&v.value, e)?),
+        SqlExpr::TypedString(typed) => {
+            let Some(text) = typed.value.value.clone().into_string() else {
+                return Err(unsupported("a typed literal without a string", e));
+            };
+            match typed.data_type {
+                SqlType::Date => Expr::Literal(Literal::Date(text)),
+                SqlType::Timestamp(..) | SqlType::Datetime(_) => {
+                    Expr::Literal(Literal::Timestamp(text))
+                }
+                ref other => return Err(unsupported(&format!("a {other} literal"), e)),
+            }
+        }
+        SqlExpr::UnaryOp { op, expr } => match op {
+            UnaryOperator::Not => Expr::Not(boxed(expr)?),
+            UnaryOperator::Plus => convert(expr)?,
+            UnaryOperator::Minus => match convert(expr)? {
+                Expr::Literal(Literal::Number(n)) => match n.strip_prefix('-') {
+                    Some(positive) => Expr::Literal(Literal::Number(positive.to_string())),
+                    None => Expr::Literal(Literal::Number(format!("-{n}"))),
+                },
+                other => Expr::Negate(Box::new(other)),
+            },
+            other => return Err(unsupported(&format!("the operator {other}"), e)),
+        },
+        SqlExpr::BinaryOp { left, op, right } => {
+            let (l, r) = (boxed(left)?, boxed(right)?);
+            let compare = |op| Expr::Compare(op, l.clone(), r.clone());
+            let arith = |op| Expr::Arith(op, l.clone(), r.clone());
+            match op {
+                BinaryOperator::And => Expr::And(l, r),
+                BinaryOperator::Or => Expr::Or(l, r),
+                BinaryOperator::Eq => compare(CompareOp::Eq),
+                BinaryOperator::NotEq => compare(CompareOp::NotEq),
+                BinaryOperator::Lt => compare(CompareOp::Lt),
+                BinaryOperator::LtEq => compare(CompareOp::LtEq),
+                BinaryOperator::Gt => compare(CompareOp::Gt),
+                BinaryOperator::GtEq => compare(CompareOp::GtEq),
+                BinaryOperator::Spaceship => compare(CompareOp::NullSafeEq),
+                BinaryOperator::Plus => arith(ArithOp::Add),
+                BinaryOperator::Minus => arith(ArithOp::Sub),
+                BinaryOperator::Multiply => arith(ArithOp::Mul),
+                BinaryOperator::Divide => arith(ArithOp::Div),
+                BinaryOperator::Modulo => arith(ArithOp::Rem),
+                other => return Err(unsupported(&format!("the operator {other}"), e)),
+            }
+        }
+        SqlExpr::IsNull(inner) => Expr::IsNull {
+            expr: boxed(inner)?,
+            negated: false,
+        },
+        SqlExpr::IsNotNull(inner) => Expr::IsNull {
+            expr: boxed(inner)?,
+            negated: true,
+        },
+        // `e IS TRUE` is true only for true, never null: `e <=> TRUE`
+        SqlExpr::IsTrue(inner) => is_bool(inner, true, false)?,
+        SqlExpr::IsNotTrue(inner) => is_bool(inner, true, true)?,
+        SqlExpr::IsFalse(inner) => is_bool(inner, false, false)?,
+        SqlExpr::IsNotFalse(inner) => is_bool(inner, false, true)?,
+        SqlExpr::InList {
+            expr,
+            list,
+            negated,
+        } => Expr::InList {
+            expr: boxed(expr)?,
+            list: list.iter().map(convert).collect::<Result<_, _>>()?,
+            negated: *negated,
+        },
+        SqlExpr::Between {
+            expr,
+            negated,
+            low,
+            high,
+        } => Expr::Between {
+            expr: boxed(expr)?,
+            low: boxed(low)?,
+            high: boxed(high)?,
+            negated: *negated,
+        },
+        SqlExpr::Like { .. } | SqlExpr::ILike { .. } => return Err(unsupported("LIKE", e)),
+        SqlExpr::Cast { .. } => return Err(unsupported("CAST", e)),
+        SqlExpr::Case { .. } => return Err(unsupported("CASE", e)),
+        SqlExpr::Function(f) => return Err(unsupported(&format!("the function {}", f.name), e)),
+        SqlExpr::InSubquery { .. } | SqlExpr::Subquery(_) | SqlExpr::Exists { .. } => {
+            return Err(unsupported("a subquery", e));
+        }
+        _ => return Err(unsupported("this kind of expression", e)),
+    })
+}
+
+fn is_bool(inner: &SqlExpr, value: bool, negated: bool) -> Result<Expr, ExprError> {
+    let test = Expr::Compare(
+        CompareOp::NullSafeEq,
+        boxed(inner)?,
+        Box::new(Expr::Literal(Literal::Boolean(value))),
+    );
+    Ok(if negated {
+        Expr::Not(Box::new(test))
+    } else {
+        test
+    })
+}
+
+fn literal(v: &Value, e: &SqlExpr) -> Result<Literal, ExprError> {
+    Ok(match v {
+        Value::Null => Literal::Null,
+        Value::Boolean(b) => Literal::Boolean(*b),
+        Value::Number(n, _) => Literal::Number(n.clone()),
+        Value::SingleQuotedString(s)
+        | Value::EscapedStringLiteral(s)
+        | Value::TripleSingleQuotedString(s) => Literal::String(s.clone()),
+        _ => return Err(unsupported("this kind of literal", e)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(text: &str) -> Expr {
+        let e = parse(text).unwrap();
+        let again = parse(&e.to_string()).unwrap();
+        assert_eq!(e, again, "{text} -> {e}");
+        e
+    }
+
+    #[test]
+    fn parses_the_supported_forms() {
+        let e = round_trip("a > 1 AND b.c IS NOT NULL OR NOT (d <=> 'x''y')");
+        let Expr::Or(left, _) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(matches!(**left, Expr::And(..)));
+        round_trip("x IN (1, -2.5, 3e2) AND y NOT BETWEEN 1 AND 10");
+        round_trip("`weird name` = \"Other\" - -3 * (2 % 1) / 4");
+        round_trip("d = DATE '2024-01-01' AND t < TIMESTAMP '2024-01-01 10:00:00'");
+        round_trip("flag IS TRUE AND other IS NOT FALSE");
+        assert_eq!(
+            parse("-5").unwrap(),
+            Expr::Literal(Literal::Number("-5".into()))
+        );
+        assert_eq!(
+            parse("`a.b`").unwrap(),
+            Expr::Column(vec!["a.b".to_string()])
+        );
+        assert_eq!(parse("a.b").unwrap(), Expr::column("a.b"));
+    }
+
+    #[test]
+    fn bad_and_unsupported_text_is_named() {
+        let err = parse("a >").unwrap_err();
+        assert!(matches!(err, ExprError::Parse { .. }), "{err}");
+        let err = parse("a = 1 b").unwrap_err().to_string();
+        assert!(err.contains("unexpected 'b'"), "{err}");
+        let err = parse("name LIKE 'a%'").unwrap_err().to_string();
+        assert_eq!(err, "LIKE (in 'name LIKE 'a%'') is not supported");
+        let err = parse("lower(name) = 'x'").unwrap_err().to_string();
+        assert!(err.starts_with("the function lower"), "{err}");
+        assert!(parse("").is_err());
+    }
+}
