@@ -1,0 +1,247 @@
+//! Evaluating a [`Bound`] expression over an Arrow batch in the table's
+//! logical schema, with arrow's compute kernels and SQL's rules: three-valued
+//! logic (`NULL = NULL` is null), Spark's float order (NaN equals NaN and is
+//! above every number, `-0.0` equals `0.0`), and ANSI arithmetic (overflow
+//! and division by zero are errors).
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Datum, RecordBatch, Scalar, StructArray, UInt32Array,
+    make_array,
+};
+use arrow::buffer::NullBuffer;
+use arrow::compute::kernels::{boolean, cmp, numeric};
+use arrow::compute::{cast_with_options, is_not_null, is_null, take};
+use arrow::datatypes::DataType as ArrowType;
+use arrow::error::ArrowError;
+
+use crate::ExprError;
+use crate::bind::{Bound, Node, strict};
+use crate::expr::{ArithOp, CompareOp};
+
+/// A value of an expression over a batch: one per row, or one for all.
+enum Value {
+    Array(ArrayRef),
+    Scalar(ArrayRef),
+}
+
+impl Value {
+    fn into_array(self, rows: usize) -> Result<ArrayRef, ArrowError> {
+        match self {
+            Value::Array(a) => Ok(a),
+            Value::Scalar(one) => {
+                let indices = UInt32Array::from(vec![0u32; rows]);
+                take(&one, &indices, None)
+            }
+        }
+    }
+
+    fn datum(&self) -> Box<dyn Datum + '_> {
+        match self {
+            Value::Array(a) => Box::new(a),
+            Value::Scalar(one) => Box::new(Scalar::new(one)),
+        }
+    }
+
+    fn map(
+        self,
+        f: impl Fn(&ArrayRef) -> Result<ArrayRef, ArrowError>,
+    ) -> Result<Value, ArrowError> {
+        Ok(match self {
+            Value::Array(a) => Value::Array(f(&a)?),
+            Value::Scalar(one) => Value::Scalar(f(&one)?),
+        })
+    }
+}
+
+impl Bound {
+    /// The expression's value for every row of `batch`.
+    pub fn evaluate(&self, batch: &RecordBatch) -> Result<ArrayRef, ExprError> {
+        self.value(batch)
+            .and_then(|v| v.into_array(batch.num_rows()))
+            .map_err(|e| self.error(e))
+    }
+
+    /// A predicate's value for every row of `batch` (null where unknown).
+    pub fn evaluate_predicate(&self, batch: &RecordBatch) -> Result<BooleanArray, ExprError> {
+        let values = self.evaluate(batch)?;
+        let values = match values.data_type() {
+            ArrowType::Null => arrow::array::new_null_array(&ArrowType::Boolean, values.len()),
+            _ => values,
+        };
+        values
+            .as_boolean_opt()
+            .cloned()
+            .ok_or_else(|| ExprError::TypeMismatch {
+                expr: self.text.to_string(),
+                reason: format!(
+                    "a condition must be boolean, this is {}",
+                    values.data_type()
+                ),
+            })
+    }
+
+    fn error(&self, e: ArrowError) -> ExprError {
+        let reason = match e {
+            ArrowError::DivideByZero => "division by zero".to_string(),
+            ArrowError::ArithmeticOverflow(m) => format!("overflow: {m}"),
+            ArrowError::ComputeError(m) | ArrowError::CastError(m) => m,
+            other => other.to_string(),
+        };
+        ExprError::Eval {
+            expr: self.text.to_string(),
+            reason,
+        }
+    }
+
+    fn value(&self, batch: &RecordBatch) -> Result<Value, ArrowError> {
+        let rows = batch.num_rows();
+        Ok(match &self.node {
+            Node::Column(path) => Value::Array(column(batch, path)?),
+            Node::Literal(one) => Value::Scalar(Arc::clone(one)),
+            Node::Cast(e) => {
+                let to = self.data_type.to_arrow();
+                e.value(batch)?
+                    .map(|a| cast_with_options(a, &to, &strict()))?
+            }
+            Node::Not(e) => {
+                let a = e.value(batch)?.into_array(rows)?;
+                Value::Array(Arc::new(boolean::not(a.as_boolean())?))
+            }
+            Node::And(a, b) | Node::Or(a, b) => {
+                let a = a.value(batch)?.into_array(rows)?;
+                let b = b.value(batch)?.into_array(rows)?;
+                let out = match &self.node {
+                    Node::And(..) => boolean::and_kleene(a.as_boolean(), b.as_boolean())?,
+                    _ => boolean::or_kleene(a.as_boolean(), b.as_boolean())?,
+                };
+                Value::Array(Arc::new(out))
+            }
+            Node::IsNull(e, negated) => {
+                let a = e.value(batch)?.into_array(rows)?;
+                let out = if *negated {
+                    is_not_null(&a)?
+                } else {
+                    is_null(&a)?
+                };
+                Value::Array(Arc::new(out))
+            }
+            Node::Compare(op, a, b) => {
+                let a = a.value(batch)?.map(spark_floats)?;
+                let b = b.value(batch)?.map(spark_floats)?;
+                let (l, r) = (a.datum(), b.datum());
+                let out = match op {
+                    CompareOp::Eq => cmp::eq(&*l, &*r)?,
+                    CompareOp::NotEq => cmp::neq(&*l, &*r)?,
+                    CompareOp::Lt => cmp::lt(&*l, &*r)?,
+                    CompareOp::LtEq => cmp::lt_eq(&*l, &*r)?,
+                    CompareOp::Gt => cmp::gt(&*l, &*r)?,
+                    CompareOp::GtEq => cmp::gt_eq(&*l, &*r)?,
+                    CompareOp::NullSafeEq => cmp::not_distinct(&*l, &*r)?,
+                };
+                scalar_if_both(out, &a, &b)
+            }
+            Node::Arith(op, a, b) => {
+                let a = a.value(batch)?;
+                let b = b.value(batch)?;
+                if matches!(op, ArithOp::Div | ArithOp::Rem) {
+                    check_no_zero(&b)?;
+                }
+                let (l, r) = (a.datum(), b.datum());
+                let out = match op {
+                    ArithOp::Add => numeric::add(&*l, &*r)?,
+                    ArithOp::Sub => numeric::sub(&*l, &*r)?,
+                    ArithOp::Mul => numeric::mul(&*l, &*r)?,
+                    ArithOp::Div => numeric::div(&*l, &*r)?,
+                    ArithOp::Rem => numeric::rem(&*l, &*r)?,
+                };
+                match (&a, &b) {
+                    (Value::Scalar(_), Value::Scalar(_)) => Value::Scalar(out),
+                    _ => Value::Array(out),
+                }
+            }
+            Node::Negate(e) => e.value(batch)?.map(|a| numeric::neg(a))?,
+        })
+    }
+}
+
+fn scalar_if_both(out: BooleanArray, a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Scalar(_), Value::Scalar(_)) => Value::Scalar(Arc::new(out)),
+        _ => Value::Array(Arc::new(out)),
+    }
+}
+
+/// ANSI division: a zero divisor is an error, for floats too (Spark).
+fn check_no_zero(divisor: &Value) -> Result<(), ArrowError> {
+    let a = match divisor {
+        Value::Array(a) | Value::Scalar(a) => a,
+    };
+    let zero = cast_with_options(
+        &(Arc::new(arrow::array::Int32Array::from(vec![0])) as ArrayRef),
+        a.data_type(),
+        &strict(),
+    )?;
+    let hits = cmp::eq(a, &Scalar::new(zero))?;
+    if hits.true_count() > 0 {
+        return Err(ArrowError::DivideByZero);
+    }
+    Ok(())
+}
+
+/// Floats in the order Spark compares them: `-0.0` as `0.0`, every NaN as
+/// one NaN (arrow's total order then puts it above every number).
+fn spark_floats(a: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+    Ok(match a.data_type() {
+        ArrowType::Float64 => Arc::new(
+            a.as_primitive::<arrow::datatypes::Float64Type>()
+                .unary::<_, arrow::datatypes::Float64Type>(|x| {
+                    if x.is_nan() {
+                        f64::NAN
+                    } else if x == 0.0 {
+                        0.0
+                    } else {
+                        x
+                    }
+                }),
+        ) as ArrayRef,
+        ArrowType::Float32 => Arc::new(
+            a.as_primitive::<arrow::datatypes::Float32Type>()
+                .unary::<_, arrow::datatypes::Float32Type>(|x| {
+                    if x.is_nan() {
+                        f32::NAN
+                    } else if x == 0.0 {
+                        0.0
+                    } else {
+                        x
+                    }
+                }),
+        ) as ArrayRef,
+        _ => Arc::clone(a),
+    })
+}
+
+/// A column of the batch by its path; a field of a null struct is null.
+fn column(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef, ArrowError> {
+    let missing = |name: &str| ArrowError::SchemaError(format!("the batch has no column '{name}'"));
+    let (first, rest) = path.split_first().ok_or_else(|| missing(""))?;
+    let mut current = batch
+        .column_by_name(first)
+        .cloned()
+        .ok_or_else(|| missing(first))?;
+    for name in rest {
+        let parent: &StructArray = current.as_struct_opt().ok_or_else(|| missing(name))?;
+        let child = parent.column_by_name(name).ok_or_else(|| missing(name))?;
+        let nulls = NullBuffer::union(parent.nulls(), child.nulls());
+        current = if nulls.as_ref().map(NullBuffer::null_count)
+            == child.nulls().map(NullBuffer::null_count)
+        {
+            Arc::clone(child)
+        } else {
+            let data = child.to_data().into_builder().nulls(nulls).build()?;
+            make_array(data)
+        };
+    }
+    Ok(current)
+}
