@@ -10,6 +10,9 @@
 //!   Arrow batch, with SQL's three-valued logic and Spark's rules where
 //!   engines differ (NaN equals NaN and is above every number; overflow and
 //!   division by zero are errors, as in Spark's default ANSI mode).
+//! - [`SkippingPredicate`]: a bound predicate rewritten over per-file
+//!   statistics (minimums, maximums, null counts, partition values), false
+//!   only for files that cannot hold a matching row.
 //!
 //! Pure and sync: no I/O, no runtime. It knows no files, log or transactions.
 //!
@@ -36,8 +39,10 @@ mod error;
 mod eval;
 pub mod expr;
 mod parse;
+pub mod skip;
 
 pub use bind::{Bound, bind, bind_predicate};
 pub use error::ExprError;
 pub use expr::{ArithOp, CompareOp, Expr, Literal};
 pub use parse::parse;
+pub use skip::SkippingPredicate;
