@@ -44,6 +44,32 @@ impl Bound {
     pub fn data_type(&self) -> &DataType {
         &self.data_type
     }
+
+    /// The columns it reads: paths as the schema spells them, each once,
+    /// in the order they first appear.
+    pub fn columns(&self) -> Vec<Vec<String>> {
+        let mut out: Vec<Vec<String>> = Vec::new();
+        self.visit_columns(&mut |path| {
+            if !out.iter().any(|p| p == path) {
+                out.push(path.to_vec());
+            }
+        });
+        out
+    }
+
+    fn visit_columns(&self, f: &mut dyn FnMut(&[String])) {
+        match &self.node {
+            Node::Column(path) => f(path),
+            Node::Literal(_) => {}
+            Node::Cast(e) | Node::Not(e) | Node::Negate(e) | Node::IsNull(e, _) => {
+                e.visit_columns(f);
+            }
+            Node::And(a, b) | Node::Or(a, b) | Node::Compare(_, a, b) | Node::Arith(_, a, b) => {
+                a.visit_columns(f);
+                b.visit_columns(f);
+            }
+        }
+    }
 }
 
 /// Types `expr` against `schema`.

@@ -58,19 +58,7 @@ impl SkippingPredicate {
 
     /// The schema of the statistics batch (see the [module docs](self)).
     pub fn stats_schema(&self) -> StructType {
-        let values = |leaf: &dyn Fn(&DataType) -> DataType| {
-            let mut root = StructType::new([]);
-            for (path, t) in &self.columns {
-                insert(&mut root, path, leaf(t));
-            }
-            DataType::Struct(Box::new(root))
-        };
-        StructType::new([
-            StructField::new(NUM_RECORDS, DataType::LONG, true),
-            StructField::new(MIN_VALUES, values(&|t| t.clone()), true),
-            StructField::new(MAX_VALUES, values(&|t| t.clone()), true),
-            StructField::new(NULL_COUNT, values(&|_| DataType::LONG), true),
-        ])
+        stats_schema(&self.columns)
     }
 
     /// For each file (row of `stats`, in [`Self::stats_schema`]), whether it
@@ -80,6 +68,24 @@ impl SkippingPredicate {
         // unknown keeps the file
         Ok(verdict.iter().map(|v| Some(v != Some(false))).collect())
     }
+}
+
+/// The schema of a statistics batch for these columns (paths and types):
+/// see the [module docs](self).
+pub fn stats_schema(columns: &[(Vec<String>, DataType)]) -> StructType {
+    let values = |leaf: &dyn Fn(&DataType) -> DataType| {
+        let mut root = StructType::new([]);
+        for (path, t) in columns {
+            insert(&mut root, path, leaf(t));
+        }
+        DataType::Struct(Box::new(root))
+    };
+    StructType::new([
+        StructField::new(NUM_RECORDS, DataType::LONG, true),
+        StructField::new(MIN_VALUES, values(&|t| t.clone()), true),
+        StructField::new(MAX_VALUES, values(&|t| t.clone()), true),
+        StructField::new(NULL_COUNT, values(&|_| DataType::LONG), true),
+    ])
 }
 
 fn insert(root: &mut StructType, path: &[String], leaf: DataType) {

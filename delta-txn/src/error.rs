@@ -56,6 +56,12 @@ pub enum TxnError {
         /// How many files it would remove.
         files: usize,
     },
+    /// A predicate or expression that does not parse, bind or evaluate.
+    #[error(transparent)]
+    Expr(#[from] delta_expr::ExprError),
+    /// Arrow could not put batches together (statistics, filters).
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
     /// A task of the async runtime that did part of the work failed (it
     /// panicked or the runtime shut down).
     #[error("a background task failed: {reason}")]

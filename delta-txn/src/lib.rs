@@ -15,6 +15,7 @@ pub mod enforce;
 mod error;
 pub mod location;
 pub mod protocol;
+mod skipping;
 mod snapshot;
 mod table;
 mod transaction;

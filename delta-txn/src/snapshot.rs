@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use delta_expr::{Bound, Expr, SkippingPredicate, bind_predicate};
 use delta_io::{ColumnMapping, FileSlice, ReadPlan, open_file};
 use delta_log::properties::COLUMN_MAPPING_MODE;
 use delta_log::{ActiveFiles, Metadata, Protocol, TableFeature, TableState};
@@ -13,7 +15,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 
-use crate::{Table, TxnError};
+use crate::{Table, TxnError, skipping};
 
 /// Reader features this implementation reads correctly.
 pub const SUPPORTED_READER_FEATURES: &[TableFeature] = &[
@@ -123,11 +125,13 @@ impl Snapshot {
         &self.state
     }
 
-    /// A scan of the whole table; narrow it with [`Scan::with_columns`].
+    /// A scan of the whole table; narrow it with [`Scan::with_columns`] and
+    /// [`Scan::with_predicate`].
     pub fn scan(&self) -> Scan {
         Scan {
             snapshot: self.clone(),
             columns: None,
+            predicate: None,
             parallelism: default_parallelism(),
         }
     }
@@ -216,7 +220,48 @@ fn default_parallelism() -> usize {
 pub struct Scan {
     snapshot: Snapshot,
     columns: Option<Vec<String>>,
+    predicate: Option<Expr>,
     parallelism: usize,
+}
+
+/// What a scan reads, worked out before any data file is opened.
+struct Prepared {
+    plan: Arc<ReadPlan>,
+    /// Indices of the files to read, in snapshot order.
+    files: Vec<usize>,
+    filter: Option<Arc<RowFilter>>,
+}
+
+/// The rows a predicate keeps, then the columns asked for.
+#[derive(Debug)]
+struct RowFilter {
+    predicate: Bound,
+    /// Positions of the output columns among those read (`None`: all).
+    output: Option<Vec<usize>>,
+}
+
+impl RowFilter {
+    fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch, TxnError> {
+        let keep = self.predicate.evaluate_predicate(batch)?;
+        let kept = filter_record_batch(batch, &keep)?;
+        Ok(match &self.output {
+            Some(columns) => kept.project(columns)?,
+            None => kept,
+        })
+    }
+}
+
+/// Applies the scan's row filter to each batch of a stream.
+fn filtered(
+    batches: BoxStream<'static, Result<RecordBatch, TxnError>>,
+    filter: Option<Arc<RowFilter>>,
+) -> BoxStream<'static, Result<RecordBatch, TxnError>> {
+    match filter {
+        None => batches,
+        Some(filter) => batches
+            .map(move |batch| batch.and_then(|b| filter.apply(&b)))
+            .boxed(),
+    }
 }
 
 impl Scan {
@@ -236,12 +281,22 @@ impl Scan {
         self
     }
 
-    fn plan(&self) -> Result<ReadPlan, TxnError> {
+    /// Only the rows for which `predicate` is true (SQL: null is not true).
+    /// Files that cannot hold such rows are not read: their partition
+    /// values and statistics rule them out ([`delta_expr::skip`]). The
+    /// predicate is typed against the table schema when the scan starts;
+    /// an unknown column or a type mismatch is an error then.
+    pub fn with_predicate(mut self, predicate: Expr) -> Self {
+        self.predicate = Some(predicate);
+        self
+    }
+
+    fn read_plan(&self, columns: Option<&[String]>) -> Result<ReadPlan, TxnError> {
         Ok(ReadPlan::new(
             &self.snapshot.schema,
             self.snapshot.partition_columns(),
             self.snapshot.mapping,
-            self.columns.as_deref(),
+            columns,
         )?
         .with_table(delta_log::paths::table_url_at(
             &self.snapshot.state.table,
@@ -249,18 +304,66 @@ impl Scan {
         )))
     }
 
-    /// The Arrow schema of the batches.
-    pub fn schema(&self) -> Result<SchemaRef, TxnError> {
-        Ok(self.plan()?.schema())
+    /// The plan, the files to read and the row filter.
+    fn prepare(&self) -> Result<Prepared, TxnError> {
+        let all_files = || (0..self.snapshot.state.files.len()).collect();
+        let Some(expr) = &self.predicate else {
+            return Ok(Prepared {
+                plan: Arc::new(self.read_plan(self.columns.as_deref())?),
+                files: all_files(),
+                filter: None,
+            });
+        };
+        let predicate = bind_predicate(expr, &self.snapshot.schema)?;
+        // the predicate's columns are read too, and dropped after filtering
+        let (read, output) = match &self.columns {
+            None => (None, None),
+            Some(asked) => {
+                let mut read = asked.clone();
+                for path in predicate.columns() {
+                    if !read.contains(&path[0]) {
+                        read.push(path[0].clone());
+                    }
+                }
+                let output = (read.len() > asked.len()).then(|| (0..asked.len()).collect());
+                (Some(read), output)
+            }
+        };
+        let files = match SkippingPredicate::new(&predicate) {
+            Some(skip) => skipping::select(
+                &skip,
+                &self.snapshot.state.files,
+                &self.snapshot.schema,
+                self.snapshot.partition_columns(),
+            )?,
+            None => all_files(),
+        };
+        Ok(Prepared {
+            plan: Arc::new(self.read_plan(read.as_deref())?),
+            files,
+            filter: Some(Arc::new(RowFilter { predicate, output })),
+        })
     }
 
-    /// The slices of the snapshot's files, in order (footers fetched a few
+    /// The Arrow schema of the batches.
+    pub fn schema(&self) -> Result<SchemaRef, TxnError> {
+        Ok(self.read_plan(self.columns.as_deref())?.schema())
+    }
+
+    /// How many files the scan reads, of how many the snapshot has (the
+    /// others are ruled out by the predicate).
+    pub fn files_to_read(&self) -> Result<(usize, usize), TxnError> {
+        let prepared = self.prepare()?;
+        Ok((prepared.files.len(), self.snapshot.state.files.len()))
+    }
+
+    /// The slices of the chosen files, in order (footers fetched a few
     /// files ahead); an error keeps its place in the sequence.
-    fn slices(&self) -> Result<BoxStream<'static, Result<FileSlice, TxnError>>, TxnError> {
-        let plan = Arc::new(self.plan()?);
+    fn slices(&self, prepared: &Prepared) -> BoxStream<'static, Result<FileSlice, TxnError>> {
+        let plan = Arc::clone(&prepared.plan);
         let store = Arc::clone(&self.snapshot.store);
         let state = Arc::clone(&self.snapshot.state);
-        let stream = futures::stream::iter(0..state.files.len())
+        let stream = futures::stream::iter(prepared.files.clone())
             .map(move |i| {
                 let store = Arc::clone(&store);
                 let plan = Arc::clone(&plan);
@@ -279,7 +382,7 @@ impl Scan {
                 Err(e) => futures::stream::once(futures::future::ready(Err(TxnError::from(e))))
                     .right_stream(),
             });
-        Ok(stream.boxed())
+        stream.boxed()
     }
 
     /// The rows as a stream of batches, in the order of the snapshot's files
@@ -289,9 +392,14 @@ impl Scan {
     /// stays bounded however large the row groups; elsewhere (a
     /// current-thread runtime, another executor) they decode in place.
     pub fn execute(&self) -> Result<BoxStream<'static, Result<RecordBatch, TxnError>>, TxnError> {
+        let prepared = self.prepare()?;
+        let filter = prepared.filter.clone();
         let stream = self
-            .slices()?
-            .map(|slice| futures::future::ready(slice.map(decode_streaming)))
+            .slices(&prepared)
+            .map(move |slice| {
+                let filter = filter.clone();
+                futures::future::ready(slice.map(|s| filtered(decode_streaming(s), filter)))
+            })
             .buffered(self.parallelism)
             .map(|decoded| match decoded {
                 Ok(batches) => batches.left_stream(),
@@ -306,10 +414,25 @@ impl Scan {
     /// are put back in order at the end: faster than collecting `execute`
     /// when the caller keeps every row anyway.
     pub async fn collect(&self) -> Result<Vec<RecordBatch>, TxnError> {
+        let prepared = self.prepare()?;
+        let filter = prepared.filter.clone();
         let mut pieces: Vec<(usize, Vec<RecordBatch>)> = self
-            .slices()?
+            .slices(&prepared)
             .enumerate()
-            .map(|(i, slice)| async move { Ok::<_, TxnError>((i, decode_whole(slice?).await?)) })
+            .map(|(i, slice)| {
+                let filter = filter.clone();
+                async move {
+                    let batches = decode_whole(slice?).await?;
+                    let batches = match &filter {
+                        Some(f) => batches
+                            .iter()
+                            .map(|b| f.apply(b))
+                            .collect::<Result<_, _>>()?,
+                        None => batches,
+                    };
+                    Ok::<_, TxnError>((i, batches))
+                }
+            })
             .buffer_unordered(self.parallelism)
             .try_collect()
             .await?;

@@ -10,6 +10,7 @@ mod alter;
 mod checkpoint_stats;
 mod commit;
 mod crash;
+mod predicate;
 mod read;
 mod write;
 mod writer_rules;
