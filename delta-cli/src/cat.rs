@@ -18,10 +18,6 @@ use parquet::file::properties::WriterProperties;
 use crate::cli::{CatArgs, Format};
 use crate::output::{CliResult, Output, create_file, remove_partial};
 
-/// The message of `--where` until predicates exist.
-pub const WHERE_UNSUPPORTED: &str =
-    "--where is not supported yet: predicates arrive with the expressions issue";
-
 /// Opens the table and its snapshot: the latest, at `version`, or the latest
 /// committed at or before `timestamp`.
 pub async fn open_snapshot(
@@ -40,16 +36,21 @@ pub async fn open_snapshot(
 
 /// Runs `delta cat`.
 pub async fn run(args: &CatArgs) -> CliResult<()> {
-    if args.where_.is_some() {
-        return Err(WHERE_UNSUPPORTED.into());
-    }
+    // a predicate that does not parse fails before the table is opened
+    let predicate = args.where_.as_deref().map(delta::expr::parse).transpose()?;
     let snapshot = open_snapshot(&args.table, args.version, args.timestamp).await?;
-    let scan = match &args.columns {
+    let mut scan = match &args.columns {
         Some(columns) => snapshot
             .scan()
             .with_columns(columns.iter().map(String::as_str)),
         None => snapshot.scan(),
     };
+    if let Some(predicate) = predicate {
+        scan = scan.with_predicate(predicate);
+        // typed against the schema here, before any output is written
+        let (read, total) = scan.files_to_read()?;
+        tracing::info!(files = total, read, skipped = total - read, "data skipping");
+    }
     // what can fail without writing fails before the output file is created
     let schema = scan.schema()?;
     if args.format == Format::Csv {

@@ -163,8 +163,9 @@ pub struct CatArgs {
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
     pub timestamp: Option<DateTime<FixedOffset>>,
 
-    /// Only rows matching this predicate. Not supported yet: predicates arrive
-    /// with SQL expressions; giving it fails with exit status 1.
+    /// Only rows matching this SQL predicate, e.g. "id > 10 AND city = 'Oslo'"
+    /// (comparisons, AND/OR/NOT, IS [NOT] NULL, IN, BETWEEN, arithmetic).
+    /// Files that cannot match are not read (RUST_LOG=info shows how many).
     #[arg(long = "where", value_name = "PRED")]
     pub where_: Option<String>,
 

@@ -356,9 +356,74 @@ fn cat_nested_types() {
 }
 
 #[test]
-fn cat_where_is_refused() {
-    let err = fails(&["cat", &basic(), "--where", "id > 3"], 1);
-    assert!(err.contains("not supported"), "{err}");
+fn cat_where_filters_rows() {
+    let ids = |args: &[&str]| -> Vec<i64> {
+        let mut ids: Vec<i64> = ok(args)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let table = basic();
+    let all = ids(&["cat", &table, "--format", "json"]);
+    let want: Vec<i64> = all
+        .iter()
+        .copied()
+        .filter(|i| *i > 30 && i % 2 == 0)
+        .collect();
+    assert!(!want.is_empty() && want.len() < all.len());
+    let got = ids(&[
+        "cat",
+        &table,
+        "--format",
+        "json",
+        "--where",
+        "id > 30 AND id % 2 = 0",
+    ]);
+    assert_eq!(got, want);
+    // with --limit and --columns too
+    let got = ids(&[
+        "cat",
+        &table,
+        "--format",
+        "json",
+        "--columns",
+        "id",
+        "--where",
+        "id >= 55",
+        "--limit",
+        "3",
+    ]);
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|i| *i >= 55));
+}
+
+#[test]
+fn cat_bad_predicates_fail_clearly() {
+    let table = basic();
+    let err = fails(&["cat", &table, "--where", "idd > 3"], 1);
+    assert!(
+        err.contains("unknown column 'idd'; did you mean 'id'?"),
+        "{err}"
+    );
+    let err = fails(&["cat", &table, "--where", "id >"], 1);
+    assert!(err.contains("cannot parse 'id >'"), "{err}");
+    let err = fails(&["cat", &table, "--where", "id = 'x'"], 1);
+    assert!(err.contains("'x' is not a long"), "{err}");
+    let err = fails(&["cat", &table, "--where", "lower(id) = 1"], 1);
+    assert!(err.contains("the function lower"), "{err}");
+    let out = format!("{}/where-out.json", env!("CARGO_TARGET_TMPDIR"));
+    let _ = fs::remove_file(&out);
+    fails(&["cat", &table, "--where", "nope = 1", "--out", &out], 1);
+    assert!(
+        !Path::new(&out).exists(),
+        "no output file for a bad predicate"
+    );
 }
 
 #[test]
