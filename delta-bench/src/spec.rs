@@ -51,7 +51,7 @@ pub const WORKLOADS: &[Workload] = &[
         true,
     ),
     w("W4", "full-scan", Setup::Read("base"), true),
-    w("W5", "filtered-scan", Setup::Read("sorted50"), false),
+    w("W5", "filtered-scan", Setup::Read("sorted50"), true),
     w("W6", "time-travel", Setup::Read("log_cp"), true),
     w("W7", "merge-upsert", Setup::Copy("base"), false),
     w("W8", "delete-10pct", Setup::Copy("base"), false),
@@ -96,6 +96,10 @@ pub struct Manifest {
     pub w6_version: u64,
     /// Rows per W2 commit.
     pub batch_rows: u64,
+    /// W5: the lowest id of the filtered range (inclusive).
+    pub w5_lo: i64,
+    /// W5: the highest id of the filtered range (inclusive).
+    pub w5_hi: i64,
 }
 
 impl Manifest {

@@ -454,6 +454,10 @@ pub fn check(
             )?;
             expect("version", extra_u64(result, "version"), m.w6_version)?;
         }
+        "W5" => {
+            let span = u64::try_from(m.w5_hi - m.w5_lo + 1).unwrap_or(0);
+            expect("rows", result.rows, span)?;
+        }
         "W4" => {
             expect("count", result.rows, m.n)?;
             let sum = result.extra.get("sum_value").and_then(Value::as_f64);
@@ -481,7 +485,8 @@ mod tests {
     fn manifest() -> Manifest {
         serde_json::from_str(
             r#"{"scale":"small","n":100000,"c2":20,"c11":5,"c3":200,"c3b":100,
-                "w6_version":100,"batch_rows":1000,"seed":20261124}"#,
+                "w6_version":100,"batch_rows":1000,"seed":20261124,
+                "w5_lo":37000,"w5_hi":37200}"#,
         )
         .unwrap()
     }
