@@ -56,6 +56,22 @@ pub enum TxnError {
         /// How many files it would remove.
         files: usize,
     },
+    /// Written rows break a CHECK constraint or a column invariant; nothing
+    /// was committed.
+    #[error(
+        "{constraint} ({expression}) is violated by {rows} written row(s), e.g. {}; nothing was committed",
+        examples.join("; ")
+    )]
+    ConstraintViolation {
+        /// `CHECK constraint <name>` or `invariant of column <path>`.
+        constraint: String,
+        /// Its SQL expression.
+        expression: String,
+        /// How many rows of the batch that failed break it.
+        rows: usize,
+        /// The values of the columns it reads, for a few of those rows.
+        examples: Vec<String>,
+    },
     /// A predicate or expression that does not parse, bind or evaluate.
     #[error(transparent)]
     Expr(#[from] delta_expr::ExprError),

@@ -11,6 +11,7 @@
 
 mod alter;
 pub mod column_mapping;
+pub mod constraints;
 pub mod enforce;
 mod error;
 pub mod location;

@@ -2,8 +2,9 @@
 //! (listed, or implied by a legacy writer version) must be one we respect
 //! (PROTOCOL.md §"Table Features"); a feature we cannot respect refuses the
 //! commit by name, before any data is written. Features whose rules only
-//! bite when the table uses them (CHECK constraints, generated and identity
-//! columns, invariants) refuse only tables that use them.
+//! bite when the table uses them (generated and identity columns) refuse
+//! only tables that use them; CHECK constraints and invariants are checked
+//! on written rows, and refuse only where an expression cannot be evaluated.
 //!
 //! Pure code over the protocol, metadata and schema of the commit.
 
@@ -12,8 +13,6 @@ use delta_schema::{DataType, StructField, StructType};
 
 use crate::TxnError;
 
-/// Field metadata key of a column invariant (`delta.invariants`).
-const INVARIANTS_KEY: &str = "delta.invariants";
 /// Field metadata key of a generated column's expression.
 const GENERATION_EXPRESSION_KEY: &str = "delta.generationExpression";
 /// Prefix of the field metadata keys of an identity column.
@@ -44,18 +43,10 @@ pub fn writer_feature_support(
         | F::VacuumProtocolCheck
         | F::VariantType
         | F::VariantTypePreview => Ok(()),
-        F::Invariants => match fields_with(schema, |f| f.metadata.contains_key(INVARIANTS_KEY)) {
-            None => Ok(()),
-            Some(column) => Err(format!(
-                "column '{column}' has a delta.invariants expression, and checking invariants on written rows is not implemented yet"
-            )),
-        },
-        F::CheckConstraints => match properties.constraints.keys().next() {
-            None => Ok(()),
-            Some(name) => Err(format!(
-                "the table has CHECK constraint '{name}' (delta.constraints.{name}), and checking constraints on written rows is not implemented yet"
-            )),
-        },
+        // checked on every row `Table::write` adds, when this implementation
+        // can evaluate them (`crate::constraints`)
+        F::CheckConstraints => crate::constraints::check_constraints_checkable(schema, properties),
+        F::Invariants => crate::constraints::invariants_checkable(schema),
         F::GeneratedColumns => {
             match fields_with(schema, |f| f.metadata.contains_key(GENERATION_EXPRESSION_KEY)) {
                 None => Ok(()),

@@ -15,6 +15,7 @@ use delta_schema::{StructType, WriteSchemaOptions, check_write_schema};
 use futures::{Stream, StreamExt};
 
 use crate::column_mapping;
+use crate::constraints::Constraints;
 use crate::enforce::Conformer;
 use crate::protocol::{protocol_for, required_features, upgrade};
 use crate::table::check_partition_columns;
@@ -131,6 +132,12 @@ impl Table {
         }
         // refused writes (writer features, append-only) write no data
         txn.check_allowed()?;
+        // CHECK constraints and invariants, typed before any data is written
+        let constraints = Constraints::for_table(
+            &plan.schema,
+            &properties,
+            snapshot.as_ref().map_or(0, Snapshot::version),
+        )?;
         let mut writer = DataWriter::try_new(
             self.location().store.clone(),
             self.location().root.clone(),
@@ -144,6 +151,7 @@ impl Table {
         let conformer = Conformer::new(&plan.schema);
         while let Some(batch) = batches.next().await {
             let batch = conformer.conform(&batch?)?;
+            constraints.check(&batch)?;
             rows += batch.num_rows() as u64;
             writer.write(&batch).await?;
         }

@@ -150,16 +150,85 @@ async fn append_only_tables_refuse_overwrites() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A write that breaks a rule names it, commits nothing and writes no data.
+async fn assert_violates(dir: &std::path::Path, table: &Table, values: &[i64], rule: &str) {
+    let version = table.snapshot().await.unwrap().version();
+    let files = parquet_files(dir);
+    let err = write(table, values, SaveMode::Append).await.unwrap_err();
+    match &err {
+        TxnError::ConstraintViolation { constraint, .. } => assert_eq!(constraint, rule, "{err}"),
+        other => panic!("not a violation: {other}"),
+    }
+    assert_eq!(table.snapshot().await.unwrap().version(), version);
+    assert_eq!(parquet_files(dir), files, "a refused write wrote data");
+}
+
 #[tokio::test]
-async fn check_constraints_refuse_writes_until_they_can_be_checked() {
+async fn check_constraints_of_other_writers_are_enforced() {
     let (dir, table) = foreign_table(
         "check-constraint",
         legacy(3),
         &x_schema(&[]),
-        &[("delta.constraints.xpos", "x > 0")],
+        &[("delta.constraints.XPos", "x > 0")],
+    )
+    .await;
+    assert_violates(&dir, &table, &[3, -5, 7], "CHECK constraint xpos").await;
+    let err = write(&table, &[3, -5, -6], SaveMode::Append)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "CHECK constraint xpos (x > 0) is violated by 2 written row(s), e.g. x = -5; x = -6; nothing was committed"
+    );
+    // null is not true: it fails too
+    let b = RecordBatch::try_new(
+        batch(&[]).schema(),
+        vec![Arc::new(Int64Array::from(vec![Some(1), None]))],
+    )
+    .unwrap();
+    let err = table
+        .write(
+            b.schema(),
+            futures::stream::iter([Ok(b)]),
+            WriteOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("e.g. x = null"), "{err}");
+    assert_eq!(write(&table, &[1, 2], SaveMode::Append).await.unwrap(), 1);
+    assert_eq!(write(&table, &[9], SaveMode::Overwrite).await.unwrap(), 2);
+    assert_violates(&dir, &table, &[0], "CHECK constraint xpos").await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn constraints_that_cannot_be_checked_refuse_writes() {
+    let (dir, table) = foreign_table(
+        "check-unsupported",
+        legacy(3),
+        &x_schema(&[]),
+        &[("delta.constraints.odd", "x LIKE '1%'")],
     )
     .await;
     assert_refused(&dir, &table, "checkConstraints").await;
+    let err = write(&table, &[1], SaveMode::Append).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("CHECK constraint odd (x LIKE '1%') cannot be checked: LIKE"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn invariants_are_enforced() {
+    let invariant = (
+        "delta.invariants",
+        Value::from(r#"{"expression":{"expression":"x > 0"}}"#),
+    );
+    let (dir, table) = foreign_table("invariant", legacy(2), &x_schema(&[invariant]), &[]).await;
+    assert_violates(&dir, &table, &[1, 0], "invariant of column x").await;
+    assert_eq!(write(&table, &[1], SaveMode::Append).await.unwrap(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -177,7 +246,7 @@ async fn unknown_writer_features_refuse_writes() {
 }
 
 #[tokio::test]
-async fn generated_identity_and_invariant_columns_refuse_writes() {
+async fn generated_and_identity_columns_refuse_writes() {
     let cases = [
         (
             "generated",
@@ -190,15 +259,6 @@ async fn generated_identity_and_invariant_columns_refuse_writes() {
             6,
             ("delta.identity.start", Value::from(1)),
             "identityColumns",
-        ),
-        (
-            "invariant",
-            2,
-            (
-                "delta.invariants",
-                Value::from(r#"{"expression":{"expression":"x > 0"}}"#),
-            ),
-            "invariants",
         ),
     ];
     for (name, writer, field_metadata, feature) in cases {
@@ -542,4 +602,72 @@ async fn write_on_refuses_another_tables_snapshot() {
     assert_eq!(b.snapshot().await.unwrap().version(), 0);
     std::fs::remove_dir_all(&dir_a).unwrap();
     std::fs::remove_dir_all(&dir_b).unwrap();
+}
+
+#[tokio::test]
+async fn constraints_on_nested_fields_of_our_tables() {
+    use arrow::array::{ArrayRef, StructArray};
+    let dir = delta_test::scratch_dir("nested-constraint").unwrap();
+    let inner = StructType::new([StructField::new("a", DataType::LONG, true)]);
+    let schema = StructType::new([
+        StructField::new("id", DataType::LONG, true),
+        StructField::new("s", DataType::Struct(Box::new(inner)), true),
+    ]);
+    let (table, _) = Table::create(
+        dir.to_str().unwrap(),
+        &schema,
+        CreateOptions {
+            properties: [(
+                "delta.constraints.positive".to_string(),
+                "s.a > 0".to_string(),
+            )]
+            .into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let protocol = table.snapshot().await.unwrap().protocol().clone();
+    assert!(protocol.min_writer_version >= 3, "{protocol:?}");
+    let rows = |a: Vec<Option<i64>>, valid: Vec<bool>| {
+        let n = a.len();
+        let s = StructArray::new(
+            vec![Arc::new(Field::new("a", ArrowType::Int64, true))].into(),
+            vec![Arc::new(Int64Array::from(a)) as ArrayRef],
+            Some(valid.into()),
+        );
+        RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..n as i64)) as ArrayRef,
+            ),
+            ("s", Arc::new(s) as ArrayRef),
+        ])
+        .unwrap()
+    };
+    let write = |b: RecordBatch| {
+        table.write(
+            b.schema(),
+            futures::stream::iter([Ok(b)]),
+            WriteOptions::default(),
+        )
+    };
+    assert_eq!(
+        write(rows(vec![Some(1), Some(2)], vec![true, true]))
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+    let err = write(rows(vec![Some(1), Some(-2)], vec![true, true]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("e.g. s.a = -2"), "{err}");
+    // a null struct has a null field: not true, a violation
+    let err = write(rows(vec![Some(1), Some(5)], vec![true, false]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("e.g. s.a = null"), "{err}");
+    assert_eq!(table.snapshot().await.unwrap().version(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
