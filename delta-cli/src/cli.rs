@@ -62,10 +62,10 @@ pub struct CreateArgs {
     #[arg(long = "property", value_name = "k=v", value_parser = parse_key_value)]
     pub properties: Vec<(String, String)>,
 
-    /// A CHECK constraint NAME=EXPR. Not supported yet: constraints arrive
-    /// with SQL expressions; giving one fails with exit status 1.
-    #[arg(long = "constraint", value_name = "NAME=EXPR")]
-    pub constraints: Vec<String>,
+    /// A CHECK constraint NAME=EXPR, e.g. "positive=id > 0" (repeatable;
+    /// names are case-insensitive). Every written row must make it true.
+    #[arg(long = "constraint", value_name = "NAME=EXPR", value_parser = parse_key_value)]
+    pub constraints: Vec<(String, String)>,
 }
 
 /// Write modes of `delta write`.

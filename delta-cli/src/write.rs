@@ -16,12 +16,6 @@ use crate::output::{CliResult, Context};
 
 /// Runs `delta create`.
 pub async fn create(args: &CreateArgs) -> CliResult<()> {
-    if !args.constraints.is_empty() {
-        return Err(
-            "--constraint is not supported yet: CHECK constraints arrive with SQL expressions"
-                .into(),
-        );
-    }
     let arrow = input::schema(&args.schema_from, None)?;
     let schema = StructType::from_arrow(&arrow).map_err(|e| {
         Context::new(
@@ -29,9 +23,18 @@ pub async fn create(args: &CreateArgs) -> CliResult<()> {
             e,
         )
     })?;
+    let mut properties: HashMap<String, String> = args.properties.iter().cloned().collect();
+    for (name, expression) in &args.constraints {
+        let key = format!("delta.constraints.{}", name.to_lowercase());
+        if properties.insert(key, expression.clone()).is_some() {
+            return Err(
+                format!("constraint '{name}' is given twice (names are case-insensitive)").into(),
+            );
+        }
+    }
     let options = CreateOptions {
         partition_columns: args.partition_by.clone(),
-        properties: args.properties.iter().cloned().collect(),
+        properties,
         ..Default::default()
     };
     let (_, outcome) = Table::create(&args.table, &schema, options).await?;

@@ -649,18 +649,80 @@ fn create_takes_the_schema_of_a_file() {
     assert!(err.contains("already exists"), "{err}");
     ok(&["write", t, csv.to_str().unwrap()]);
     assert_eq!(ok(&["cat", t, "--format", "csv"]), "id,city\n1,Oslo\n");
+}
+
+#[test]
+fn check_constraints_from_create_hold_on_writes() {
+    let dir = scratch("write-constraint");
+    let good = dir.join("good.csv");
+    fs::write(&good, "id,city\n1,Oslo\n").unwrap();
+    let bad = dir.join("bad.csv");
+    fs::write(&bad, "id,city\n2,Rome\n-3,Lima\n").unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    let schema = good.to_str().unwrap();
+    ok(&[
+        "create",
+        t,
+        "--schema-from",
+        schema,
+        "--constraint",
+        "Positive=id > 0",
+    ]);
+    let d: Value = serde_json::from_str(&ok(&["describe", t, "--json"])).unwrap();
+    assert_eq!(d["constraints"]["positive"], "id > 0");
+    ok(&["write", t, good.to_str().unwrap()]);
+    let err = fails(&["write", t, bad.to_str().unwrap()], 1);
+    assert!(
+        err.contains(
+            "CHECK constraint positive (id > 0) is violated by 1 written row(s), e.g. id = -3"
+        ),
+        "{err}"
+    );
+    let d: Value = serde_json::from_str(&ok(&["describe", t, "--json"])).unwrap();
+    assert_eq!(d["version"], 1, "nothing was committed");
+    // constraints that do not fit the schema are refused when the table is created
+    let t2 = dir.join("t2");
+    let t2 = t2.to_str().unwrap();
     let err = fails(
         &[
             "create",
-            &format!("{t}2"),
+            t2,
             "--schema-from",
-            csv.to_str().unwrap(),
+            schema,
             "--constraint",
-            "c=id > 0",
+            "c=nope > 0",
         ],
         1,
     );
-    assert!(err.contains("not supported yet"), "{err}");
+    assert!(err.contains("unknown column 'nope'"), "{err}");
+    let err = fails(
+        &[
+            "create",
+            t2,
+            "--schema-from",
+            schema,
+            "--constraint",
+            "c=id + 1",
+        ],
+        1,
+    );
+    assert!(err.contains("must be boolean"), "{err}");
+    let err = fails(
+        &[
+            "create",
+            t2,
+            "--schema-from",
+            schema,
+            "--constraint",
+            "c=id > 0",
+            "--constraint",
+            "C=id > 1",
+        ],
+        1,
+    );
+    assert!(err.contains("given twice"), "{err}");
+    assert!(!Path::new(t2).join("_delta_log").exists());
 }
 
 #[test]

@@ -86,6 +86,13 @@ impl Constraints {
     }
 }
 
+/// Whether every CHECK constraint and invariant of a table can be checked
+/// (they parse, name its columns and are boolean); the error says which
+/// cannot, and why.
+pub fn validate(schema: &StructType, properties: &TableProperties) -> Result<(), String> {
+    rules(schema, properties).map(|_| ())
+}
+
 /// Whether every CHECK constraint of the table can be checked; the error
 /// says which cannot, and why.
 pub fn check_constraints_checkable(

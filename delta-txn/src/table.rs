@@ -161,10 +161,10 @@ impl Table {
         let mut properties = options.properties;
         column_mapping::apply(&mut schema, &mut properties)
             .map_err(|reason| TxnError::InvalidArgument { reason })?;
-        let protocol = protocol_for(&required_features(
-            &schema,
-            &TableProperties::parse(&properties)?,
-        ));
+        let parsed = TableProperties::parse(&properties)?;
+        crate::constraints::validate(&schema, &parsed)
+            .map_err(|reason| TxnError::InvalidArgument { reason })?;
+        let protocol = protocol_for(&required_features(&schema, &parsed));
         let metadata = Metadata {
             id: uuid::Uuid::new_v4().to_string(),
             name: options.name,
