@@ -41,6 +41,38 @@ pub enum Command {
     Write(WriteArgs),
     /// Write a checkpoint at the latest version.
     Checkpoint(CheckpointArgs),
+    /// Add or drop a CHECK constraint.
+    Constraint(ConstraintArgs),
+}
+
+/// `delta constraint`.
+#[derive(Debug, Args)]
+pub struct ConstraintArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ConstraintAction,
+}
+
+/// `delta constraint add|drop`.
+#[derive(Debug, Subcommand)]
+pub enum ConstraintAction {
+    /// Add a CHECK constraint after checking that every existing row
+    /// satisfies it, e.g. `delta constraint add t positive "id > 0"`.
+    Add {
+        /// The table: a path or URL.
+        table: String,
+        /// The constraint's name (case-insensitive).
+        name: String,
+        /// A SQL boolean expression every row must make true.
+        expression: String,
+    },
+    /// Drop a CHECK constraint, e.g. `delta constraint drop t positive`.
+    Drop {
+        /// The table: a path or URL.
+        table: String,
+        /// The constraint's name.
+        name: String,
+    },
 }
 
 /// Flags of `delta create`.

@@ -76,5 +76,6 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Create(args) => write::create(args).await,
         Command::Write(args) => write::write(args).await,
         Command::Checkpoint(args) => write::checkpoint(args).await,
+        Command::Constraint(args) => write::constraint(args).await,
     }
 }

@@ -1,4 +1,4 @@
-//! `delta create`, `delta write` and `delta checkpoint`.
+//! `delta create`, `delta write`, `delta checkpoint` and `delta constraint`.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use delta::schema::StructType;
 use delta::txn::{CreateOptions, SaveMode, Table, TxnError, WriteOptions};
 
-use crate::cli::{CheckpointArgs, CreateArgs, Mode, WriteArgs};
+use crate::cli::{CheckpointArgs, ConstraintAction, ConstraintArgs, CreateArgs, Mode, WriteArgs};
 use crate::input;
 use crate::output::{CliResult, Context};
 
@@ -143,5 +143,35 @@ pub async fn checkpoint(args: &CheckpointArgs) -> CliResult<()> {
         "checkpoint at version {}: {} actions, {} files, {} bytes",
         info.version, info.size, info.num_of_add_files, info.size_in_bytes
     );
+    Ok(())
+}
+
+/// Runs `delta constraint add|drop`.
+pub async fn constraint(args: &ConstraintArgs) -> CliResult<()> {
+    match &args.action {
+        ConstraintAction::Add {
+            table,
+            name,
+            expression,
+        } => {
+            let outcome = Table::open(table)
+                .await?
+                .add_constraint(name, expression)
+                .await?;
+            println!(
+                "added constraint {} ({expression}) at version {}",
+                name.to_lowercase(),
+                outcome.version
+            );
+        }
+        ConstraintAction::Drop { table, name } => {
+            let outcome = Table::open(table).await?.drop_constraint(name).await?;
+            println!(
+                "dropped constraint {} at version {}",
+                name.to_lowercase(),
+                outcome.version
+            );
+        }
+    }
     Ok(())
 }

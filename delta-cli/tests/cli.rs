@@ -674,9 +674,7 @@ fn check_constraints_from_create_hold_on_writes() {
     ok(&["write", t, good.to_str().unwrap()]);
     let err = fails(&["write", t, bad.to_str().unwrap()], 1);
     assert!(
-        err.contains(
-            "CHECK constraint positive (id > 0) is violated by 1 written row(s), e.g. id = -3"
-        ),
+        err.contains("CHECK constraint positive (id > 0) is violated by 1 row(s), e.g. id = -3"),
         "{err}"
     );
     let d: Value = serde_json::from_str(&ok(&["describe", t, "--json"])).unwrap();
@@ -723,6 +721,36 @@ fn check_constraints_from_create_hold_on_writes() {
     );
     assert!(err.contains("given twice"), "{err}");
     assert!(!Path::new(t2).join("_delta_log").exists());
+}
+
+#[test]
+fn constraints_are_added_after_checking_rows_and_dropped() {
+    let dir = scratch("constraint-add");
+    let csv = dir.join("rows.csv");
+    fs::write(&csv, "id,city\n1,Oslo\n-2,Rome\n").unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    ok(&["write", t, csv.to_str().unwrap()]);
+    let err = fails(&["constraint", "add", t, "positive", "id > 0"], 1);
+    assert!(err.contains("violated by 1 row(s), e.g. id = -2"), "{err}");
+    let out = ok(&["constraint", "add", t, "Known", "city IS NOT NULL"]);
+    assert!(
+        out.contains("added constraint known (city IS NOT NULL) at version 1"),
+        "{out}"
+    );
+    let nulls = dir.join("nulls.csv");
+    fs::write(&nulls, "id,city\n3,\n").unwrap();
+    let err = fails(&["write", t, nulls.to_str().unwrap()], 1);
+    assert!(err.contains("CHECK constraint known"), "{err}");
+    let out = ok(&["constraint", "drop", t, "KNOWN"]);
+    assert!(
+        out.contains("dropped constraint known at version 2"),
+        "{out}"
+    );
+    ok(&["write", t, nulls.to_str().unwrap()]);
+    let err = fails(&["constraint", "drop", t, "known"], 1);
+    assert!(err.contains("no constraint 'known'"), "{err}");
+    fails(&["constraint", "add", t], 2);
 }
 
 #[test]

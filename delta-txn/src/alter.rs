@@ -6,12 +6,14 @@
 use std::collections::HashMap;
 
 use delta_log::TableProperties;
+use delta_log::properties::CONSTRAINTS_PREFIX;
 use delta_schema::{
     COLUMN_MAPPING_PHYSICAL_NAME, DataType, PrimitiveType, StructField, StructType,
     record_type_change, type_widening_allowed,
 };
 
 use crate::column_mapping;
+use crate::constraints::{self, Constraints};
 use crate::protocol::{required_features, upgrade};
 use crate::transaction::{CommitOutcome, Transaction};
 use crate::{Snapshot, Table, TxnError};
@@ -66,13 +68,38 @@ impl Table {
         ) -> Result<(), TxnError>,
     ) -> Result<CommitOutcome, TxnError> {
         let snapshot = self.snapshot().await?;
+        self.alter_from(snapshot, operation, parameters, change)
+            .await
+    }
+
+    /// [`Table::alter`] from a snapshot the caller read: the commit fails
+    /// when another writer committed since. The table's CHECK constraints and
+    /// invariants must still bind to the new schema (a column they read
+    /// cannot be dropped or renamed away).
+    async fn alter_from(
+        &self,
+        snapshot: Snapshot,
+        operation: &str,
+        parameters: &[(&str, String)],
+        change: impl FnOnce(
+            &Snapshot,
+            &mut StructType,
+            &mut HashMap<String, String>,
+        ) -> Result<(), TxnError>,
+    ) -> Result<CommitOutcome, TxnError> {
         let mut schema = snapshot.schema().clone();
         let mut metadata = snapshot.metadata().clone();
         change(&snapshot, &mut schema, &mut metadata.configuration)?;
         metadata.schema_string = schema.to_json();
+        let properties = TableProperties::parse(&metadata.configuration)?;
+        constraints::validate(&schema, &properties).map_err(|reason| {
+            invalid(format!(
+                "{operation} would break a rule of the table: {reason}"
+            ))
+        })?;
         let protocol = upgrade(
             snapshot.protocol(),
-            &required_features(&schema, &TableProperties::parse(&metadata.configuration)?),
+            &required_features(&schema, &properties),
         );
         let mut txn = Transaction::new(self, Some(snapshot), operation);
         for (k, v) in parameters {
@@ -93,6 +120,14 @@ impl Table {
         &self,
         properties: HashMap<String, String>,
     ) -> Result<CommitOutcome, TxnError> {
+        if let Some(key) = properties
+            .keys()
+            .find(|k| k.starts_with(CONSTRAINTS_PREFIX))
+        {
+            return Err(invalid(format!(
+                "'{key}' is a CHECK constraint: add it with add_constraint (delta constraint add), which checks the existing rows"
+            )));
+        }
         let shown = serde_json::to_string(&properties).unwrap_or_default();
         self.alter("SET TBLPROPERTIES", &[("properties", shown)], |_, schema, config| {
             let old_mode = config.get(column_mapping::MODE).cloned();
@@ -124,6 +159,11 @@ impl Table {
             &[("propertyKeys", shown)],
             |_, _, config| {
                 for key in keys {
+                    if key.starts_with(CONSTRAINTS_PREFIX) {
+                        return Err(invalid(format!(
+                            "'{key}' is a CHECK constraint: drop it with drop_constraint (delta constraint drop)"
+                        )));
+                    }
                     if key == column_mapping::MODE || key == column_mapping::MAX_COLUMN_ID {
                         return Err(invalid(format!(
                             "'{key}' cannot be unset once column mapping is on"
@@ -132,6 +172,60 @@ impl Table {
                     config.remove(key);
                 }
                 Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Adds a CHECK constraint (`ALTER TABLE ADD CONSTRAINT name CHECK
+    /// (expression)`): the expression is typed against the schema, every
+    /// existing row is checked (true passes; false and null fail, as for
+    /// written rows), then the constraint is committed on the version that
+    /// was checked, so a commit made meanwhile makes this one fail rather
+    /// than slip a violating row in. Names are case-insensitive.
+    pub async fn add_constraint(
+        &self,
+        name: &str,
+        expression: &str,
+    ) -> Result<CommitOutcome, TxnError> {
+        let name = constraint_name(name)?;
+        let key = format!("{CONSTRAINTS_PREFIX}{name}");
+        let snapshot = self.snapshot().await?;
+        if let Some(existing) = snapshot.properties().get(&key) {
+            return Err(invalid(format!(
+                "the table already has a constraint '{name}' ({existing})"
+            )));
+        }
+        let mut properties = TableProperties::parse(snapshot.properties())?;
+        properties.constraints.clear();
+        properties
+            .constraints
+            .insert(name.clone(), expression.to_string());
+        let schema = StructType::clone(snapshot.schema());
+        let rule = Constraints::only_checks(&schema, &properties, snapshot.version())?;
+        rule.check_existing(&snapshot).await?;
+        self.alter_from(
+            snapshot,
+            "ADD CONSTRAINT",
+            &[("name", name.clone()), ("expr", expression.to_string())],
+            |_, _, config| {
+                config.insert(key, expression.to_string());
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Drops a CHECK constraint (`ALTER TABLE DROP CONSTRAINT name`).
+    pub async fn drop_constraint(&self, name: &str) -> Result<CommitOutcome, TxnError> {
+        let name = constraint_name(name)?;
+        let key = format!("{CONSTRAINTS_PREFIX}{name}");
+        self.alter(
+            "DROP CONSTRAINT",
+            &[("name", name.clone())],
+            |_, _, config| match config.remove(&key) {
+                Some(_) => Ok(()),
+                None => Err(invalid(format!("the table has no constraint '{name}'"))),
             },
         )
         .await
@@ -272,6 +366,18 @@ impl Table {
         )
         .await
     }
+}
+
+/// A constraint name, lower-cased; empty names and names with characters
+/// that do not belong in a property key are refused.
+fn constraint_name(name: &str) -> Result<String, TxnError> {
+    let name = name.trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(invalid(format!(
+            "'{name}' is not a constraint name (letters, digits and '_')"
+        )));
+    }
+    Ok(name.to_lowercase())
 }
 
 fn require_column_mapping(snapshot: &Snapshot, what: &str) -> Result<(), TxnError> {

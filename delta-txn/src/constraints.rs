@@ -16,7 +16,9 @@ use delta_log::TableProperties;
 use delta_schema::{DataType, StructField, StructType};
 use serde_json::Value;
 
-use crate::TxnError;
+use futures::TryStreamExt;
+
+use crate::{Snapshot, TxnError};
 
 /// Field metadata key of a column invariant.
 pub const INVARIANTS_KEY: &str = "delta.invariants";
@@ -55,6 +57,54 @@ impl Constraints {
         Ok(Constraints { rules })
     }
 
+    /// The CHECK constraints alone of a table with these properties.
+    pub(crate) fn only_checks(
+        schema: &StructType,
+        properties: &TableProperties,
+        version: u64,
+    ) -> Result<Constraints, TxnError> {
+        let rules =
+            check_rules(schema, properties).map_err(|reason| TxnError::InvalidArgument {
+                reason: format!("{reason} (version {version})"),
+            })?;
+        Ok(Constraints { rules })
+    }
+
+    /// Checks every row of the snapshot, reading only the columns the rules
+    /// read; the error counts all violating rows.
+    pub(crate) async fn check_existing(&self, snapshot: &Snapshot) -> Result<(), TxnError> {
+        for rule in &self.rules {
+            let mut columns: Vec<String> = Vec::new();
+            for path in rule.predicate.columns() {
+                if !columns.contains(&path[0]) {
+                    columns.push(path[0].clone());
+                }
+            }
+            let mut batches = snapshot.scan().with_columns(columns).execute()?;
+            let mut rows = 0;
+            let mut examples = Vec::new();
+            while let Some(batch) = batches.try_next().await? {
+                let failed = failed_rows(&rule.predicate, &batch)?;
+                let count = failed.true_count();
+                if count > 0 && examples.len() < EXAMPLES {
+                    let violating = filter_record_batch(&batch, &failed)?;
+                    examples.extend(examples_of(&violating, &rule.predicate));
+                    examples.truncate(EXAMPLES);
+                }
+                rows += count;
+            }
+            if rows > 0 {
+                return Err(TxnError::ConstraintViolation {
+                    constraint: rule.what.clone(),
+                    expression: rule.expression.clone(),
+                    rows,
+                    examples,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Whether there is nothing to check.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
@@ -63,13 +113,7 @@ impl Constraints {
     /// Checks every row of `batch` (in the table's logical schema).
     pub fn check(&self, batch: &RecordBatch) -> Result<(), TxnError> {
         for rule in &self.rules {
-            let verdict = rule.predicate.evaluate_predicate(batch)?;
-            // true passes; false and null fail
-            let passed = match verdict.nulls() {
-                Some(nulls) => BooleanArray::new(verdict.values() & nulls.inner(), None),
-                None => verdict,
-            };
-            let failed = not(&passed)?;
+            let failed = failed_rows(&rule.predicate, batch)?;
             let count = failed.true_count();
             if count == 0 {
                 continue;
@@ -79,7 +123,7 @@ impl Constraints {
                 constraint: rule.what.clone(),
                 expression: rule.expression.clone(),
                 rows: count,
-                examples: examples(&violating, &rule.predicate),
+                examples: examples_of(&violating, &rule.predicate),
             });
         }
         Ok(())
@@ -176,8 +220,18 @@ fn invariant_expression(value: &Value) -> String {
         .map_or_else(|| value.to_string(), str::to_string)
 }
 
+/// The rows for which a rule is not true (false or null).
+fn failed_rows(predicate: &Bound, batch: &RecordBatch) -> Result<BooleanArray, TxnError> {
+    let verdict = predicate.evaluate_predicate(batch)?;
+    let passed = match verdict.nulls() {
+        Some(nulls) => BooleanArray::new(verdict.values() & nulls.inner(), None),
+        None => verdict,
+    };
+    Ok(not(&passed)?)
+}
+
 /// A few violating rows, as the values of the columns the rule reads.
-fn examples(violating: &RecordBatch, predicate: &Bound) -> Vec<String> {
+fn examples_of(violating: &RecordBatch, predicate: &Bound) -> Vec<String> {
     let columns = predicate.columns();
     let options = FormatOptions::default().with_null("null");
     (0..violating.num_rows().min(EXAMPLES))

@@ -56,10 +56,10 @@ pub enum TxnError {
         /// How many files it would remove.
         files: usize,
     },
-    /// Written rows break a CHECK constraint or a column invariant; nothing
-    /// was committed.
+    /// Rows (written, or already in the table when adding a constraint)
+    /// break a CHECK constraint or a column invariant; nothing was committed.
     #[error(
-        "{constraint} ({expression}) is violated by {rows} written row(s), e.g. {}; nothing was committed",
+        "{constraint} ({expression}) is violated by {rows} row(s), e.g. {}; nothing was committed",
         examples.join("; ")
     )]
     ConstraintViolation {
@@ -67,7 +67,7 @@ pub enum TxnError {
         constraint: String,
         /// Its SQL expression.
         expression: String,
-        /// How many rows of the batch that failed break it.
+        /// How many rows break it (of the batch that failed, or of the table).
         rows: usize,
         /// The values of the columns it reads, for a few of those rows.
         examples: Vec<String>,

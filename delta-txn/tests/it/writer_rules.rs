@@ -178,7 +178,7 @@ async fn check_constraints_of_other_writers_are_enforced() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "CHECK constraint xpos (x > 0) is violated by 2 written row(s), e.g. x = -5; x = -6; nothing was committed"
+        "CHECK constraint xpos (x > 0) is violated by 2 row(s), e.g. x = -5; x = -6; nothing was committed"
     );
     // null is not true: it fails too
     let b = RecordBatch::try_new(
@@ -669,5 +669,92 @@ async fn constraints_on_nested_fields_of_our_tables() {
         .unwrap_err();
     assert!(err.to_string().contains("e.g. s.a = null"), "{err}");
     assert_eq!(table.snapshot().await.unwrap().version(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn adding_a_constraint_checks_the_existing_rows() {
+    let dir = delta_test::scratch_dir("add-constraint").unwrap();
+    let table = Table::at(dir.to_str().unwrap()).unwrap();
+    assert_eq!(
+        write(&table, &[1, 5, -2], SaveMode::Append).await.unwrap(),
+        0
+    );
+    assert_eq!(write(&table, &[-7, 9], SaveMode::Append).await.unwrap(), 1);
+    let err = table.add_constraint("Positive", "x > 0").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "CHECK constraint positive (x > 0) is violated by 2 row(s), e.g. x = -2; x = -7; nothing was committed"
+    );
+    assert_eq!(table.snapshot().await.unwrap().version(), 1);
+    // one that holds is committed, with the feature it needs
+    let outcome = table.add_constraint("Small", "x < 100").await.unwrap();
+    assert_eq!(outcome.version, 2);
+    let protocol = outcome.snapshot.protocol().clone();
+    assert!(protocol.min_writer_version >= 3, "{protocol:?}");
+    assert_eq!(
+        outcome.snapshot.properties()["delta.constraints.small"],
+        "x < 100"
+    );
+    let err = write(&table, &[100], SaveMode::Append).await.unwrap_err();
+    assert!(matches!(err, TxnError::ConstraintViolation { .. }), "{err}");
+    // names are case-insensitive; a second one of a name is refused
+    let err = table.add_constraint("SMALL", "x < 5").await.unwrap_err();
+    assert!(
+        err.to_string().contains("already has a constraint 'small'"),
+        "{err}"
+    );
+    let err = table.add_constraint("bad name", "x < 5").await.unwrap_err();
+    assert!(err.to_string().contains("not a constraint name"), "{err}");
+    let err = table.add_constraint("typo", "y < 5").await.unwrap_err();
+    assert!(err.to_string().contains("unknown column 'y'"), "{err}");
+    // a constraint is not a property to set or unset by hand
+    let err = table
+        .set_properties([("delta.constraints.z".to_string(), "x > 0".to_string())].into())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("add_constraint"), "{err}");
+    // dropping it lifts the rule
+    assert_eq!(table.drop_constraint("Small").await.unwrap().version, 3);
+    assert_eq!(write(&table, &[100], SaveMode::Append).await.unwrap(), 4);
+    let err = table.drop_constraint("small").await.unwrap_err();
+    assert!(err.to_string().contains("no constraint 'small'"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn columns_a_constraint_reads_cannot_be_dropped_or_renamed() {
+    let dir = delta_test::scratch_dir("constraint-columns").unwrap();
+    let schema = StructType::new([
+        StructField::new("x", DataType::LONG, true),
+        StructField::new("y", DataType::LONG, true),
+    ]);
+    let (table, _) = Table::create(
+        dir.to_str().unwrap(),
+        &schema,
+        CreateOptions {
+            properties: [
+                ("delta.columnMapping.mode".to_string(), "name".to_string()),
+                ("delta.constraints.ypos".to_string(), "y > 0".to_string()),
+            ]
+            .into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for err in [
+        table.drop_column("y").await.unwrap_err(),
+        table.rename_column("y", "z").await.unwrap_err(),
+    ] {
+        assert!(
+            err.to_string().contains("would break a rule of the table"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("CHECK constraint ypos"), "{err}");
+    }
+    assert_eq!(table.snapshot().await.unwrap().version(), 0);
+    // a column no rule reads can go
+    assert_eq!(table.drop_column("x").await.unwrap().version, 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
