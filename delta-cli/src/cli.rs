@@ -137,8 +137,8 @@ pub struct WriteArgs {
     #[arg(long, value_name = "c1,c2", value_delimiter = ',')]
     pub partition_by: Option<Vec<String>>,
 
-    /// Overwrite only rows matching this predicate. Not supported yet:
-    /// predicates arrive with SQL expressions; giving it fails with exit status 1.
+    /// With --mode overwrite: replace only the rows matching this SQL
+    /// predicate, e.g. "day = '2024-01-01'"; every written row must match it.
     #[arg(long, value_name = "PRED")]
     pub replace_where: Option<String>,
 

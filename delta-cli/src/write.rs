@@ -49,11 +49,12 @@ pub async fn create(args: &CreateArgs) -> CliResult<()> {
 
 /// Runs `delta write`.
 pub async fn write(args: &WriteArgs) -> CliResult<()> {
-    if args.replace_where.is_some() {
-        return Err(
-            "--replace-where is not supported yet: predicates arrive with SQL expressions".into(),
-        );
-    }
+    // a predicate that does not parse fails before anything is read
+    let replace_where = args
+        .replace_where
+        .as_deref()
+        .map(delta::expr::parse)
+        .transpose()?;
     let table = Table::at(&args.table)?;
     // one snapshot for the whole command: it types the input and the write reads it
     let snapshot = table.snapshot_if_exists().await?;
@@ -97,6 +98,7 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
         partition_by: args.partition_by.clone(),
         properties: HashMap::new(),
         app_transaction: args.app_id.clone().zip(args.app_version),
+        replace_where,
     };
     let outcome = table
         .write_on(snapshot, Arc::clone(&schema), batches, options)

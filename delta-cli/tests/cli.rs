@@ -7,6 +7,7 @@
     reason = "tests fail loudly"
 )]
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -598,6 +599,45 @@ fn write_creates_appends_overwrites_and_is_idempotent() {
 }
 
 #[test]
+fn write_replace_where_replaces_matching_rows() {
+    let dir = scratch("write-replace-where");
+    let all = dir.join("all.csv");
+    fs::write(&all, "id,city\n1,Oslo\n2,Rome\n3,Oslo\n").unwrap();
+    let new = dir.join("new.csv");
+    fs::write(&new, "id,city\n10,Oslo\n").unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    ok(&["write", t, all.to_str().unwrap(), "--partition-by", "city"]);
+    let args = ["write", t, new.to_str().unwrap(), "--mode", "overwrite"];
+    ok(&[&args[..], &["--replace-where", "city = 'Oslo'"]].concat());
+    assert_eq!(
+        ok(&[
+            "cat",
+            t,
+            "--format",
+            "csv",
+            "--columns",
+            "id,city",
+            "--where",
+            "id > 0"
+        ])
+        .lines()
+        .skip(1)
+        .collect::<BTreeSet<_>>(),
+        ["10,Oslo", "2,Rome"].into_iter().collect()
+    );
+    let h: Vec<Value> = ok(&["history", t, "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        h[0]["operation_parameters"]["predicate"], "city = 'Oslo'",
+        "{}",
+        h[0]
+    );
+}
+
+#[test]
 fn write_refuses_bad_data_and_flags() {
     let dir = scratch("write-refuse");
     let input = dir.join("in.parquet");
@@ -615,7 +655,37 @@ fn write_refuses_bad_data_and_flags() {
         "{err}"
     );
     let err = fails(&["write", t, input, "--replace-where", "id > 1"], 1);
-    assert!(err.contains("not supported yet"), "{err}");
+    assert!(err.contains("needs mode overwrite"), "{err}");
+    let err = fails(
+        &[
+            "write",
+            t,
+            input,
+            "--mode",
+            "overwrite",
+            "--replace-where",
+            "id >",
+        ],
+        1,
+    );
+    assert!(err.contains("cannot parse 'id >'"), "{err}");
+    // the input's rows are not all above 60: nothing is committed
+    let err = fails(
+        &[
+            "write",
+            t,
+            input,
+            "--mode",
+            "overwrite",
+            "--replace-where",
+            "id > 60",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("the replaceWhere predicate (id > 60) is violated by"),
+        "{err}"
+    );
     fails(&["write", t, input, "--app-id", "x"], 2);
     fails(&["write", t, input, "--mode", "sideways"], 2);
     let err = fails(&["write", t, "/no/such/file.parquet"], 1);

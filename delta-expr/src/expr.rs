@@ -185,10 +185,41 @@ impl fmt::Display for Literal {
     }
 }
 
-/// SQL text that parses back to the same tree (operands of operators are
-/// parenthesized).
+impl Expr {
+    /// How tightly the expression binds when printed: an operand that binds
+    /// less tightly than its operator needs parentheses.
+    fn precedence(&self) -> u8 {
+        match self {
+            Expr::Or(..) => 1,
+            Expr::And(..) => 2,
+            Expr::Not(_) => 3,
+            Expr::Compare(..)
+            | Expr::IsNull { .. }
+            | Expr::InList { .. }
+            | Expr::Between { .. } => 4,
+            Expr::Arith(ArithOp::Add | ArithOp::Sub, ..) => 5,
+            Expr::Arith(..) => 6,
+            Expr::Negate(_) => 7,
+            Expr::Column(_) | Expr::Literal(_) => 8,
+        }
+    }
+}
+
+/// Writes `e`, in parentheses when it binds less tightly than `at least`
+/// (or as tightly, for the right operand of a left-associative operator).
+fn operand(f: &mut fmt::Formatter<'_>, e: &Expr, at_least: u8) -> fmt::Result {
+    if e.precedence() < at_least {
+        write!(f, "({e})")
+    } else {
+        write!(f, "{e}")
+    }
+}
+
+/// SQL text that parses back to the same tree, with parentheses only where
+/// they are needed.
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.precedence();
         match self {
             Expr::Column(path) => {
                 for (i, name) in path.iter().enumerate() {
@@ -200,21 +231,48 @@ impl fmt::Display for Expr {
                 Ok(())
             }
             Expr::Literal(l) => write!(f, "{l}"),
-            Expr::Not(e) => write!(f, "NOT ({e})"),
-            Expr::And(a, b) => write!(f, "({a}) AND ({b})"),
-            Expr::Or(a, b) => write!(f, "({a}) OR ({b})"),
-            Expr::Compare(op, a, b) => write!(f, "({a}) {} ({b})", op.symbol()),
-            Expr::Arith(op, a, b) => write!(f, "({a}) {} ({b})", op.symbol()),
-            Expr::Negate(e) => write!(f, "-({e})"),
+            Expr::Not(e) => {
+                f.write_str("NOT ")?;
+                operand(f, e, p)
+            }
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                operand(f, a, p)?;
+                f.write_str(if matches!(self, Expr::And(..)) {
+                    " AND "
+                } else {
+                    " OR "
+                })?;
+                operand(f, b, p + 1)
+            }
+            Expr::Compare(op, a, b) => {
+                operand(f, a, p + 1)?;
+                write!(f, " {} ", op.symbol())?;
+                operand(f, b, p + 1)
+            }
+            Expr::Arith(op, a, b) => {
+                operand(f, a, p)?;
+                write!(f, " {} ", op.symbol())?;
+                operand(f, b, p + 1)
+            }
+            Expr::Negate(e) => {
+                // `- -3` would read as a comment opener without the space
+                f.write_str("-")?;
+                match &**e {
+                    Expr::Literal(Literal::Number(n)) if n.starts_with('-') => write!(f, "({e})"),
+                    _ => operand(f, e, p),
+                }
+            }
             Expr::IsNull { expr, negated } => {
-                write!(f, "({expr}) IS {}NULL", if *negated { "NOT " } else { "" })
+                operand(f, expr, p + 1)?;
+                write!(f, " IS {}NULL", if *negated { "NOT " } else { "" })
             }
             Expr::InList {
                 expr,
                 list,
                 negated,
             } => {
-                write!(f, "({expr}) {}IN (", if *negated { "NOT " } else { "" })?;
+                operand(f, expr, p + 1)?;
+                write!(f, " {}IN (", if *negated { "NOT " } else { "" })?;
                 for (i, e) in list.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
@@ -228,11 +286,13 @@ impl fmt::Display for Expr {
                 low,
                 high,
                 negated,
-            } => write!(
-                f,
-                "({expr}) {}BETWEEN ({low}) AND ({high})",
-                if *negated { "NOT " } else { "" }
-            ),
+            } => {
+                operand(f, expr, p + 1)?;
+                write!(f, " {}BETWEEN ", if *negated { "NOT " } else { "" })?;
+                operand(f, low, p + 1)?;
+                f.write_str(" AND ")?;
+                operand(f, high, p + 1)
+            }
         }
     }
 }

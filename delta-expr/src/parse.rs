@@ -197,6 +197,25 @@ mod tests {
     }
 
     #[test]
+    fn prints_with_the_parentheses_it_needs() {
+        for (text, printed) in [
+            ("a = 1 AND (b = 2 OR c = 3)", "a = 1 AND (b = 2 OR c = 3)"),
+            ("(a = 1 AND b = 2) OR c = 3", "a = 1 AND b = 2 OR c = 3"),
+            ("NOT (a = 1)", "NOT a = 1"),
+            ("(a - b) - c = a - (b - c)", "a - b - c = a - (b - c)"),
+            ("(a + b) * c > -d", "(a + b) * c > -d"),
+            (
+                "x NOT IN (1, 2) AND y BETWEEN 1 + 1 AND 3",
+                "x NOT IN (1, 2) AND y BETWEEN 1 + 1 AND 3",
+            ),
+            ("`a b`.c IS NOT NULL", "`a b`.c IS NOT NULL"),
+        ] {
+            let e = round_trip(text);
+            assert_eq!(e.to_string(), printed, "{text}");
+        }
+    }
+
+    #[test]
     fn bad_and_unsupported_text_is_named() {
         let err = parse("a >").unwrap_err();
         assert!(matches!(err, ExprError::Parse { .. }), "{err}");

@@ -252,6 +252,9 @@ proptest! {
         files in prop::collection::vec(prop::collection::vec(row(), 0..8), 1..5),
         predicate in predicate(),
     ) {
+        // printed back, a predicate parses to the same tree
+        let parsed = parse(&predicate).unwrap();
+        prop_assert_eq!(parse(&parsed.to_string()).unwrap(), parsed);
         let files: Vec<RecordBatch> = files.iter().map(|rows| file(rows)).collect();
         let bound = bind_predicate(&parse(&predicate).unwrap(), &schema());
         // some random predicates are ill-typed or overflow: not this test's subject

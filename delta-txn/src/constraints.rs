@@ -11,7 +11,7 @@
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::{filter_record_batch, not};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use delta_expr::{Bound, bind_predicate, parse};
+use delta_expr::{Bound, Expr, bind_predicate, parse};
 use delta_log::TableProperties;
 use delta_schema::{DataType, StructField, StructType};
 use serde_json::Value;
@@ -103,6 +103,17 @@ impl Constraints {
             }
         }
         Ok(())
+    }
+
+    /// These rules and one more: rows must make `predicate` (the text of
+    /// `expression`) true.
+    pub(crate) fn with_rule(mut self, what: &str, expression: &Expr, predicate: Bound) -> Self {
+        self.rules.push(Rule {
+            what: what.to_string(),
+            expression: expression.to_string(),
+            predicate,
+        });
+        self
     }
 
     /// Whether there is nothing to check.

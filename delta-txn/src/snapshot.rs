@@ -132,6 +132,7 @@ impl Snapshot {
             snapshot: self.clone(),
             columns: None,
             predicate: None,
+            only: None,
             parallelism: default_parallelism(),
         }
     }
@@ -221,6 +222,8 @@ pub struct Scan {
     snapshot: Snapshot,
     columns: Option<Vec<String>>,
     predicate: Option<Expr>,
+    /// Only these files (indices in the snapshot), when set.
+    only: Option<Vec<usize>>,
     parallelism: usize,
 }
 
@@ -291,6 +294,17 @@ impl Scan {
         self
     }
 
+    /// Only these files (indices in the snapshot's file list).
+    pub(crate) fn only_files(mut self, files: Vec<usize>) -> Self {
+        self.only = Some(files);
+        self
+    }
+
+    /// The indices of the files the scan reads.
+    pub(crate) fn chosen_files(&self) -> Result<Vec<usize>, TxnError> {
+        Ok(self.prepare()?.files)
+    }
+
     fn read_plan(&self, columns: Option<&[String]>) -> Result<ReadPlan, TxnError> {
         Ok(ReadPlan::new(
             &self.snapshot.schema,
@@ -306,7 +320,10 @@ impl Scan {
 
     /// The plan, the files to read and the row filter.
     fn prepare(&self) -> Result<Prepared, TxnError> {
-        let all_files = || (0..self.snapshot.state.files.len()).collect();
+        let all_files = || match &self.only {
+            Some(files) => files.clone(),
+            None => (0..self.snapshot.state.files.len()).collect(),
+        };
         let Some(expr) = &self.predicate else {
             return Ok(Prepared {
                 plan: Arc::new(self.read_plan(self.columns.as_deref())?),
@@ -329,14 +346,15 @@ impl Scan {
                 (Some(read), output)
             }
         };
-        let files = match SkippingPredicate::new(&predicate) {
-            Some(skip) => skipping::select(
+        let files = match (SkippingPredicate::new(&predicate), &self.only) {
+            (_, Some(files)) => files.clone(),
+            (Some(skip), None) => skipping::select(
                 &skip,
                 &self.snapshot.state.files,
                 &self.snapshot.schema,
                 self.snapshot.partition_columns(),
             )?,
-            None => all_files(),
+            (None, None) => all_files(),
         };
         Ok(Prepared {
             plan: Arc::new(self.read_plan(read.as_deref())?),

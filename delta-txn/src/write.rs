@@ -7,8 +7,11 @@
 
 use std::collections::HashMap;
 
+use arrow::array::{Array, BooleanArray};
+use arrow::compute::{filter_record_batch, not};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use delta_expr::{Expr, bind_predicate};
 use delta_io::writer::{DataWriter, WriterOptions};
 use delta_log::{Format, Metadata, TableProperties};
 use delta_schema::{StructType, WriteSchemaOptions, check_write_schema};
@@ -58,6 +61,11 @@ pub struct WriteOptions {
     /// Idempotent writer: (application id, version); a write whose version
     /// the table has already seen for this application is skipped.
     pub app_transaction: Option<(String, i64)>,
+    /// With `Overwrite`: replace only the rows for which this predicate is
+    /// true (Delta's replaceWhere). Files holding only such rows are
+    /// removed, files that mix are rewritten without them, and every written
+    /// row must satisfy the predicate, or nothing is committed.
+    pub replace_where: Option<Expr>,
 }
 
 impl Table {
@@ -101,6 +109,14 @@ impl Table {
                 ),
             });
         }
+        if options.replace_where.is_some()
+            && (options.mode != SaveMode::Overwrite || options.overwrite_schema)
+        {
+            return Err(TxnError::InvalidArgument {
+                reason: "replaceWhere needs mode overwrite, and cannot overwrite the schema"
+                    .to_string(),
+            });
+        }
         let plan = plan_write(snapshot.as_ref(), &schema, &options)?;
         let mut txn = Transaction::new(self, snapshot.clone(), "WRITE")
             .parameter("mode", options.mode.name())
@@ -123,21 +139,46 @@ impl Table {
         if plan.metadata_changed {
             txn.set_metadata(plan.metadata);
         }
+        // replaceWhere: which files hold matching rows, and which of them
+        // must be rewritten without those rows
+        let replaced = match (&options.replace_where, &snapshot) {
+            (Some(predicate), Some(s)) => {
+                txn = txn.parameter("predicate", predicate.to_string());
+                Some(replaced_files(s, predicate).await?)
+            }
+            _ => None,
+        };
         if options.mode == SaveMode::Overwrite
             && let Some(s) = &snapshot
         {
             let now = now_ms();
-            txn.metric("numRemovedFiles", s.files().len());
-            txn.remove_files(s.files().iter().map(|f| f.to_remove(now)));
+            let removed: Vec<usize> = match &replaced {
+                Some(r) => r.removed.clone(),
+                None => (0..s.files().len()).collect(),
+            };
+            txn.metric("numRemovedFiles", removed.len());
+            txn.remove_files(
+                removed
+                    .iter()
+                    .filter_map(|&i| s.files().get(i))
+                    .map(|f| f.to_remove(now)),
+            );
         }
         // refused writes (writer features, append-only) write no data
         txn.check_allowed()?;
         // CHECK constraints and invariants, typed before any data is written
-        let constraints = Constraints::for_table(
+        let mut constraints = Constraints::for_table(
             &plan.schema,
             &properties,
             snapshot.as_ref().map_or(0, Snapshot::version),
         )?;
+        if let Some(predicate) = &options.replace_where {
+            constraints = constraints.with_rule(
+                "the replaceWhere predicate",
+                predicate,
+                bind_predicate(predicate, &plan.schema)?,
+            );
+        }
         let mut writer = DataWriter::try_new(
             self.location().store.clone(),
             self.location().root.clone(),
@@ -149,6 +190,16 @@ impl Table {
         let mut rows = 0u64;
         let mut batches = batches;
         let conformer = Conformer::new(&plan.schema);
+        // rows of rewritten files that the predicate does not replace
+        if let Some(replaced) = replaced {
+            let mut copied = 0u64;
+            for batch in replaced.kept_rows {
+                let batch = conformer.conform(&batch)?;
+                copied += batch.num_rows() as u64;
+                writer.write(&batch).await?;
+            }
+            txn.metric("numCopiedRows", copied);
+        }
         while let Some(batch) = batches.next().await {
             let batch = conformer.conform(&batch?)?;
             constraints.check(&batch)?;
@@ -162,6 +213,51 @@ impl Table {
         txn.add_files(adds);
         txn.commit().await
     }
+}
+
+/// The files of a replaceWhere: those to remove (indices in the snapshot),
+/// and the rows to keep from the ones that mix matching and other rows.
+struct Replaced {
+    removed: Vec<usize>,
+    kept_rows: Vec<RecordBatch>,
+}
+
+/// Reads the files that may hold rows matching `predicate` (skipping the
+/// others by their statistics) and sorts them: no matching row, kept; only
+/// matching rows, removed; both, removed and its other rows kept (a row
+/// whose predicate is null is not replaced).
+async fn replaced_files(snapshot: &Snapshot, predicate: &Expr) -> Result<Replaced, TxnError> {
+    let bound = bind_predicate(predicate, snapshot.schema())?;
+    let candidates = snapshot
+        .scan()
+        .with_predicate(predicate.clone())
+        .chosen_files()?;
+    let mut replaced = Replaced {
+        removed: Vec::new(),
+        kept_rows: Vec::new(),
+    };
+    for i in candidates {
+        let batches = snapshot.scan().only_files(vec![i]).collect().await?;
+        let mut kept = Vec::new();
+        let mut matched = 0;
+        for batch in &batches {
+            let matches = bound.evaluate_predicate(batch)?;
+            let matches = match matches.nulls() {
+                Some(nulls) => BooleanArray::new(matches.values() & nulls.inner(), None),
+                None => matches,
+            };
+            matched += matches.true_count();
+            kept.push(filter_record_batch(batch, &not(&matches)?)?);
+        }
+        if matched == 0 {
+            continue;
+        }
+        replaced.removed.push(i);
+        replaced
+            .kept_rows
+            .extend(kept.into_iter().filter(|b| b.num_rows() > 0));
+    }
+    Ok(replaced)
 }
 
 /// What a write commits besides data: the schema to write with, and new

@@ -192,3 +192,103 @@ async fn projected_columns_and_bad_predicates() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+async fn overwrite_where(
+    table: &Table,
+    batch: RecordBatch,
+    predicate: &str,
+) -> Result<delta_txn::CommitOutcome, TxnError> {
+    let options = WriteOptions {
+        mode: delta_txn::SaveMode::Overwrite,
+        replace_where: Some(parse(predicate).unwrap()),
+        ..Default::default()
+    };
+    table
+        .write(batch.schema(), stream::iter([Ok(batch)]), options)
+        .await
+}
+
+#[tokio::test]
+async fn replace_where_replaces_only_matching_rows() {
+    let (dir, table) = table("replace-where", HashMap::new()).await;
+    let before = table.snapshot().await.unwrap();
+    let rome_files: Vec<String> = before
+        .files()
+        .iter()
+        .filter(|f| {
+            f.partition_values()
+                .get("city")
+                .cloned()
+                .flatten()
+                .as_deref()
+                == Some("Rome")
+        })
+        .map(|f| f.path().to_string())
+        .collect();
+    // partition predicate: the Oslo files go, the others stay as they are
+    let outcome = overwrite_where(&table, data(1000..1003, Some("Oslo")), "city = 'Oslo'")
+        .await
+        .unwrap();
+    let after = &outcome.snapshot;
+    assert!(
+        rome_files
+            .iter()
+            .all(|p| after.files().iter().any(|f| f.path() == p))
+    );
+    let ids = sorted_ids(&after.scan().collect().await.unwrap());
+    let mut want: Vec<i64> = (100..300).chain(400..500).chain(1000..1003).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    // data predicate: files that mix are rewritten without the matching rows
+    let outcome = overwrite_where(
+        &table,
+        data(150..152, Some("Rome")),
+        "id >= 150 AND id < 250",
+    )
+    .await
+    .unwrap();
+    let ids = sorted_ids(&outcome.snapshot.scan().collect().await.unwrap());
+    let mut want: Vec<i64> = (100..152)
+        .chain(250..300)
+        .chain(400..500)
+        .chain(1000..1003)
+        .collect();
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    // rows whose predicate is null are not replaced: the null city stays
+    let outcome = overwrite_where(&table, data(2000..2001, Some("Lima")), "city <> 'Rome'")
+        .await
+        .unwrap();
+    let ids = sorted_ids(&outcome.snapshot.scan().collect().await.unwrap());
+    let mut want: Vec<i64> = (100..152).chain(250..300).chain(2000..2001).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn replace_where_refuses_rows_outside_the_predicate() {
+    let (dir, table) = table("replace-where-outside", HashMap::new()).await;
+    let version = table.snapshot().await.unwrap().version();
+    let err = overwrite_where(&table, data(5..7, Some("Rome")), "city = 'Oslo'")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the replaceWhere predicate (city = 'Oslo') is violated by 2 row(s)"),
+        "{err}"
+    );
+    assert_eq!(table.snapshot().await.unwrap().version(), version);
+    // only with overwrite
+    let batch = data(1..2, Some("Oslo"));
+    let options = WriteOptions {
+        replace_where: Some(parse("city = 'Oslo'").unwrap()),
+        ..Default::default()
+    };
+    let err = table
+        .write(batch.schema(), stream::iter([Ok(batch)]), options)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("needs mode overwrite"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
