@@ -37,6 +37,10 @@ pub(crate) enum Node {
     Arith(ArithOp, Box<Bound>, Box<Bound>),
     Negate(Box<Bound>),
     IsNull(Box<Bound>, bool),
+    /// operand, pattern, negated, case-insensitive
+    Like(Box<Bound>, Box<Bound>, bool, bool),
+    /// (condition, value) pairs and the value otherwise (null when absent)
+    Case(Vec<(Bound, Bound)>, Option<Box<Bound>>),
 }
 
 impl Bound {
@@ -63,6 +67,19 @@ impl Bound {
             Node::Literal(_) => {}
             Node::Cast(e) | Node::Not(e) | Node::Negate(e) | Node::IsNull(e, _) => {
                 e.visit_columns(f);
+            }
+            Node::Like(a, b, ..) => {
+                a.visit_columns(f);
+                b.visit_columns(f);
+            }
+            Node::Case(branches, otherwise) => {
+                for (c, v) in branches {
+                    c.visit_columns(f);
+                    v.visit_columns(f);
+                }
+                if let Some(e) = otherwise {
+                    e.visit_columns(f);
+                }
             }
             Node::And(a, b) | Node::Or(a, b) | Node::Compare(_, a, b) | Node::Arith(_, a, b) => {
                 a.visit_columns(f);
@@ -195,6 +212,94 @@ impl Binder<'_> {
                 })?;
                 self.negated(any, *negated)
             }
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => {
+                let string = |b: Bound| match b.data_type {
+                    DataType::Primitive(PrimitiveType::String | PrimitiveType::Void) => {
+                        Ok(self.cast(b, &DataType::STRING))
+                    }
+                    ref other => {
+                        Err(self.mismatch(format!("LIKE needs strings, not {}", type_name(other))))
+                    }
+                };
+                let as_string = |e: &Expr| match self.operand(e)? {
+                    Operand::Typed(b) => string(b),
+                    Operand::Open(l) => string(self.literal_for(&l, &DataType::STRING)?),
+                };
+                let (a, b) = (as_string(expr)?, as_string(pattern)?);
+                self.node(
+                    Node::Like(Box::new(a), Box::new(b), *negated, *case_insensitive),
+                    BOOLEAN,
+                )
+            }
+            Expr::Cast { expr, to } => match self.operand(expr)? {
+                Operand::Open(l) => self.typed_literal(&l, to)?,
+                Operand::Typed(b) if &b.data_type == to => b,
+                Operand::Typed(b) => {
+                    if !matches!(
+                        (&b.data_type, to),
+                        (DataType::Primitive(_), DataType::Primitive(_))
+                    ) {
+                        return Err(ExprError::Unsupported {
+                            what: format!(
+                                "CAST from {} to {}",
+                                type_name(&b.data_type),
+                                type_name(to)
+                            ),
+                        });
+                    }
+                    self.node(Node::Cast(Box::new(b)), to.clone())
+                }
+            },
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                let conditions = branches
+                    .iter()
+                    .map(|(c, _)| self.boolean(c))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut values: Vec<&Expr> = branches.iter().map(|(_, v)| v).collect();
+                if let Some(e) = otherwise {
+                    values.push(e);
+                }
+                let mut values = self.unify(&values)?;
+                let t = values
+                    .first()
+                    .map_or(DataType::Primitive(PrimitiveType::Void), |v| {
+                        v.data_type.clone()
+                    });
+                let otherwise = match otherwise {
+                    Some(_) => values.pop().map(Box::new),
+                    None => None,
+                };
+                self.node(
+                    Node::Case(conditions.into_iter().zip(values).collect(), otherwise),
+                    t,
+                )
+            }
+            Expr::Coalesce(args) => {
+                // the first non-null: CASE WHEN a IS NOT NULL THEN a ... ELSE last END
+                let refs: Vec<&Expr> = args.iter().collect();
+                let mut values = self.unify(&refs)?;
+                let last = values.pop().ok_or_else(|| ExprError::Parse {
+                    text: self.text.to_string(),
+                    reason: "COALESCE needs at least one argument".to_string(),
+                })?;
+                let t = last.data_type.clone();
+                let branches = values
+                    .into_iter()
+                    .map(|v| {
+                        let test = self.node(Node::IsNull(Box::new(v.clone()), true), BOOLEAN);
+                        (test, v)
+                    })
+                    .collect();
+                self.node(Node::Case(branches, Some(Box::new(last))), t)
+            }
             Expr::Between {
                 expr,
                 low,
@@ -255,6 +360,48 @@ impl Binder<'_> {
                 Ok((self.cast(a, &t), self.cast(b, &t)))
             }
         }
+    }
+
+    /// Several operands brought to one type: that of the typed ones (open
+    /// literals take it), or the first literal's.
+    fn unify(&self, exprs: &[&Expr]) -> Result<Vec<Bound>, ExprError> {
+        let operands = exprs
+            .iter()
+            .map(|e| self.operand(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut common: Option<DataType> = None;
+        for o in &operands {
+            if let Operand::Typed(b) = o {
+                common = Some(match &common {
+                    None => b.data_type.clone(),
+                    Some(t) => self.common(t, &b.data_type)?,
+                });
+            }
+        }
+        let mut bound = Vec::with_capacity(operands.len());
+        for o in operands {
+            let b = match (o, &common) {
+                (Operand::Typed(b), _) => b,
+                (Operand::Open(l), Some(t)) => self.literal_for(&l, t)?,
+                (Operand::Open(l), None) => {
+                    let b = self.literal_alone(&l)?;
+                    common = Some(b.data_type.clone());
+                    b
+                }
+            };
+            bound.push(b);
+        }
+        // literals of another type than the rest widen everything once more
+        let t = bound.iter().try_fold(None::<DataType>, |acc, b| {
+            Ok::<_, ExprError>(Some(match acc {
+                None => b.data_type.clone(),
+                Some(t) => self.common(&t, &b.data_type)?,
+            }))
+        })?;
+        Ok(match t {
+            Some(t) => bound.into_iter().map(|b| self.cast(b, &t)).collect(),
+            None => bound,
+        })
     }
 
     fn compare(&self, op: CompareOp, a: &Expr, b: &Expr) -> Result<Bound, ExprError> {

@@ -11,8 +11,10 @@ use arrow::array::{
     make_array,
 };
 use arrow::buffer::NullBuffer;
-use arrow::compute::kernels::{boolean, cmp, numeric};
-use arrow::compute::{cast_with_options, is_not_null, is_null, take};
+use arrow::compute::kernels::{boolean, cmp, comparison, numeric};
+use arrow::compute::{
+    cast_with_options, interleave, is_not_null, is_null, take, take_record_batch,
+};
 use arrow::datatypes::DataType as ArrowType;
 use arrow::error::ArrowError;
 
@@ -162,7 +164,82 @@ impl Bound {
                 }
             }
             Node::Negate(e) => e.value(batch)?.map(|a| numeric::neg(a))?,
+            Node::Like(a, b, negated, case_insensitive) => {
+                let a = a.value(batch)?;
+                let b = b.value(batch)?;
+                let (l, r) = (a.datum(), b.datum());
+                let out = match (negated, case_insensitive) {
+                    (false, false) => comparison::like(&*l, &*r)?,
+                    (true, false) => comparison::nlike(&*l, &*r)?,
+                    (false, true) => comparison::ilike(&*l, &*r)?,
+                    (true, true) => comparison::nilike(&*l, &*r)?,
+                };
+                scalar_if_both(out, &a, &b)
+            }
+            Node::Case(branches, otherwise) => {
+                Value::Array(self.case(batch, branches, otherwise.as_deref())?)
+            }
         })
+    }
+}
+
+impl Bound {
+    /// CASE, row by row as SQL means it: a condition is computed only for
+    /// the rows no earlier condition took, a value only for the rows of its
+    /// branch (so `CASE WHEN x = 0 THEN 0 ELSE 1 / x END` divides no zero).
+    fn case(
+        &self,
+        batch: &RecordBatch,
+        branches: &[(Bound, Bound)],
+        otherwise: Option<&Bound>,
+    ) -> Result<ArrayRef, ArrowError> {
+        let rows = batch.num_rows();
+        // for each row: (source, position in that source); source 0 is null
+        let mut picks: Vec<(usize, usize)> = vec![(0, 0); rows];
+        let mut sources: Vec<ArrayRef> =
+            vec![arrow::array::new_null_array(&self.data_type.to_arrow(), 1)];
+        let mut remaining: Vec<u32> = (0..u32::try_from(rows).unwrap_or(u32::MAX)).collect();
+        for (condition, value) in branches {
+            if remaining.is_empty() {
+                break;
+            }
+            let indices = UInt32Array::from(remaining.clone());
+            let rest = take_record_batch(batch, &indices)?;
+            let taken = condition.value(&rest)?.into_array(rest.num_rows())?;
+            let taken = taken.as_boolean();
+            let mut chosen = Vec::new();
+            let mut left = Vec::new();
+            for (k, row) in remaining.iter().enumerate() {
+                if taken.is_valid(k) && taken.value(k) {
+                    chosen.push(*row);
+                } else {
+                    left.push(*row);
+                }
+            }
+            if !chosen.is_empty() {
+                let mine = take_record_batch(batch, &UInt32Array::from(chosen.clone()))?;
+                let values = value.value(&mine)?.into_array(mine.num_rows())?;
+                let source = sources.len();
+                sources.push(values);
+                for (position, row) in chosen.iter().enumerate() {
+                    picks[*row as usize] = (source, position);
+                }
+            }
+            remaining = left;
+        }
+        if let Some(otherwise) = otherwise
+            && !remaining.is_empty()
+        {
+            let rest = take_record_batch(batch, &UInt32Array::from(remaining.clone()))?;
+            let values = otherwise.value(&rest)?.into_array(rest.num_rows())?;
+            let source = sources.len();
+            sources.push(values);
+            for (position, row) in remaining.iter().enumerate() {
+                picks[*row as usize] = (source, position);
+            }
+        }
+        let refs: Vec<&dyn Array> = sources.iter().map(AsRef::as_ref).collect();
+        interleave(&refs, &picks)
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use delta_schema::DataType;
+
 /// A literal as written; its type is settled when it is bound (a number
 /// next to a `short` column is a `short`, a string next to a `date` column
 /// is a date).
@@ -128,6 +130,35 @@ pub enum Expr {
         /// `NOT IN`.
         negated: bool,
     },
+    /// `e [NOT] LIKE pattern` (`%` any run, `_` one character, `\\` escapes),
+    /// `ILIKE` ignoring case.
+    Like {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The pattern.
+        pattern: Box<Expr>,
+        /// `NOT LIKE`.
+        negated: bool,
+        /// `ILIKE`.
+        case_insensitive: bool,
+    },
+    /// `CAST(e AS type)`: fails on values that do not convert (ANSI).
+    Cast {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The type to convert to.
+        to: DataType,
+    },
+    /// `CASE WHEN c THEN v ... [ELSE e] END`; each value is computed only
+    /// for the rows that take its branch.
+    Case {
+        /// (condition, value) pairs, first true condition wins.
+        branches: Vec<(Expr, Expr)>,
+        /// The value when no condition is true (null when absent).
+        otherwise: Option<Box<Expr>>,
+    },
+    /// `COALESCE(a, b, ...)`: the first non-null argument.
+    Coalesce(Vec<Expr>),
     /// `e [NOT] BETWEEN low AND high`.
     Between {
         /// The operand.
@@ -196,11 +227,16 @@ impl Expr {
             Expr::Compare(..)
             | Expr::IsNull { .. }
             | Expr::InList { .. }
-            | Expr::Between { .. } => 4,
+            | Expr::Between { .. }
+            | Expr::Like { .. } => 4,
             Expr::Arith(ArithOp::Add | ArithOp::Sub, ..) => 5,
             Expr::Arith(..) => 6,
             Expr::Negate(_) => 7,
-            Expr::Column(_) | Expr::Literal(_) => 8,
+            Expr::Column(_)
+            | Expr::Literal(_)
+            | Expr::Cast { .. }
+            | Expr::Case { .. }
+            | Expr::Coalesce(_) => 8,
         }
     }
 }
@@ -274,6 +310,42 @@ impl fmt::Display for Expr {
                 operand(f, expr, p + 1)?;
                 write!(f, " {}IN (", if *negated { "NOT " } else { "" })?;
                 for (i, e) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                f.write_str(")")
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => {
+                operand(f, expr, p + 1)?;
+                let not = if *negated { "NOT " } else { "" };
+                let like = if *case_insensitive { "ILIKE" } else { "LIKE" };
+                write!(f, " {not}{like} ")?;
+                operand(f, pattern, p + 1)
+            }
+            Expr::Cast { expr, to } => write!(f, "CAST({expr} AS {to})"),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                f.write_str("CASE")?;
+                for (condition, value) in branches {
+                    write!(f, " WHEN {condition} THEN {value}")?;
+                }
+                if let Some(e) = otherwise {
+                    write!(f, " ELSE {e}")?;
+                }
+                f.write_str(" END")
+            }
+            Expr::Coalesce(args) => {
+                f.write_str("COALESCE(")?;
+                for (i, e) in args.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }

@@ -1,7 +1,11 @@
 //! SQL text to an [`Expr`], with the sqlparser crate. Names may be quoted
 //! with backticks or double quotes; strings take single quotes.
 
-use sqlparser::ast::{BinaryOperator, DataType as SqlType, Expr as SqlExpr, UnaryOperator, Value};
+use delta_schema::{DataType, PrimitiveType};
+use sqlparser::ast::{
+    BinaryOperator, CastKind, DataType as SqlType, Expr as SqlExpr, Function, FunctionArg,
+    FunctionArgExpr, FunctionArguments, UnaryOperator, Value,
+};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
@@ -127,14 +131,129 @@ fn convert(e: &SqlExpr) -> Result<Expr, ExprError> {
             high: boxed(high)?,
             negated: *negated,
         },
-        SqlExpr::Like { .. } | SqlExpr::ILike { .. } => return Err(unsupported("LIKE", e)),
-        SqlExpr::Cast { .. } => return Err(unsupported("CAST", e)),
-        SqlExpr::Case { .. } => return Err(unsupported("CASE", e)),
-        SqlExpr::Function(f) => return Err(unsupported(&format!("the function {}", f.name), e)),
+        SqlExpr::Like {
+            negated,
+            any: false,
+            expr,
+            pattern,
+            escape_char: None,
+        }
+        | SqlExpr::ILike {
+            negated,
+            any: false,
+            expr,
+            pattern,
+            escape_char: None,
+        } => Expr::Like {
+            expr: boxed(expr)?,
+            pattern: boxed(pattern)?,
+            negated: *negated,
+            case_insensitive: matches!(e, SqlExpr::ILike { .. }),
+        },
+        SqlExpr::Like { .. } | SqlExpr::ILike { .. } => {
+            return Err(unsupported("LIKE with ANY or ESCAPE", e));
+        }
+        SqlExpr::Cast {
+            kind: CastKind::Cast | CastKind::DoubleColon,
+            expr,
+            data_type,
+            array: false,
+            format: None,
+        } => Expr::Cast {
+            expr: boxed(expr)?,
+            to: delta_type(data_type)
+                .ok_or_else(|| unsupported(&format!("the type {data_type}"), e))?,
+        },
+        SqlExpr::Cast { .. } => return Err(unsupported("this kind of CAST", e)),
+        SqlExpr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            let operand = operand.as_deref().map(convert).transpose()?;
+            let branches = conditions
+                .iter()
+                .map(|when| {
+                    let condition = convert(&when.condition)?;
+                    // CASE x WHEN v is CASE WHEN x = v
+                    let condition = match &operand {
+                        Some(x) => {
+                            Expr::Compare(CompareOp::Eq, Box::new(x.clone()), Box::new(condition))
+                        }
+                        None => condition,
+                    };
+                    Ok((condition, convert(&when.result)?))
+                })
+                .collect::<Result<Vec<_>, ExprError>>()?;
+            Expr::Case {
+                branches,
+                otherwise: else_result.as_deref().map(boxed).transpose()?,
+            }
+        }
+        SqlExpr::Function(f) => function(f, e)?,
         SqlExpr::InSubquery { .. } | SqlExpr::Subquery(_) | SqlExpr::Exists { .. } => {
             return Err(unsupported("a subquery", e));
         }
         _ => return Err(unsupported("this kind of expression", e)),
+    })
+}
+
+/// A function call; only the ones listed are known.
+fn function(f: &Function, e: &SqlExpr) -> Result<Expr, ExprError> {
+    let name = f.name.to_string().to_lowercase();
+    let FunctionArguments::List(list) = &f.args else {
+        return Err(unsupported(&format!("the function {}", f.name), e));
+    };
+    if list.duplicate_treatment.is_some() || !list.clauses.is_empty() || f.filter.is_some() {
+        return Err(unsupported(&format!("this form of {}", f.name), e));
+    }
+    let args = list
+        .args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => convert(x),
+            _ => Err(unsupported(&format!("this argument of {}", f.name), e)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match name.as_str() {
+        "coalesce" if !args.is_empty() => Ok(Expr::Coalesce(args)),
+        _ => Err(unsupported(&format!("the function {}", f.name), e)),
+    }
+}
+
+/// The Delta type of an SQL type name (Spark's names: `long`, `string`, ...).
+fn delta_type(t: &SqlType) -> Option<DataType> {
+    use sqlparser::ast::ExactNumberInfo;
+    Some(match t {
+        SqlType::TinyInt(_) => DataType::BYTE,
+        SqlType::SmallInt(_) => DataType::SHORT,
+        SqlType::Int(_) | SqlType::Integer(_) => DataType::INTEGER,
+        SqlType::BigInt(_) => DataType::LONG,
+        SqlType::Float(_) | SqlType::Real => DataType::FLOAT,
+        SqlType::Double(_) | SqlType::DoublePrecision => DataType::DOUBLE,
+        SqlType::Boolean | SqlType::Bool => DataType::BOOLEAN,
+        SqlType::String(_) | SqlType::Varchar(_) | SqlType::Text | SqlType::Char(_) => {
+            DataType::STRING
+        }
+        SqlType::Date => DataType::DATE,
+        SqlType::Timestamp(..) => DataType::TIMESTAMP,
+        SqlType::Binary(_) => DataType::BINARY,
+        SqlType::Decimal(info) | SqlType::Numeric(info) => {
+            let (precision, scale) = match info {
+                ExactNumberInfo::None => (10, 0),
+                ExactNumberInfo::Precision(p) => (*p, 0),
+                ExactNumberInfo::PrecisionAndScale(p, s) => (*p, u64::try_from(*s).ok()?),
+            };
+            DataType::Primitive(
+                PrimitiveType::decimal(u8::try_from(precision).ok()?, u8::try_from(scale).ok()?)
+                    .ok()?,
+            )
+        }
+        SqlType::Custom(name, modifiers) if modifiers.is_empty() => {
+            DataType::Primitive(PrimitiveType::parse(&name.to_string().to_lowercase()).ok()?)
+        }
+        _ => return None,
     })
 }
 
@@ -209,6 +328,20 @@ mod tests {
                 "x NOT IN (1, 2) AND y BETWEEN 1 + 1 AND 3",
             ),
             ("`a b`.c IS NOT NULL", "`a b`.c IS NOT NULL"),
+            ("name NOT ILIKE 'a%'", "name NOT ILIKE 'a%'"),
+            (
+                "CAST(a AS BIGINT) + CAST(b AS long)",
+                "CAST(a AS long) + CAST(b AS long)",
+            ),
+            (
+                "CAST(x AS DECIMAL(10, 2)) > 1",
+                "CAST(x AS decimal(10,2)) > 1",
+            ),
+            (
+                "CASE a WHEN 1 THEN 'x' WHEN 2 THEN 'y' END",
+                "CASE WHEN a = 1 THEN 'x' WHEN a = 2 THEN 'y' END",
+            ),
+            ("COALESCE(a, b, 0) = 1", "COALESCE(a, b, 0) = 1"),
         ] {
             let e = round_trip(text);
             assert_eq!(e.to_string(), printed, "{text}");
@@ -221,10 +354,15 @@ mod tests {
         assert!(matches!(err, ExprError::Parse { .. }), "{err}");
         let err = parse("a = 1 b").unwrap_err().to_string();
         assert!(err.contains("unexpected 'b'"), "{err}");
-        let err = parse("name LIKE 'a%'").unwrap_err().to_string();
-        assert_eq!(err, "LIKE (in 'name LIKE 'a%'') is not supported");
+        let err = parse("name LIKE 'a%' ESCAPE '!'").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "LIKE with ANY or ESCAPE (in 'name LIKE 'a%' ESCAPE '!'') is not supported"
+        );
         let err = parse("lower(name) = 'x'").unwrap_err().to_string();
         assert!(err.starts_with("the function lower"), "{err}");
+        let err = parse("CAST(a AS INTERVAL)").unwrap_err().to_string();
+        assert!(err.starts_with("the type INTERVAL"), "{err}");
         assert!(parse("").is_err());
     }
 }

@@ -134,17 +134,49 @@ fn stat(b: &Bound, kind: &str, path: &[String], data_type: DataType) -> Bound {
     with(b, Node::Column(full), data_type)
 }
 
-/// The column a comparison operand reads: a column, possibly widened.
-/// Returns the path, its type, and the widening to apply to statistics.
+/// The column a comparison operand reads: a column, possibly converted in
+/// an order-keeping way (number to number, date to timestamp), so that its
+/// statistics converted the same way still bound it. Returns the path, its
+/// type, and the conversion to apply to statistics.
 fn column_of(b: &Bound) -> Option<(&[String], &DataType, Option<&DataType>)> {
     match &b.node {
         Node::Column(path) => Some((path, &b.data_type, None)),
         Node::Cast(inner) => match &inner.node {
-            Node::Column(path) => Some((path, &inner.data_type, Some(&b.data_type))),
+            Node::Column(path) if keeps_order(&inner.data_type, &b.data_type) => {
+                Some((path, &inner.data_type, Some(&b.data_type)))
+            }
             _ => None,
         },
         _ => None,
     }
+}
+
+/// Whether converting `from` to `to` never reverses two values' order
+/// (a string to a number would: '10' < '9').
+fn keeps_order(from: &DataType, to: &DataType) -> bool {
+    use PrimitiveType as P;
+    let number = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Primitive(
+                P::Byte
+                    | P::Short
+                    | P::Integer
+                    | P::Long
+                    | P::Float
+                    | P::Double
+                    | P::Decimal { .. }
+            )
+        )
+    };
+    (number(from) && number(to))
+        || matches!(
+            (from, to),
+            (
+                DataType::Primitive(P::Date),
+                DataType::Primitive(P::Timestamp | P::TimestampNtz)
+            )
+        )
 }
 
 fn is_float(t: &DataType) -> bool {

@@ -248,3 +248,39 @@ fn binding_errors_name_the_problem() {
     );
     assert!(bind_predicate(&parse("aB = 1").unwrap(), &twins).is_ok());
 }
+
+#[test]
+fn like_cast_case_and_coalesce() {
+    assert_eq!(rows("name LIKE 'b%'"), [F, T, N, F, F]);
+    assert_eq!(rows("name ILIKE 'z'"), [F, F, N, F, T]);
+    assert_eq!(rows("name NOT LIKE '%'"), [F, F, N, F, F]);
+    assert_eq!(rows("name LIKE '_'"), [T, F, N, F, T]);
+    assert_eq!(rows("CAST(small AS string) = '300'"), [F, T, N, F, F]);
+    assert_eq!(rows("CAST('2024-01-02' AS date) = day"), [F, T, N, F, F]);
+    assert_eq!(rows("CAST(small AS double) / 2 = 0.5"), [T, F, N, F, F]);
+    // each branch only for its rows: no division by the zero of the last row
+    assert_eq!(
+        rows("CASE WHEN small = 0 THEN 0 ELSE 100 / small END > 1"),
+        [T, F, N, F, F]
+    );
+    assert_eq!(
+        rows("CASE small WHEN 1 THEN 'one' WHEN 300 THEN 'many' END = 'many'"),
+        [F, T, N, N, N]
+    );
+    assert_eq!(rows("COALESCE(id, small, 0) > 1"), [F, T, F, T, F]);
+    assert_eq!(rows("COALESCE(name, 'none') = 'none'"), [F, F, T, F, F]);
+    // a value that does not convert is an error, as in Spark's ANSI mode
+    let bound = bind(&parse("CAST(name AS int)").unwrap(), &schema()).unwrap();
+    let err = bound.evaluate(&batch()).unwrap_err();
+    assert!(matches!(err, ExprError::Eval { .. }), "{err}");
+    // NaN and infinity do not convert to integers (Spark ANSI)
+    let bound = bind(&parse("CAST(value AS int)").unwrap(), &schema()).unwrap();
+    let err = bound.evaluate(&batch()).unwrap_err();
+    assert!(err.to_string().contains("NaN"), "{err}");
+    let err = bind(&parse("CASE WHEN id THEN 1 END").unwrap(), &schema()).unwrap_err();
+    assert!(err.to_string().contains("not boolean"), "{err}");
+    let err = bind(&parse("COALESCE(id, name)").unwrap(), &schema()).unwrap_err();
+    assert!(err.to_string().contains("do not compare"), "{err}");
+    let err = bind(&parse("id LIKE 'a'").unwrap(), &schema()).unwrap_err();
+    assert!(err.to_string().contains("LIKE needs strings"), "{err}");
+}

@@ -226,7 +226,15 @@ fn leaf() -> impl Strategy<Value = String> {
             "v IS NOT NULL",
             "name IS NULL",
             "id + 1 > 2",
-            "v / 2 < 1"
+            "v / 2 < 1",
+            "name LIKE 'a%'",
+            "COALESCE(id, 0) > 1",
+            "CASE WHEN id > 0 THEN v ELSE 0 END < 1",
+            "CAST(id AS double) > 1.5",
+            "CAST(v AS long) <= 0",
+            "CAST(name AS long) = 2",
+            "CAST(id AS string) < '2'",
+            "CAST(id AS string) = '-1'",
         ])
         .prop_map(str::to_string),
     ]
