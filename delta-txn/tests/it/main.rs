@@ -11,6 +11,7 @@ mod checkpoint_stats;
 mod commit;
 mod crash;
 mod predicate;
+mod predicate_props;
 mod read;
 mod write;
 mod writer_rules;
