@@ -9,7 +9,7 @@ use arrow::compute::{CastOptions, cast_with_options};
 use delta_schema::{DataType, PrimitiveType, StructField, StructType};
 
 use crate::ExprError;
-use crate::expr::{ArithOp, CompareOp, Expr, Literal};
+use crate::expr::{ArithOp, CompareOp, Expr, Function, Literal};
 
 /// An expression typed against a schema; evaluate it with
 /// [`Bound::evaluate`](crate::Bound::evaluate).
@@ -41,6 +41,8 @@ pub(crate) enum Node {
     Like(Box<Bound>, Box<Bound>, bool, bool),
     /// (condition, value) pairs and the value otherwise (null when absent)
     Case(Vec<(Bound, Bound)>, Option<Box<Bound>>),
+    /// A scalar function and its (typed) arguments.
+    Call(Function, Vec<Bound>),
 }
 
 impl Bound {
@@ -71,6 +73,11 @@ impl Bound {
             Node::Like(a, b, ..) => {
                 a.visit_columns(f);
                 b.visit_columns(f);
+            }
+            Node::Call(_, args) => {
+                for a in args {
+                    a.visit_columns(f);
+                }
             }
             Node::Case(branches, otherwise) => {
                 for (c, v) in branches {
@@ -282,6 +289,7 @@ impl Binder<'_> {
                     t,
                 )
             }
+            Expr::Call(function, args) => self.call(*function, args)?,
             Expr::Coalesce(args) => {
                 // the first non-null: CASE WHEN a IS NOT NULL THEN a ... ELSE last END
                 let refs: Vec<&Expr> = args.iter().collect();
@@ -360,6 +368,84 @@ impl Binder<'_> {
                 Ok((self.cast(a, &t), self.cast(b, &t)))
             }
         }
+    }
+
+    /// A function call with its arguments typed as it takes them.
+    fn call(&self, function: Function, args: &[Expr]) -> Result<Bound, ExprError> {
+        use PrimitiveType as P;
+        let arg = |i: usize, want: &DataType| -> Result<Bound, ExprError> {
+            let e = args.get(i).ok_or_else(|| ExprError::Parse {
+                text: self.text.to_string(),
+                reason: format!("{function:?} needs more arguments"),
+            })?;
+            let b = match self.operand(e)? {
+                Operand::Typed(b) => b,
+                Operand::Open(l) => self.literal_for(&l, want)?,
+            };
+            Ok(b)
+        };
+        let wrong = |b: &Bound, what: &str| {
+            self.mismatch(format!(
+                "{} takes {what}, not {}",
+                format!("{function:?}").to_lowercase(),
+                type_name(&b.data_type)
+            ))
+        };
+        let (args, t) = match function {
+            Function::Lower | Function::Upper | Function::Length => {
+                let s = arg(0, &DataType::STRING)?;
+                if !matches!(s.data_type, DataType::Primitive(P::String | P::Void)) {
+                    return Err(wrong(&s, "a string"));
+                }
+                let s = self.cast(s, &DataType::STRING);
+                let t = match function {
+                    Function::Length => DataType::INTEGER,
+                    _ => DataType::STRING,
+                };
+                (vec![s], t)
+            }
+            Function::Substring => {
+                let s = arg(0, &DataType::STRING)?;
+                if !matches!(s.data_type, DataType::Primitive(P::String | P::Void)) {
+                    return Err(wrong(&s, "a string"));
+                }
+                let mut bound = vec![self.cast(s, &DataType::STRING)];
+                for i in 1..args.len() {
+                    let n = arg(i, &DataType::LONG)?;
+                    if !matches!(
+                        n.data_type,
+                        DataType::Primitive(P::Byte | P::Short | P::Integer | P::Long | P::Void)
+                    ) {
+                        return Err(wrong(&n, "integer positions and lengths"));
+                    }
+                    bound.push(self.cast(n, &DataType::LONG));
+                }
+                (bound, DataType::STRING)
+            }
+            Function::Abs => {
+                // a literal keeps its own type: abs(-5) is an integer
+                let n = match args.first() {
+                    Some(e) => self.bind(e)?,
+                    None => arg(0, &DataType::DOUBLE)?,
+                };
+                if !is_numeric(&n.data_type) {
+                    return Err(wrong(&n, "a number"));
+                }
+                let t = n.data_type.clone();
+                (vec![n], t)
+            }
+            Function::Year | Function::Month | Function::Day => {
+                let d = arg(0, &DataType::DATE)?;
+                if !matches!(
+                    d.data_type,
+                    DataType::Primitive(P::Date | P::Timestamp | P::TimestampNtz)
+                ) {
+                    return Err(wrong(&d, "a date or timestamp"));
+                }
+                (vec![d], DataType::INTEGER)
+            }
+        };
+        Ok(self.node(Node::Call(function, args), t))
     }
 
     /// Several operands brought to one type: that of the typed ones (open

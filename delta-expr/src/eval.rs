@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Datum, RecordBatch, Scalar, StructArray, UInt32Array,
-    make_array,
+    Array, ArrayRef, AsArray, BooleanArray, Datum, Int32Array, Int64Array, RecordBatch, Scalar,
+    StringArray, StructArray, UInt32Array, make_array,
 };
 use arrow::buffer::NullBuffer;
 use arrow::compute::kernels::{boolean, cmp, comparison, numeric};
@@ -20,7 +20,7 @@ use arrow::error::ArrowError;
 
 use crate::ExprError;
 use crate::bind::{Bound, Node, strict};
-use crate::expr::{ArithOp, CompareOp};
+use crate::expr::{ArithOp, CompareOp, Function};
 
 /// A value of an expression over a batch: one per row, or one for all.
 enum Value {
@@ -179,6 +179,13 @@ impl Bound {
             Node::Case(branches, otherwise) => {
                 Value::Array(self.case(batch, branches, otherwise.as_deref())?)
             }
+            Node::Call(function, args) => {
+                let values = args
+                    .iter()
+                    .map(|a| a.value(batch)?.into_array(rows))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::Array(call(*function, &values)?)
+            }
         })
     }
 }
@@ -241,6 +248,102 @@ impl Bound {
         let refs: Vec<&dyn Array> = sources.iter().map(AsRef::as_ref).collect();
         interleave(&refs, &picks)
     }
+}
+
+/// A scalar function over its argument columns.
+fn call(function: Function, args: &[ArrayRef]) -> Result<ArrayRef, ArrowError> {
+    use arrow::compute::{DatePart, date_part};
+    let strings = |i: usize| -> Result<&StringArray, ArrowError> {
+        args.get(i)
+            .and_then(|a| a.as_string_opt::<i32>())
+            .ok_or_else(|| ArrowError::ComputeError("expected a string argument".into()))
+    };
+    let longs = |i: usize| -> Option<&Int64Array> {
+        args.get(i)
+            .map(|a| a.as_primitive::<arrow::datatypes::Int64Type>())
+    };
+    Ok(match function {
+        Function::Lower => Arc::new(
+            strings(0)?
+                .iter()
+                .map(|s| s.map(str::to_lowercase))
+                .collect::<StringArray>(),
+        ),
+        Function::Upper => Arc::new(
+            strings(0)?
+                .iter()
+                .map(|s| s.map(str::to_uppercase))
+                .collect::<StringArray>(),
+        ),
+        Function::Length => Arc::new(
+            strings(0)?
+                .iter()
+                .map(|s| s.map(|s| i32::try_from(s.chars().count()).unwrap_or(i32::MAX)))
+                .collect::<Int32Array>(),
+        ),
+        Function::Substring => {
+            let (s, from, count) = (strings(0)?, longs(1), longs(2));
+            let out: StringArray = (0..s.len())
+                .map(|i| {
+                    let value = s.is_valid(i).then(|| s.value(i))?;
+                    let position = from.filter(|f| f.is_valid(i))?.value(i);
+                    let length = match count {
+                        Some(c) if c.is_null(i) => return None,
+                        Some(c) => Some(c.value(i)),
+                        None => None,
+                    };
+                    Some(substring(value, position, length))
+                })
+                .collect();
+            Arc::new(out)
+        }
+        Function::Abs => {
+            let a = args
+                .first()
+                .ok_or_else(|| ArrowError::ComputeError("abs needs an argument".into()))?;
+            let zero = cast_with_options(
+                &(Arc::new(arrow::array::Int32Array::from(vec![0])) as ArrayRef),
+                a.data_type(),
+                &strict(),
+            )?;
+            // negatives negated (checked: the smallest integer overflows)
+            let negative = cmp::lt(a, &Scalar::new(&zero))?;
+            let negated = numeric::neg(a)?;
+            arrow::compute::kernels::zip::zip(&negative, &negated, a)?
+        }
+        Function::Year | Function::Month | Function::Day => {
+            let part = match function {
+                Function::Year => DatePart::Year,
+                Function::Month => DatePart::Month,
+                _ => DatePart::Day,
+            };
+            let a = args
+                .first()
+                .ok_or_else(|| ArrowError::ComputeError("needs an argument".into()))?;
+            date_part(a.as_ref(), part)?
+        }
+    })
+}
+
+/// Spark's `substring`: 1-based, 0 as 1, negative from the end; characters.
+fn substring(value: &str, position: i64, length: Option<i64>) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let n = i64::try_from(chars.len()).unwrap_or(i64::MAX);
+    let start = match position {
+        p if p > 0 => p - 1,
+        0 => 0,
+        p => n + p,
+    };
+    let end = match length {
+        Some(l) if l < 0 => start,
+        Some(l) => start.saturating_add(l),
+        None => n,
+    };
+    let (start, end) = (start.clamp(0, n), end.clamp(0, n));
+    if start >= end {
+        return String::new();
+    }
+    chars[start as usize..end as usize].iter().collect()
 }
 
 fn scalar_if_both(out: BooleanArray, a: &Value, b: &Value) -> Value {

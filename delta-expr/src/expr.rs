@@ -24,6 +24,58 @@ pub enum Literal {
     Timestamp(String),
 }
 
+/// Scalar functions, with Spark's meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// `lower(s)`.
+    Lower,
+    /// `upper(s)`.
+    Upper,
+    /// `length(s)`: characters, not bytes.
+    Length,
+    /// `substring(s, pos[, len])`: 1-based; a negative position counts from
+    /// the end.
+    Substring,
+    /// `abs(n)`: overflow (of the smallest integer) is an error.
+    Abs,
+    /// `year(d)` of a date or timestamp.
+    Year,
+    /// `month(d)`.
+    Month,
+    /// `day(d)`.
+    Day,
+}
+
+impl Function {
+    /// The function of a name (any case), with its argument counts.
+    pub fn named(name: &str) -> Option<(Function, std::ops::RangeInclusive<usize>)> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "lower" | "lcase" => (Function::Lower, 1..=1),
+            "upper" | "ucase" => (Function::Upper, 1..=1),
+            "length" | "char_length" | "character_length" => (Function::Length, 1..=1),
+            "substring" | "substr" => (Function::Substring, 2..=3),
+            "abs" => (Function::Abs, 1..=1),
+            "year" => (Function::Year, 1..=1),
+            "month" => (Function::Month, 1..=1),
+            "day" | "dayofmonth" => (Function::Day, 1..=1),
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Function::Lower => "lower",
+            Function::Upper => "upper",
+            Function::Length => "length",
+            Function::Substring => "substring",
+            Function::Abs => "abs",
+            Function::Year => "year",
+            Function::Month => "month",
+            Function::Day => "day",
+        }
+    }
+}
+
 /// Comparison operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompareOp {
@@ -159,6 +211,8 @@ pub enum Expr {
     },
     /// `COALESCE(a, b, ...)`: the first non-null argument.
     Coalesce(Vec<Expr>),
+    /// A scalar function call.
+    Call(Function, Vec<Expr>),
     /// `e [NOT] BETWEEN low AND high`.
     Between {
         /// The operand.
@@ -236,7 +290,8 @@ impl Expr {
             | Expr::Literal(_)
             | Expr::Cast { .. }
             | Expr::Case { .. }
-            | Expr::Coalesce(_) => 8,
+            | Expr::Coalesce(_)
+            | Expr::Call(..) => 8,
         }
     }
 }
@@ -342,6 +397,16 @@ impl fmt::Display for Expr {
                     write!(f, " ELSE {e}")?;
                 }
                 f.write_str(" END")
+            }
+            Expr::Call(function, args) => {
+                write!(f, "{}(", function.name())?;
+                for (i, e) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                f.write_str(")")
             }
             Expr::Coalesce(args) => {
                 f.write_str("COALESCE(")?;

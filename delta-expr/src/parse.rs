@@ -11,7 +11,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 use crate::ExprError;
-use crate::expr::{ArithOp, CompareOp, Expr, Literal};
+use crate::expr::{ArithOp, CompareOp, Expr, Function as ExprFunction, Literal};
 
 /// Parses one SQL expression (`a > 1 AND b IS NOT NULL`).
 pub fn parse(text: &str) -> Result<Expr, ExprError> {
@@ -192,6 +192,18 @@ fn convert(e: &SqlExpr) -> Result<Expr, ExprError> {
             }
         }
         SqlExpr::Function(f) => function(f, e)?,
+        SqlExpr::Substring {
+            expr,
+            substring_from: Some(from),
+            substring_for,
+            ..
+        } => {
+            let mut args = vec![convert(expr)?, convert(from)?];
+            if let Some(length) = substring_for {
+                args.push(convert(length)?);
+            }
+            Expr::Call(ExprFunction::Substring, args)
+        }
         SqlExpr::InSubquery { .. } | SqlExpr::Subquery(_) | SqlExpr::Exists { .. } => {
             return Err(unsupported("a subquery", e));
         }
@@ -216,9 +228,24 @@ fn function(f: &Function, e: &SqlExpr) -> Result<Expr, ExprError> {
             _ => Err(unsupported(&format!("this argument of {}", f.name), e)),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    match name.as_str() {
-        "coalesce" if !args.is_empty() => Ok(Expr::Coalesce(args)),
-        _ => Err(unsupported(&format!("the function {}", f.name), e)),
+    if name == "coalesce" && !args.is_empty() {
+        return Ok(Expr::Coalesce(args));
+    }
+    match ExprFunction::named(&name) {
+        Some((function, counts)) if counts.contains(&args.len()) => Ok(Expr::Call(function, args)),
+        Some((_, counts)) => Err(ExprError::Parse {
+            text: e.to_string(),
+            reason: format!(
+                "{name} takes {} argument(s), not {}",
+                if counts.start() == counts.end() {
+                    counts.start().to_string()
+                } else {
+                    format!("{} to {}", counts.start(), counts.end())
+                },
+                args.len()
+            ),
+        }),
+        None => Err(unsupported(&format!("the function {}", f.name), e)),
     }
 }
 
@@ -342,6 +369,11 @@ mod tests {
                 "CASE WHEN a = 1 THEN 'x' WHEN a = 2 THEN 'y' END",
             ),
             ("COALESCE(a, b, 0) = 1", "COALESCE(a, b, 0) = 1"),
+            (
+                "LOWER(a) = substr(b, 1, 2)",
+                "lower(a) = substring(b, 1, 2)",
+            ),
+            ("SUBSTRING(a FROM 2) = 'x'", "substring(a, 2) = 'x'"),
         ] {
             let e = round_trip(text);
             assert_eq!(e.to_string(), printed, "{text}");
@@ -359,8 +391,10 @@ mod tests {
             err,
             "LIKE with ANY or ESCAPE (in 'name LIKE 'a%' ESCAPE '!'') is not supported"
         );
-        let err = parse("lower(name) = 'x'").unwrap_err().to_string();
-        assert!(err.starts_with("the function lower"), "{err}");
+        let err = parse("soundex(name) = 'x'").unwrap_err().to_string();
+        assert!(err.starts_with("the function soundex"), "{err}");
+        let err = parse("lower(name, 2) = 'x'").unwrap_err().to_string();
+        assert!(err.contains("lower takes 1 argument(s), not 2"), "{err}");
         let err = parse("CAST(a AS INTERVAL)").unwrap_err().to_string();
         assert!(err.starts_with("the type INTERVAL"), "{err}");
         assert!(parse("").is_err());

@@ -284,3 +284,30 @@ fn like_cast_case_and_coalesce() {
     let err = bind(&parse("id LIKE 'a'").unwrap(), &schema()).unwrap_err();
     assert!(err.to_string().contains("LIKE needs strings"), "{err}");
 }
+
+#[test]
+fn scalar_functions() {
+    assert_eq!(rows("lower(name) = 'z'"), [F, F, N, F, T]);
+    assert_eq!(rows("upper(name) = 'A'"), [T, F, N, F, F]);
+    assert_eq!(rows("length(name) = 3"), [F, T, N, F, F]);
+    assert_eq!(rows("length(name) = 0"), [F, F, N, T, F]);
+    assert_eq!(rows("substring(name, 2) = '''c'"), [F, T, N, F, F]);
+    assert_eq!(rows("substr(name, -1, 1) = 'c'"), [F, T, N, F, F]);
+    assert_eq!(rows("SUBSTRING(name FROM 1 FOR 1) = 'b'"), [F, T, N, F, F]);
+    assert_eq!(rows("abs(small) = 7"), [F, F, N, T, F]);
+    assert_eq!(rows("abs(value) = 0"), [F, F, N, T, F]);
+    assert_eq!(rows("year(day) = 2024 AND month(day) = 1"), [T, T, N, F, F]);
+    assert_eq!(rows("day(day) = 31"), [F, F, N, F, T]);
+    let err = bind(&parse("abs(-9223372036854775808)").unwrap(), &schema())
+        .unwrap()
+        .evaluate(&batch())
+        .unwrap_err();
+    assert!(err.to_string().contains("overflow"), "{err}");
+    let err = bind(&parse("lower(id)").unwrap(), &schema()).unwrap_err();
+    assert!(
+        err.to_string().contains("lower takes a string, not long"),
+        "{err}"
+    );
+    let err = bind(&parse("year(name)").unwrap(), &schema()).unwrap_err();
+    assert!(err.to_string().contains("a date or timestamp"), "{err}");
+}
