@@ -416,8 +416,10 @@ fn cat_bad_predicates_fail_clearly() {
     assert!(err.contains("cannot parse 'id >'"), "{err}");
     let err = fails(&["cat", &table, "--where", "id = 'x'"], 1);
     assert!(err.contains("'x' is not a long"), "{err}");
-    let err = fails(&["cat", &table, "--where", "lower(id) = 1"], 1);
-    assert!(err.contains("the function lower"), "{err}");
+    let err = fails(&["cat", &table, "--where", "soundex(id) = 1"], 1);
+    assert!(err.contains("the function soundex"), "{err}");
+    let err = fails(&["cat", &table, "--where", "lower(id) = 'a'"], 1);
+    assert!(err.contains("lower takes a string, not long"), "{err}");
     let out = format!("{}/where-out.json", env!("CARGO_TARGET_TMPDIR"));
     let _ = fs::remove_file(&out);
     fails(&["cat", &table, "--where", "nope = 1", "--out", &out], 1);
