@@ -47,9 +47,22 @@ pub async fn run(args: &CatArgs) -> CliResult<()> {
     };
     if let Some(predicate) = predicate {
         scan = scan.with_predicate(predicate);
-        // typed against the schema here, before any output is written
-        let (read, total) = scan.files_to_read()?;
-        tracing::info!(files = total, read, skipped = total - read, "data skipping");
+    }
+    // the predicate is typed against the schema here, before any output is written
+    let report = scan.skip_report()?;
+    tracing::info!(
+        considered = report.considered,
+        pruned_by_partition = report.pruned_by_partition,
+        skipped_by_stats = report.skipped_by_stats,
+        read = report.read,
+        "files of the scan"
+    );
+    if args.explain {
+        println!("files considered: {}", report.considered);
+        println!("pruned by partition values: {}", report.pruned_by_partition);
+        println!("skipped by statistics: {}", report.skipped_by_stats);
+        println!("read: {}", report.read);
+        return Ok(());
     }
     // what can fail without writing fails before the output file is created
     let schema = scan.schema()?;

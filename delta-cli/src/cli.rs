@@ -201,6 +201,11 @@ pub struct CatArgs {
     #[arg(long = "where", value_name = "PRED")]
     pub where_: Option<String>,
 
+    /// Print how the files to read were chosen (considered, pruned by
+    /// partition values, skipped by statistics, read) instead of the rows.
+    #[arg(long)]
+    pub explain: bool,
+
     /// Only these columns, in this order (comma separated).
     #[arg(long, value_name = "a,b", value_delimiter = ',')]
     pub columns: Option<Vec<String>>,

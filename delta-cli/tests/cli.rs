@@ -405,6 +405,19 @@ fn cat_where_filters_rows() {
 }
 
 #[test]
+fn cat_explain_tells_how_files_were_chosen() {
+    let table = basic();
+    let all = ok(&["cat", &table, "--explain"]);
+    let considered = all.lines().next().unwrap().to_string();
+    assert!(considered.starts_with("files considered: "), "{all}");
+    assert!(all.contains("pruned by partition values: 0"), "{all}");
+    let none = ok(&["cat", &table, "--explain", "--where", "id < 0"]);
+    assert!(none.contains(&considered), "{none}");
+    assert!(none.contains("read: 0"), "{none}");
+    assert!(!none.contains("skipped by statistics: 0"), "{none}");
+}
+
+#[test]
 fn cat_bad_predicates_fail_clearly() {
     let table = basic();
     let err = fails(&["cat", &table, "--where", "idd > 3"], 1);

@@ -25,7 +25,7 @@ mod write;
 
 pub use delta_log::properties::DEFAULT_CHECKPOINT_INTERVAL;
 pub use error::TxnError;
-pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, Snapshot};
+pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, SkipReport, Snapshot};
 pub use table::{CreateOptions, Table};
 pub use transaction::{CommitOutcome, ENGINE_INFO, Transaction};
 pub use write::{SaveMode, WriteOptions};

@@ -37,23 +37,59 @@ pub(crate) fn select(
     files: &ActiveFiles,
     schema: &StructType,
     partition_columns: &[String],
-) -> Result<Vec<usize>, TxnError> {
-    let batch = stats_batch(skip, files, schema, partition_columns)?;
-    let keep = skip.keep(&batch)?;
-    Ok(keep
+) -> Result<Selection, TxnError> {
+    let kept = |with_stats: bool| -> Result<Vec<bool>, TxnError> {
+        let batch = stats_batch(skip, files, schema, partition_columns, with_stats)?;
+        Ok(skip
+            .keep(&batch)?
+            .iter()
+            .map(|k| k.unwrap_or(true))
+            .collect())
+    };
+    let all = kept(true)?;
+    let on_partition = |path: &Vec<String>| path.len() == 1 && partition_columns.contains(&path[0]);
+    let columns = skip.columns();
+    let by_partition = if columns.iter().all(|(p, _)| on_partition(p)) {
+        all.iter().filter(|k| !**k).count()
+    } else if columns.iter().any(|(p, _)| on_partition(p)) {
+        kept(false)?.iter().filter(|k| !**k).count()
+    } else {
+        0
+    };
+    let files: Vec<usize> = all
         .iter()
         .enumerate()
-        .filter(|(_, k)| k.unwrap_or(true))
+        .filter(|(_, k)| **k)
         .map(|(i, _)| i)
-        .collect())
+        .collect();
+    let skipped = all.len() - files.len();
+    Ok(Selection {
+        files,
+        pruned_by_partition: by_partition,
+        skipped_by_stats: skipped - by_partition.min(skipped),
+    })
 }
 
-/// The statistics batch of the files, for the columns `skip` reads.
+/// The files a predicate reads, and why the others are not.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selection {
+    /// Indices of the files to read.
+    pub files: Vec<usize>,
+    /// Files ruled out by their partition values alone.
+    pub pruned_by_partition: usize,
+    /// Files ruled out only with their statistics.
+    pub skipped_by_stats: usize,
+}
+
+/// The statistics batch of the files, for the columns `skip` reads
+/// (without the files' statistics, only their partition values, when not
+/// `with_stats`).
 fn stats_batch(
     skip: &SkippingPredicate,
     files: &ActiveFiles,
     schema: &StructType,
     partition_columns: &[String],
+    with_stats: bool,
 ) -> Result<RecordBatch, TxnError> {
     let (partitions, data): (Vec<_>, Vec<_>) = skip
         .columns()
@@ -72,7 +108,7 @@ fn stats_batch(
             ArrowType::Int64,
             true,
         )]));
-        let decoded = decode(files, &counts)?;
+        let decoded = decode(files, &counts, with_stats)?;
         let empty = || Arc::new(StructArray::new_empty_fields(files.len(), None)) as ArrayRef;
         vec![Arc::clone(decoded.column(0)), empty(), empty(), empty()]
     } else {
@@ -84,7 +120,7 @@ fn stats_batch(
                 .collect::<Vec<_>>(),
         ));
         let logical_schema = stats_schema(&data);
-        let decoded = decode(files, &physical_schema)?;
+        let decoded = decode(files, &physical_schema, with_stats)?;
         decoded
             .columns()
             .iter()
@@ -130,8 +166,27 @@ fn physical_path(schema: &StructType, path: &[String]) -> Vec<String> {
 
 /// The files' JSON statistics in `schema`, a row per file; statistics that
 /// are missing or do not parse are a row of nulls.
-fn decode(files: &ActiveFiles, schema: &Arc<Schema>) -> Result<RecordBatch, TxnError> {
-    let lines: Vec<&str> = files.iter().map(|f| f.stats().unwrap_or("{}")).collect();
+fn decode(
+    files: &ActiveFiles,
+    schema: &Arc<Schema>,
+    with_stats: bool,
+) -> Result<RecordBatch, TxnError> {
+    // without statistics, the row counts stay: a null partition value
+    // then rules its file out by itself
+    let counts: Vec<String> = match with_stats {
+        true => Vec::new(),
+        false => files
+            .iter()
+            .map(|f| match f.num_records() {
+                Some(n) => format!(r#"{{"numRecords":{n}}}"#),
+                None => "{}".to_string(),
+            })
+            .collect(),
+    };
+    let lines: Vec<&str> = match with_stats {
+        true => files.iter().map(|f| f.stats().unwrap_or("{}")).collect(),
+        false => counts.iter().map(String::as_str).collect(),
+    };
     let all = lines.join("\n");
     if let Some(batch) = decode_lines(&all, schema, lines.len()) {
         return Ok(batch);

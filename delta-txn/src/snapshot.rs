@@ -233,6 +233,21 @@ struct Prepared {
     /// Indices of the files to read, in snapshot order.
     files: Vec<usize>,
     filter: Option<Arc<RowFilter>>,
+    /// Why the other files are not read.
+    skipped: SkipReport,
+}
+
+/// How a scan's predicate narrowed the files to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SkipReport {
+    /// Files of the snapshot (or of the files the scan was limited to).
+    pub considered: usize,
+    /// Ruled out by their partition values.
+    pub pruned_by_partition: usize,
+    /// Ruled out by their statistics.
+    pub skipped_by_stats: usize,
+    /// Read.
+    pub read: usize,
 }
 
 /// The rows a predicate keeps, then the columns asked for.
@@ -325,9 +340,15 @@ impl Scan {
             None => (0..self.snapshot.state.files.len()).collect(),
         };
         let Some(expr) = &self.predicate else {
+            let files: Vec<usize> = all_files();
             return Ok(Prepared {
                 plan: Arc::new(self.read_plan(self.columns.as_deref())?),
-                files: all_files(),
+                skipped: SkipReport {
+                    considered: files.len(),
+                    read: files.len(),
+                    ..SkipReport::default()
+                },
+                files,
                 filter: None,
             });
         };
@@ -346,20 +367,38 @@ impl Scan {
                 (Some(read), output)
             }
         };
-        let files = match (SkippingPredicate::new(&predicate), &self.only) {
-            (_, Some(files)) => files.clone(),
+        let selection = match (SkippingPredicate::new(&predicate), &self.only) {
             (Some(skip), None) => skipping::select(
                 &skip,
                 &self.snapshot.state.files,
                 &self.snapshot.schema,
                 self.snapshot.partition_columns(),
             )?,
-            (None, None) => all_files(),
+            _ => skipping::Selection {
+                files: all_files(),
+                ..Default::default()
+            },
         };
+        let skipped = SkipReport {
+            considered: selection.files.len()
+                + selection.pruned_by_partition
+                + selection.skipped_by_stats,
+            pruned_by_partition: selection.pruned_by_partition,
+            skipped_by_stats: selection.skipped_by_stats,
+            read: selection.files.len(),
+        };
+        tracing::debug!(
+            considered = skipped.considered,
+            pruned_by_partition = skipped.pruned_by_partition,
+            skipped_by_stats = skipped.skipped_by_stats,
+            read = skipped.read,
+            "scan files"
+        );
         Ok(Prepared {
             plan: Arc::new(self.read_plan(read.as_deref())?),
-            files,
+            files: selection.files,
             filter: Some(Arc::new(RowFilter { predicate, output })),
+            skipped,
         })
     }
 
@@ -373,6 +412,12 @@ impl Scan {
     pub fn files_to_read(&self) -> Result<(usize, usize), TxnError> {
         let prepared = self.prepare()?;
         Ok((prepared.files.len(), self.snapshot.state.files.len()))
+    }
+
+    /// How the predicate narrows the files: considered, pruned by partition
+    /// values, skipped by statistics, read. Reads no data file.
+    pub fn skip_report(&self) -> Result<SkipReport, TxnError> {
+        Ok(self.prepare()?.skipped)
     }
 
     /// The slices of the chosen files, in order (footers fetched a few

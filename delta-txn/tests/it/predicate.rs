@@ -134,6 +134,52 @@ async fn predicates_read_only_the_files_that_can_match() {
 }
 
 #[tokio::test]
+async fn the_skip_report_tells_partitions_from_statistics() {
+    let (dir, table) = table("predicate-report", HashMap::new()).await;
+    let snapshot = table.snapshot().await.unwrap();
+    let report = |text: &str| {
+        snapshot
+            .scan()
+            .with_predicate(parse(text).unwrap())
+            .skip_report()
+            .unwrap()
+    };
+    let r = report("city = 'Oslo' AND id > 300");
+    assert_eq!(
+        (
+            r.considered,
+            r.pruned_by_partition,
+            r.skipped_by_stats,
+            r.read
+        ),
+        (5, 3, 1, 1)
+    );
+    let r = report("id < 50");
+    assert_eq!(
+        (
+            r.considered,
+            r.pruned_by_partition,
+            r.skipped_by_stats,
+            r.read
+        ),
+        (5, 0, 4, 1)
+    );
+    let r = report("city IS NULL");
+    assert_eq!(
+        (
+            r.considered,
+            r.pruned_by_partition,
+            r.skipped_by_stats,
+            r.read
+        ),
+        (5, 4, 0, 1)
+    );
+    let r = snapshot.scan().skip_report().unwrap();
+    assert_eq!((r.considered, r.read), (5, 5));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
 async fn predicates_on_column_mapped_tables() {
     let properties = HashMap::from([("delta.columnMapping.mode".to_string(), "name".to_string())]);
     let (dir, table) = table("predicate-mapped", properties).await;
