@@ -767,43 +767,18 @@ fn check_constraints_from_create_hold_on_writes() {
     // constraints that do not fit the schema are refused when the table is created
     let t2 = dir.join("t2");
     let t2 = t2.to_str().unwrap();
-    let err = fails(
-        &[
-            "create",
-            t2,
-            "--schema-from",
-            schema,
-            "--constraint",
-            "c=nope > 0",
-        ],
-        1,
-    );
+    let create = |constraints: &[&str]| {
+        let mut args = vec!["create", t2, "--schema-from", schema];
+        for c in constraints {
+            args.extend(["--constraint", c]);
+        }
+        fails(&args, 1)
+    };
+    let err = create(&["c=nope > 0"]);
     assert!(err.contains("unknown column 'nope'"), "{err}");
-    let err = fails(
-        &[
-            "create",
-            t2,
-            "--schema-from",
-            schema,
-            "--constraint",
-            "c=id + 1",
-        ],
-        1,
-    );
+    let err = create(&["c=id + 1"]);
     assert!(err.contains("must be boolean"), "{err}");
-    let err = fails(
-        &[
-            "create",
-            t2,
-            "--schema-from",
-            schema,
-            "--constraint",
-            "c=id > 0",
-            "--constraint",
-            "C=id > 1",
-        ],
-        1,
-    );
+    let err = create(&["c=id > 0", "C=id > 1"]);
     assert!(err.contains("given twice"), "{err}");
     assert!(!Path::new(t2).join("_delta_log").exists());
 }

@@ -296,6 +296,17 @@ impl Expr {
     }
 }
 
+/// Writes expressions separated by commas.
+fn write_list(f: &mut fmt::Formatter<'_>, items: &[Expr]) -> fmt::Result {
+    for (i, e) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{e}")?;
+    }
+    Ok(())
+}
+
 /// Writes `e`, in parentheses when it binds less tightly than `at least`
 /// (or as tightly, for the right operand of a left-associative operator).
 fn operand(f: &mut fmt::Formatter<'_>, e: &Expr, at_least: u8) -> fmt::Result {
@@ -364,12 +375,7 @@ impl fmt::Display for Expr {
             } => {
                 operand(f, expr, p + 1)?;
                 write!(f, " {}IN (", if *negated { "NOT " } else { "" })?;
-                for (i, e) in list.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{e}")?;
-                }
+                write_list(f, list)?;
                 f.write_str(")")
             }
             Expr::Like {
@@ -400,22 +406,12 @@ impl fmt::Display for Expr {
             }
             Expr::Call(function, args) => {
                 write!(f, "{}(", function.name())?;
-                for (i, e) in args.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{e}")?;
-                }
+                write_list(f, args)?;
                 f.write_str(")")
             }
             Expr::Coalesce(args) => {
                 f.write_str("COALESCE(")?;
-                for (i, e) in args.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{e}")?;
-                }
+                write_list(f, args)?;
                 f.write_str(")")
             }
             Expr::Between {

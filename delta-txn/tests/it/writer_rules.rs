@@ -213,8 +213,9 @@ async fn constraints_that_cannot_be_checked_refuse_writes() {
     assert_refused(&dir, &table, "checkConstraints").await;
     let err = write(&table, &[1], SaveMode::Append).await.unwrap_err();
     assert!(
-        err.to_string()
-            .contains("CHECK constraint odd (soundex(x) > 0) cannot be checked: the function soundex"),
+        err.to_string().contains(
+            "CHECK constraint odd (soundex(x) > 0) cannot be checked: the function soundex"
+        ),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
