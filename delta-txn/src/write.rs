@@ -187,25 +187,41 @@ impl Table {
             properties.column_mapping,
             WriterOptions::from_table(&properties),
         )?;
-        let mut rows = 0u64;
-        let mut batches = batches;
         let conformer = Conformer::new(&plan.schema);
-        // rows of rewritten files that the predicate does not replace
-        if let Some(replaced) = replaced {
+        let written = async {
+            // rows of rewritten files that the predicate does not replace
             let mut copied = 0u64;
-            for batch in replaced.kept_rows {
-                let batch = conformer.conform(&batch)?;
-                copied += batch.num_rows() as u64;
+            if let Some(replaced) = replaced {
+                for batch in replaced.kept_rows {
+                    let batch = conformer.conform(&batch)?;
+                    copied += batch.num_rows() as u64;
+                    writer.write(&batch).await?;
+                }
+            }
+            let mut rows = 0u64;
+            let mut batches = batches;
+            while let Some(batch) = batches.next().await {
+                let batch = conformer.conform(&batch?)?;
+                constraints.check(&batch)?;
+                rows += batch.num_rows() as u64;
                 writer.write(&batch).await?;
             }
-            txn.metric("numCopiedRows", copied);
+            Ok::<_, TxnError>((rows, copied))
         }
-        while let Some(batch) = batches.next().await {
-            let batch = conformer.conform(&batch?)?;
-            constraints.check(&batch)?;
-            rows += batch.num_rows() as u64;
-            writer.write(&batch).await?;
-        }
+        .await;
+        let rows = match written {
+            Ok((rows, copied)) => {
+                if options.replace_where.is_some() {
+                    txn.metric("numCopiedRows", copied);
+                }
+                rows
+            }
+            Err(e) => {
+                // nothing is committed; uploads in flight are given up
+                writer.abort().await;
+                return Err(e);
+            }
+        };
         let adds = writer.finish().await?;
         txn.metric("numFiles", adds.len());
         txn.metric("numOutputRows", rows);

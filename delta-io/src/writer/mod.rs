@@ -412,6 +412,13 @@ impl DataWriter {
         Ok(self.done)
     }
 
+    /// Gives up: the files still open are aborted (their multipart uploads
+    /// too, best effort); files already completed stay in the store,
+    /// referenced by no commit (VACUUM takes them).
+    pub async fn abort(mut self) {
+        self.fail("aborted".to_string()).await;
+    }
+
     /// Records the failure and aborts the open files (best effort).
     async fn fail(&mut self, reason: String) {
         self.failed.get_or_insert(reason);

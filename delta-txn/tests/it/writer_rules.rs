@@ -759,3 +759,64 @@ async fn columns_a_constraint_reads_cannot_be_dropped_or_renamed() {
     assert_eq!(table.drop_column("x").await.unwrap().version, 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_violation_mid_write_commits_and_leaves_nothing() {
+    use arrow::array::{ArrayRef, StringArray};
+    let dir = delta_test::scratch_dir("violation-upload").unwrap();
+    let schema = StructType::new([
+        StructField::new("x", DataType::LONG, true),
+        StructField::new("s", DataType::STRING, true),
+    ]);
+    let (table, _) = Table::create(
+        dir.to_str().unwrap(),
+        &schema,
+        CreateOptions {
+            properties: [("delta.constraints.pos".to_string(), "x > 0".to_string())].into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // a first batch of good rows (held by the encoder), then a violation
+    let rows = 120_000;
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let text: Vec<String> = (0..rows)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            format!(
+                "{state:016x}{:016x}{:016x}",
+                state.rotate_left(7),
+                state.rotate_left(19)
+            )
+        })
+        .collect();
+    let batch = |xs: Vec<i64>, s: Vec<String>| {
+        RecordBatch::try_from_iter([
+            ("x", Arc::new(Int64Array::from(xs)) as ArrayRef),
+            ("s", Arc::new(StringArray::from(s)) as ArrayRef),
+        ])
+        .unwrap()
+    };
+    let big = batch(vec![1; rows], text);
+    let bad = batch(vec![-1], vec!["x".into()]);
+    let err = table
+        .write(
+            big.schema(),
+            futures::stream::iter([Ok(big.clone()), Ok(bad)]),
+            WriteOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TxnError::ConstraintViolation { .. }), "{err}");
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n != "_delta_log")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(table.snapshot().await.unwrap().version(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
