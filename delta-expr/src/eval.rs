@@ -65,6 +65,16 @@ impl Bound {
             .map_err(|e| self.error(e))
     }
 
+    /// The rows for which a predicate is true: false where it is false or
+    /// null (what a filter, a constraint or a replaceWhere keeps).
+    pub fn matching_rows(&self, batch: &RecordBatch) -> Result<BooleanArray, ExprError> {
+        let verdict = self.evaluate_predicate(batch)?;
+        Ok(match verdict.nulls() {
+            Some(nulls) => BooleanArray::new(verdict.values() & nulls.inner(), None),
+            None => verdict,
+        })
+    }
+
     /// A predicate's value for every row of `batch` (null where unknown).
     pub fn evaluate_predicate(&self, batch: &RecordBatch) -> Result<BooleanArray, ExprError> {
         let values = self.evaluate(batch)?;
@@ -402,8 +412,9 @@ fn spark_floats(a: &ArrayRef) -> Result<ArrayRef, ArrowError> {
     })
 }
 
-/// A column of the batch by its path; a field of a null struct is null.
-fn column(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef, ArrowError> {
+/// A column of the batch by its path of names (as [`Bound::columns`] gives
+/// them); a field of a null struct is null.
+pub fn column(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef, ArrowError> {
     let missing = |name: &str| ArrowError::SchemaError(format!("the batch has no column '{name}'"));
     let (first, rest) = path.split_first().ok_or_else(|| missing(""))?;
     let mut current = batch

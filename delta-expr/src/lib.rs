@@ -43,6 +43,7 @@ pub mod skip;
 
 pub use bind::{Bound, bind, bind_predicate};
 pub use error::ExprError;
+pub use eval::column;
 pub use expr::{ArithOp, CompareOp, Expr, Literal};
 pub use parse::parse;
 pub use skip::SkippingPredicate;

@@ -8,7 +8,7 @@
 //! An expression this implementation cannot evaluate refuses the write by
 //! name: a constraint is never skipped.
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::array::{BooleanArray, RecordBatch};
 use arrow::compute::{filter_record_batch, not};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use delta_expr::{Bound, Expr, bind_predicate, parse};
@@ -233,12 +233,7 @@ fn invariant_expression(value: &Value) -> String {
 
 /// The rows for which a rule is not true (false or null).
 fn failed_rows(predicate: &Bound, batch: &RecordBatch) -> Result<BooleanArray, TxnError> {
-    let verdict = predicate.evaluate_predicate(batch)?;
-    let passed = match verdict.nulls() {
-        Some(nulls) => BooleanArray::new(verdict.values() & nulls.inner(), None),
-        None => verdict,
-    };
-    Ok(not(&passed)?)
+    Ok(not(&predicate.matching_rows(batch)?)?)
 }
 
 /// A few violating rows, as the values of the columns the rule reads.
@@ -250,7 +245,8 @@ fn examples_of(violating: &RecordBatch, predicate: &Bound) -> Vec<String> {
             columns
                 .iter()
                 .map(|path| {
-                    let value = column(violating, path)
+                    let value = delta_expr::column(violating, path)
+                        .ok()
                         .and_then(|array| {
                             ArrayFormatter::try_new(array.as_ref(), &options)
                                 .ok()
@@ -263,21 +259,4 @@ fn examples_of(violating: &RecordBatch, predicate: &Bound) -> Vec<String> {
                 .join(", ")
         })
         .collect()
-}
-
-fn column(batch: &RecordBatch, path: &[String]) -> Option<arrow::array::ArrayRef> {
-    let (first, rest) = path.split_first()?;
-    let mut current = batch.column_by_name(first)?.clone();
-    for name in rest {
-        let parent = current.as_struct_opt()?;
-        let child = parent.column_by_name(name)?.clone();
-        current = if parent.null_count() > 0 {
-            // a field of a null struct shows as null
-            let nulls = arrow::buffer::NullBuffer::union(parent.nulls(), child.nulls());
-            arrow::array::make_array(child.to_data().into_builder().nulls(nulls).build().ok()?)
-        } else {
-            child
-        };
-    }
-    Some(current)
 }

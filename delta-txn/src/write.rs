@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 
-use arrow::array::{Array, BooleanArray};
 use arrow::compute::{filter_record_batch, not};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -257,11 +256,7 @@ async fn replaced_files(snapshot: &Snapshot, predicate: &Expr) -> Result<Replace
         let mut kept = Vec::new();
         let mut matched = 0;
         for batch in &batches {
-            let matches = bound.evaluate_predicate(batch)?;
-            let matches = match matches.nulls() {
-                Some(nulls) => BooleanArray::new(matches.values() & nulls.inner(), None),
-                None => matches,
-            };
+            let matches = bound.matching_rows(batch)?;
             matched += matches.true_count();
             kept.push(filter_record_batch(batch, &not(&matches)?)?);
         }
