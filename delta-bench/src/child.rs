@@ -471,10 +471,14 @@ fn w5(rt: &Runtime, manifest: &Manifest, path: &Path) -> Result<RunResult, Strin
         .map_err(|e| format!("scanning {location} where {text}: {e}"))?;
     let (sum, count) = sum_value(&batches)?;
     clock.stop(&mut result);
-    let (read, total) = scan.files_to_read().map_err(|e| e.to_string())?;
+    let report = scan.skip_report().map_err(|e| e.to_string())?;
     result.rows = Some(count);
-    result.files_read = Some(read as u64);
-    result.extra = json_map(json!({ "total_files": total, "sum_value": sum, "predicate": text }));
+    result.files_read = Some(report.read as u64);
+    result.extra = json_map(json!({
+        "total_files": report.considered,
+        "sum_value": sum,
+        "predicate": text,
+    }));
     Ok(result)
 }
 

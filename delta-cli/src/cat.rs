@@ -46,18 +46,13 @@ pub async fn run(args: &CatArgs) -> CliResult<()> {
         None => snapshot.scan(),
     };
     if let Some(predicate) = predicate {
+        // typed against the schema here, before any output is written (the
+        // scan itself chooses its files once, when it starts)
+        delta::expr::bind_predicate(&predicate, snapshot.schema())?;
         scan = scan.with_predicate(predicate);
     }
-    // the predicate is typed against the schema here, before any output is written
-    let report = scan.skip_report()?;
-    tracing::info!(
-        considered = report.considered,
-        pruned_by_partition = report.pruned_by_partition,
-        skipped_by_stats = report.skipped_by_stats,
-        read = report.read,
-        "files of the scan"
-    );
     if args.explain {
+        let report = scan.skip_report()?;
         println!("files considered: {}", report.considered);
         println!("pruned by partition values: {}", report.pruned_by_partition);
         println!("skipped by statistics: {}", report.skipped_by_stats);

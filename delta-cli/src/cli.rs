@@ -197,7 +197,8 @@ pub struct CatArgs {
 
     /// Only rows matching this SQL predicate, e.g. "id > 10 AND city = 'Oslo'"
     /// (comparisons, AND/OR/NOT, IS [NOT] NULL, IN, BETWEEN, arithmetic).
-    /// Files that cannot match are not read (RUST_LOG=info shows how many).
+    /// Files that cannot match are not read (--explain, or RUST_LOG=debug,
+    /// shows how many).
     #[arg(long = "where", value_name = "PRED")]
     pub where_: Option<String>,
 

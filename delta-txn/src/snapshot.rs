@@ -407,13 +407,6 @@ impl Scan {
         Ok(self.read_plan(self.columns.as_deref())?.schema())
     }
 
-    /// How many files the scan reads, of how many the snapshot has (the
-    /// others are ruled out by the predicate).
-    pub fn files_to_read(&self) -> Result<(usize, usize), TxnError> {
-        let prepared = self.prepare()?;
-        Ok((prepared.files.len(), self.snapshot.state.files.len()))
-    }
-
     /// How the predicate narrows the files: considered, pruned by partition
     /// values, skipped by statistics, read. Reads no data file.
     pub fn skip_report(&self) -> Result<SkipReport, TxnError> {
