@@ -311,11 +311,7 @@ fn call(function: Function, args: &[ArrayRef]) -> Result<ArrayRef, ArrowError> {
             let a = args
                 .first()
                 .ok_or_else(|| ArrowError::ComputeError("abs needs an argument".into()))?;
-            let zero = cast_with_options(
-                &(Arc::new(arrow::array::Int32Array::from(vec![0])) as ArrayRef),
-                a.data_type(),
-                &strict(),
-            )?;
+            let zero = zero_of(a.data_type())?;
             // negatives negated (checked: the smallest integer overflows)
             let negative = cmp::lt(a, &Scalar::new(&zero))?;
             let negated = numeric::neg(a)?;
@@ -363,17 +359,18 @@ fn scalar_if_both(out: BooleanArray, a: &Value, b: &Value) -> Value {
     }
 }
 
+/// A zero of a numeric type, as a one-value array.
+fn zero_of(data_type: &ArrowType) -> Result<ArrayRef, ArrowError> {
+    let zero: ArrayRef = Arc::new(Int32Array::from(vec![0]));
+    cast_with_options(&zero, data_type, &strict())
+}
+
 /// ANSI division: a zero divisor is an error, for floats too (Spark).
 fn check_no_zero(divisor: &Value) -> Result<(), ArrowError> {
     let a = match divisor {
         Value::Array(a) | Value::Scalar(a) => a,
     };
-    let zero = cast_with_options(
-        &(Arc::new(arrow::array::Int32Array::from(vec![0])) as ArrayRef),
-        a.data_type(),
-        &strict(),
-    )?;
-    let hits = cmp::eq(a, &Scalar::new(zero))?;
+    let hits = cmp::eq(a, &Scalar::new(zero_of(a.data_type())?))?;
     if hits.true_count() > 0 {
         return Err(ArrowError::DivideByZero);
     }
