@@ -231,6 +231,9 @@ fn function(f: &Function, e: &SqlExpr) -> Result<Expr, ExprError> {
     if name == "coalesce" && !args.is_empty() {
         return Ok(Expr::Coalesce(args));
     }
+    if name == "get_field" {
+        return nested_field(args, e);
+    }
     match ExprFunction::named(&name) {
         Some((function, counts)) if counts.contains(&args.len()) => Ok(Expr::Call(function, args)),
         Some((_, counts)) => Err(ExprError::Parse {
@@ -246,6 +249,26 @@ fn function(f: &Function, e: &SqlExpr) -> Result<Expr, ExprError> {
             ),
         }),
         None => Err(unsupported(&format!("the function {}", f.name), e)),
+    }
+}
+
+/// `get_field(s, 'a')`, which is `s.a`. Not Spark SQL, but delta-rs writes nested
+/// column references in CHECK constraints this way, and its tables must stay writable.
+fn nested_field(args: Vec<Expr>, e: &SqlExpr) -> Result<Expr, ExprError> {
+    match <[Expr; 2]>::try_from(args) {
+        Ok(
+            [
+                Expr::Column(mut path),
+                Expr::Literal(Literal::String(field)),
+            ],
+        ) => {
+            path.push(field);
+            Ok(Expr::Column(path))
+        }
+        _ => Err(ExprError::Parse {
+            text: e.to_string(),
+            reason: "get_field takes a column and a field name in quotes".into(),
+        }),
     }
 }
 
@@ -340,6 +363,11 @@ mod tests {
             Expr::Column(vec!["a.b".to_string()])
         );
         assert_eq!(parse("a.b").unwrap(), Expr::column("a.b"));
+        // delta-rs writes nested references in constraints this way
+        assert_eq!(
+            parse("get_field(get_field(s, 'a'), 'b') > 0").unwrap(),
+            parse("s.a.b > 0").unwrap()
+        );
     }
 
     #[test]
@@ -397,6 +425,11 @@ mod tests {
         assert!(err.contains("lower takes 1 argument(s), not 2"), "{err}");
         let err = parse("CAST(a AS INTERVAL)").unwrap_err().to_string();
         assert!(err.starts_with("the type INTERVAL"), "{err}");
+        let err = parse("get_field(s, a) > 0").unwrap_err().to_string();
+        assert!(
+            err.contains("get_field takes a column and a field name"),
+            "{err}"
+        );
         assert!(parse("").is_err());
     }
 }

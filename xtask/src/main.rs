@@ -6,7 +6,8 @@
 //!   (while clippy runs), passes their settings to the tests, checks that the
 //!   storage tests really ran against them, and stops them, also on failure.
 //!   Then the interop check of [`peer`]: delta-rs and Polars read the tables
-//!   our writer makes, with equal content at every version.
+//!   our writer makes, with equal content at every version, and constraints
+//!   hold both ways between delta-rs and our `delta` binary.
 //! - `conformance`: only the conformance suite over `../shared/testdata`.
 //! - `interop`: only the interop check.
 //! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024).
@@ -97,7 +98,9 @@ fn interop(peer: &mut Peer) -> Result<(), String> {
             &["test", "-p", "delta-txn", "--test", "interop"],
             &[("DELTA_INTEROP_DIR", dir.as_str())],
         )
-    })
+    })?;
+    cargo(&["build", "-p", "delta-cli"], &[])?;
+    peer.check_constraints(&workspace(), &workspace().join("target/debug/delta"))
 }
 
 fn test_with(storage: &mut Storage) -> Result<(), String> {

@@ -6,7 +6,9 @@
 //! `interop` test of delta-txn writes the tables and our reader's report of
 //! each into `target/interop`; then each table is checked by
 //! ../shared/peer/verify_with_deltars.py (`--also polars`), except where
-//! [`SPECIAL`] says why another reader is used. `cargo xtask bench` uses the
+//! [`SPECIAL`] says why another reader is used. Then xtask/peer/constraints.py
+//! checks that CHECK and NOT NULL constraints hold both ways: delta-rs's rules
+//! stop our `delta` binary, ours stop delta-rs. `cargo xtask bench` uses the
 //! same venv to generate its data with ../shared/peer/bench_data.py.
 
 use std::path::{Path, PathBuf};
@@ -101,6 +103,21 @@ impl Peer {
                 .map_err(|_| "the venv setup thread panicked".to_string())??;
         }
         Ok(self.venv.join("bin/python"))
+    }
+
+    /// Has delta-rs and our `delta` binary (`delta`) write to each other's
+    /// constrained tables (xtask/peer/constraints.py).
+    pub fn check_constraints(&mut self, workspace: &Path, delta: &Path) -> Result<(), String> {
+        let python = self.python()?;
+        run(
+            Command::new(&python)
+                .arg(workspace.join("xtask/peer/constraints.py"))
+                .arg("--delta")
+                .arg(delta)
+                .arg("--work")
+                .arg(workspace.join("target/interop-constraints")),
+            "constraints interop check",
+        )
     }
 
     /// Writes the interop tables with our writer and has the peers read them.
