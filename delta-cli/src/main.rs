@@ -18,6 +18,7 @@ mod describe;
 mod history;
 mod input;
 mod output;
+mod progress;
 mod write;
 
 use std::io::Write;

@@ -1,11 +1,9 @@
 //! `delta create`, `delta write`, `delta checkpoint` and `delta constraint`.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use delta::schema::StructType;
 use delta::txn::{CreateOptions, SaveMode, Table, TxnError, WriteOptions};
@@ -13,6 +11,7 @@ use delta::txn::{CreateOptions, SaveMode, Table, TxnError, WriteOptions};
 use crate::cli::{CheckpointArgs, ConstraintAction, ConstraintArgs, CreateArgs, Mode, WriteArgs};
 use crate::input;
 use crate::output::{CliResult, Context};
+use crate::progress::{self, Bar};
 
 /// Runs `delta create`.
 pub async fn create(args: &CreateArgs) -> CliResult<()> {
@@ -81,7 +80,7 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
         });
         readers.push(batches);
     }
-    let progress = progress_bar();
+    let progress = progress::bar("rows written");
     let shown = progress.clone();
     let batches = futures::stream::iter(readers.into_iter().flatten()).inspect(move |batch| {
         if let Ok(b) = batch {
@@ -121,21 +120,6 @@ pub async fn write(args: &WriteArgs) -> CliResult<()> {
     Ok(())
 }
 
-/// Rows written so far, on standard error when it is a terminal (hidden otherwise).
-fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} {human_pos} rows written ({per_sec}) {elapsed}")
-    {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
-}
-
 /// Runs `delta checkpoint`.
 pub async fn checkpoint(args: &CheckpointArgs) -> CliResult<()> {
     let table = Table::open(&args.table).await?;
@@ -156,10 +140,13 @@ pub async fn constraint(args: &ConstraintArgs) -> CliResult<()> {
             name,
             expression,
         } => {
+            let bar = Bar(progress::bar("rows checked"));
             let outcome = Table::open(table)
                 .await?
-                .add_constraint(name, expression)
-                .await?;
+                .add_constraint_with(name, expression, &bar)
+                .await;
+            bar.0.finish_and_clear();
+            let outcome = outcome?;
             println!(
                 "added constraint {} ({expression}) at version {}",
                 name.to_lowercase(),

@@ -14,6 +14,7 @@ use delta_schema::{
 
 use crate::column_mapping;
 use crate::constraints::{self, Constraints};
+use crate::progress::{NoProgress, Progress};
 use crate::protocol::{required_features, upgrade};
 use crate::transaction::{CommitOutcome, Transaction};
 use crate::{Snapshot, Table, TxnError};
@@ -188,6 +189,18 @@ impl Table {
         name: &str,
         expression: &str,
     ) -> Result<CommitOutcome, TxnError> {
+        self.add_constraint_with(name, expression, &NoProgress)
+            .await
+    }
+
+    /// [`Table::add_constraint`], telling `progress` how many of the
+    /// table's rows are checked.
+    pub async fn add_constraint_with(
+        &self,
+        name: &str,
+        expression: &str,
+        progress: &dyn Progress,
+    ) -> Result<CommitOutcome, TxnError> {
         let name = constraint_name(name)?;
         let key = format!("{CONSTRAINTS_PREFIX}{name}");
         let snapshot = self.snapshot().await?;
@@ -203,7 +216,7 @@ impl Table {
             .insert(name.clone(), expression.to_string());
         let schema = StructType::clone(snapshot.schema());
         let rule = Constraints::only_checks(&schema, &properties, snapshot.version())?;
-        rule.check_existing(&snapshot).await?;
+        rule.check_existing(&snapshot, progress).await?;
         self.alter_from(
             snapshot,
             "ADD CONSTRAINT",

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use futures::TryStreamExt;
 
+use crate::progress::Progress;
 use crate::{Snapshot, TxnError};
 
 /// Field metadata key of a column invariant.
@@ -72,7 +73,15 @@ impl Constraints {
 
     /// Checks every row of the snapshot, reading only the columns the rules
     /// read; the error counts all violating rows.
-    pub(crate) async fn check_existing(&self, snapshot: &Snapshot) -> Result<(), TxnError> {
+    pub(crate) async fn check_existing(
+        &self,
+        snapshot: &Snapshot,
+        progress: &dyn Progress,
+    ) -> Result<(), TxnError> {
+        let files = snapshot.files();
+        if let Some(rows) = files.iter().map(|f| f.live_records()).sum::<Option<u64>>() {
+            progress.total(rows * self.rules.len() as u64);
+        }
         for rule in &self.rules {
             let mut columns: Vec<String> = Vec::new();
             for path in rule.predicate.columns() {
@@ -84,6 +93,7 @@ impl Constraints {
             let mut rows = 0;
             let mut examples = Vec::new();
             while let Some(batch) = batches.try_next().await? {
+                progress.advance(batch.num_rows() as u64);
                 let failed = failed_rows(&rule.predicate, &batch)?;
                 let count = failed.true_count();
                 if count > 0 && examples.len() < EXAMPLES {

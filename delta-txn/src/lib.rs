@@ -15,6 +15,7 @@ pub mod constraints;
 pub mod enforce;
 mod error;
 pub mod location;
+pub mod progress;
 pub mod protocol;
 mod skipping;
 mod snapshot;

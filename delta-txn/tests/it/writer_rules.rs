@@ -6,12 +6,14 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use delta_log::{Action, Format, LogError, Metadata, Protocol};
 use delta_schema::{DataType, StructField, StructType};
 use delta_test::FailingStore;
+use delta_txn::progress::Progress;
 use delta_txn::{CreateOptions, SaveMode, Table, TxnError, WriteOptions};
 use object_store::ObjectStore;
 use object_store::memory::InMemory;
@@ -688,8 +690,25 @@ async fn adding_a_constraint_checks_the_existing_rows() {
         "CHECK constraint positive (x > 0) is violated by 2 row(s), e.g. x = -2; x = -7; nothing was committed"
     );
     assert_eq!(table.snapshot().await.unwrap().version(), 1);
-    // one that holds is committed, with the feature it needs
-    let outcome = table.add_constraint("Small", "x < 100").await.unwrap();
+    // one that holds is committed, with the feature it needs; the progress
+    // learns the number of rows and sees every one checked
+    #[derive(Default)]
+    struct Counted(AtomicU64, AtomicU64);
+    impl Progress for Counted {
+        fn total(&self, units: u64) {
+            self.0.store(units, Ordering::Relaxed);
+        }
+        fn advance(&self, units: u64) {
+            self.1.fetch_add(units, Ordering::Relaxed);
+        }
+    }
+    let progress = Counted::default();
+    let outcome = table
+        .add_constraint_with("Small", "x < 100", &progress)
+        .await
+        .unwrap();
+    assert_eq!(progress.0.load(Ordering::Relaxed), 5);
+    assert_eq!(progress.1.load(Ordering::Relaxed), 5);
     assert_eq!(outcome.version, 2);
     let protocol = outcome.snapshot.protocol().clone();
     assert!(protocol.min_writer_version >= 3, "{protocol:?}");

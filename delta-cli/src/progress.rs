@@ -1,0 +1,40 @@
+//! Progress bars on standard error, drawn only when it is a terminal.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A bar (or a spinner until the total is known) with this template after
+/// the bar; hidden when standard error is not a terminal.
+pub fn bar(message: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{spinner}} {{human_pos}} {message} ({{per_sec}}) {{elapsed}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// A bar the library moves (`delta::txn::progress::Progress`).
+pub struct Bar(pub ProgressBar);
+
+impl delta::txn::progress::Progress for Bar {
+    fn total(&self, units: u64) {
+        self.0.set_length(units);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:30} {human_pos}/{human_len} rows checked ({per_sec}, {eta} left)",
+        ) {
+            self.0.set_style(style);
+        }
+    }
+
+    fn advance(&self, units: u64) {
+        self.0.inc(units);
+    }
+}
