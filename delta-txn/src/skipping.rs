@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, StructArray, UInt32Array,
-    make_array, new_null_array,
+    Array, ArrayRef, AsArray, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
+    StructArray, UInt32Array, make_array, new_null_array,
 };
 use arrow::buffer::NullBuffer;
 use arrow::compute::{concat, concat_batches, take};
@@ -24,7 +24,7 @@ use arrow::json::ReaderBuilder;
 use delta_expr::SkippingPredicate;
 use delta_expr::skip::{MAX_VALUES, MIN_VALUES, NULL_COUNT, NUM_RECORDS, stats_schema};
 use delta_log::ActiveFiles;
-use delta_schema::{DataType, StructType};
+use delta_schema::{DataType, StructField, StructType};
 
 use crate::TxnError;
 
@@ -288,40 +288,7 @@ fn add_partitions(
     let mut nulls = Vec::new();
     for (path, data_type) in partitions {
         let name = &path[0];
-        // keyed by physical name under column mapping
-        let key = schema
-            .field(name)
-            .map_or(name.as_str(), |f| f.physical_name());
-        // each distinct value parsed once
-        let mut distinct: HashMap<Option<&str>, u32> = HashMap::new();
-        let mut parsed: Vec<ArrayRef> = Vec::new();
-        let mut indices = Vec::with_capacity(files.len());
-        for file in files.iter() {
-            let value = file
-                .partition_values()
-                .get(key)
-                .or_else(|| file.partition_values().get(name))
-                .and_then(|v| v.as_deref())
-                .filter(|v| !v.is_empty());
-            let next = u32::try_from(parsed.len()).unwrap_or(u32::MAX);
-            let index = match distinct.get(&value) {
-                Some(i) => *i,
-                None => {
-                    parsed.push(delta_io::partition::partition_column(
-                        name, value, data_type, 1,
-                    )?);
-                    distinct.insert(value, next);
-                    next
-                }
-            };
-            indices.push(index);
-        }
-        let column = if parsed.is_empty() {
-            new_null_array(&data_type.to_arrow(), 0)
-        } else {
-            let refs: Vec<&dyn Array> = parsed.iter().map(AsRef::as_ref).collect();
-            take(&concat(&refs)?, &UInt32Array::from(indices), None)?
-        };
+        let column = partition_column(files, schema, name, data_type)?;
         let null_count: Int64Array = (0..column.len())
             .map(|i| match column.is_null(i) {
                 // a null partition value: every row is null (count unknown: at least one)
@@ -340,6 +307,72 @@ fn add_partitions(
         columns[position] = with_children(&columns[position], added);
     }
     Ok(())
+}
+
+/// The partition values of every file (a row per file) of the partition
+/// column `name`, typed.
+fn partition_column(
+    files: &ActiveFiles,
+    schema: &StructType,
+    name: &str,
+    data_type: &DataType,
+) -> Result<ArrayRef, TxnError> {
+    // keyed by physical name under column mapping
+    let key = schema.field(name).map_or(name, |f| f.physical_name());
+    // each distinct value parsed once
+    let mut distinct: HashMap<Option<&str>, u32> = HashMap::new();
+    let mut parsed: Vec<ArrayRef> = Vec::new();
+    let mut indices = Vec::with_capacity(files.len());
+    for file in files.iter() {
+        let value = file
+            .partition_values()
+            .get(key)
+            .or_else(|| file.partition_values().get(name))
+            .and_then(|v| v.as_deref())
+            .filter(|v| !v.is_empty());
+        let next = u32::try_from(parsed.len()).unwrap_or(u32::MAX);
+        let index = match distinct.get(&value) {
+            Some(i) => *i,
+            None => {
+                parsed.push(delta_io::partition::partition_column(
+                    name, value, data_type, 1,
+                )?);
+                distinct.insert(value, next);
+                next
+            }
+        };
+        indices.push(index);
+    }
+    Ok(if parsed.is_empty() {
+        new_null_array(&data_type.to_arrow(), 0)
+    } else {
+        let refs: Vec<&dyn Array> = parsed.iter().map(AsRef::as_ref).collect();
+        take(&concat(&refs)?, &UInt32Array::from(indices), None)?
+    })
+}
+
+/// The partition values of every file as a batch (a row per file) of the
+/// partition columns `columns` (top-level fields of `schema`), under their
+/// logical names and types.
+pub(crate) fn partition_values(
+    files: &ActiveFiles,
+    schema: &StructType,
+    columns: &[&StructField],
+) -> Result<RecordBatch, TxnError> {
+    let arrays = columns
+        .iter()
+        .map(|f| partition_column(files, schema, &f.name, &f.data_type))
+        .collect::<Result<Vec<_>, _>>()?;
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|f| Field::new(&f.name, f.data_type.to_arrow(), true))
+        .collect();
+    let options = RecordBatchOptions::new().with_row_count(Some(files.len()));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        arrays,
+        &options,
+    )?)
 }
 
 /// A struct array with these children added. Its own nulls (files without

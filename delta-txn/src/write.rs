@@ -13,13 +13,14 @@ use arrow::record_batch::RecordBatch;
 use delta_expr::{Expr, bind_predicate};
 use delta_io::writer::{DataWriter, WriterOptions};
 use delta_log::{Format, Metadata, TableProperties};
-use delta_schema::{StructType, WriteSchemaOptions, check_write_schema};
+use delta_schema::{StructField, StructType, WriteSchemaOptions, check_write_schema};
 use futures::{Stream, StreamExt};
 
 use crate::column_mapping;
 use crate::constraints::Constraints;
 use crate::enforce::Conformer;
 use crate::protocol::{protocol_for, required_features, upgrade};
+use crate::skipping::partition_values;
 use crate::table::check_partition_columns;
 use crate::transaction::{CommitOutcome, Transaction, now_ms};
 use crate::{Snapshot, Table, TxnError};
@@ -189,14 +190,12 @@ impl Table {
         let conformer = Conformer::new(&plan.schema);
         let written = async {
             // rows of rewritten files that the predicate does not replace
-            let mut copied = 0u64;
-            if let Some(replaced) = replaced {
-                for batch in replaced.kept_rows {
-                    let batch = conformer.conform(&batch)?;
-                    copied += batch.num_rows() as u64;
-                    writer.write(&batch).await?;
+            let copied = match (&replaced, &snapshot, &options.replace_where) {
+                (Some(r), Some(s), Some(predicate)) => {
+                    copy_kept_rows(s, &r.mixed, predicate, &conformer, &mut writer).await?
                 }
-            }
+                _ => 0,
+            };
             let mut rows = 0u64;
             let mut batches = batches;
             while let Some(batch) = batches.next().await {
@@ -230,45 +229,99 @@ impl Table {
     }
 }
 
-/// The files of a replaceWhere: those to remove (indices in the snapshot),
-/// and the rows to keep from the ones that mix matching and other rows.
+/// The files of a replaceWhere (indices in the snapshot): those to remove,
+/// and among them those that also hold rows to keep, to be copied.
 struct Replaced {
     removed: Vec<usize>,
-    kept_rows: Vec<RecordBatch>,
+    mixed: Vec<usize>,
 }
 
-/// Reads the files that may hold rows matching `predicate` (skipping the
-/// others by their statistics) and sorts them: no matching row, kept; only
-/// matching rows, removed; both, removed and its other rows kept (a row
-/// whose predicate is null is not replaced).
+/// Sorts the files by the rows matching `predicate`: none, kept; only
+/// matching rows, removed; both, removed and its other rows copied (a row
+/// whose predicate is null is not replaced). A predicate on partition
+/// columns alone is decided by the partition values, reading no file;
+/// otherwise only the files the statistics cannot rule out are read, and
+/// only the columns the predicate reads.
 async fn replaced_files(snapshot: &Snapshot, predicate: &Expr) -> Result<Replaced, TxnError> {
-    let bound = bind_predicate(predicate, snapshot.schema())?;
+    let schema = snapshot.schema();
+    let partition_columns = &snapshot.metadata().partition_columns;
+    let bound = bind_predicate(predicate, schema)?;
+    let columns = bound.columns();
+    let partition_fields: Option<Vec<&StructField>> = columns
+        .iter()
+        .map(|path| match path.as_slice() {
+            [name] if partition_columns.contains(name) => schema.field(name),
+            _ => None,
+        })
+        .collect();
+    if let Some(fields) = partition_fields {
+        let partition_schema = StructType::new(fields.iter().map(|f| (*f).clone()));
+        let on_partitions = bind_predicate(predicate, &partition_schema)?;
+        let values = partition_values(snapshot.files(), schema, &fields)?;
+        let matches = on_partitions.matching_rows(&values)?;
+        let removed = (0..matches.len()).filter(|&i| matches.value(i)).collect();
+        return Ok(Replaced {
+            removed,
+            mixed: Vec::new(),
+        });
+    }
+    let mut read: Vec<String> = Vec::new();
+    for path in columns {
+        if !read.contains(&path[0]) {
+            read.push(path[0].clone());
+        }
+    }
+    let mut replaced = Replaced {
+        removed: Vec::new(),
+        mixed: Vec::new(),
+    };
     let candidates = snapshot
         .scan()
         .with_predicate(predicate.clone())
         .chosen_files()?;
-    let mut replaced = Replaced {
-        removed: Vec::new(),
-        kept_rows: Vec::new(),
-    };
     for i in candidates {
-        let batches = snapshot.scan().only_files(vec![i]).collect().await?;
-        let mut kept = Vec::new();
-        let mut matched = 0;
-        for batch in &batches {
-            let matches = bound.matching_rows(batch)?;
-            matched += matches.true_count();
-            kept.push(filter_record_batch(batch, &not(&matches)?)?);
+        let mut batches = snapshot
+            .scan()
+            .only_files(vec![i])
+            .with_columns(read.clone())
+            .execute()?;
+        let (mut rows, mut matched) = (0, 0);
+        while let Some(batch) = batches.next().await {
+            let batch = batch?;
+            rows += batch.num_rows();
+            matched += bound.matching_rows(&batch)?.true_count();
         }
-        if matched == 0 {
-            continue;
+        if matched > 0 {
+            replaced.removed.push(i);
+            if matched < rows {
+                replaced.mixed.push(i);
+            }
         }
-        replaced.removed.push(i);
-        replaced
-            .kept_rows
-            .extend(kept.into_iter().filter(|b| b.num_rows() > 0));
     }
     Ok(replaced)
+}
+
+/// Writes the rows of the files `mixed` that `predicate` does not replace.
+async fn copy_kept_rows(
+    snapshot: &Snapshot,
+    mixed: &[usize],
+    predicate: &Expr,
+    conformer: &Conformer,
+    writer: &mut DataWriter,
+) -> Result<u64, TxnError> {
+    let bound = bind_predicate(predicate, snapshot.schema())?;
+    let mut copied = 0;
+    for &i in mixed {
+        let mut batches = snapshot.scan().only_files(vec![i]).execute()?;
+        while let Some(batch) = batches.next().await {
+            let batch = batch?;
+            let kept = filter_record_batch(&batch, &not(&bound.matching_rows(&batch)?)?)?;
+            let kept = conformer.conform(&kept)?;
+            copied += kept.num_rows() as u64;
+            writer.write(&kept).await?;
+        }
+    }
+    Ok(copied)
 }
 
 /// What a write commits besides data: the schema to write with, and new

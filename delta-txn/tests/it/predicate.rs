@@ -339,3 +339,52 @@ async fn replace_where_refuses_rows_outside_the_predicate() {
     assert!(err.to_string().contains("needs mode overwrite"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn replace_where_on_partition_columns_reads_no_file() {
+    let mapped = HashMap::from([("delta.columnMapping.mode".to_string(), "name".to_string())]);
+    for properties in [HashMap::new(), mapped] {
+        replace_partitions_without_reading(properties).await;
+    }
+}
+
+async fn replace_partitions_without_reading(properties: HashMap<String, String>) {
+    let (dir, table) = table("replace-where-partitions", properties).await;
+    let before = table.snapshot().await.unwrap();
+    // every data file is damaged: reading any of them fails
+    for file in before.files().iter() {
+        std::fs::write(dir.join(file.path().replace("%20", " ")), b"not parquet").unwrap();
+    }
+    // a predicate statistics cannot decide, on partition values alone
+    let outcome = overwrite_where(
+        &table,
+        data(1000..1003, Some("Oslo")),
+        "lower(city) = 'oslo' OR city IS NULL",
+    )
+    .await
+    .unwrap();
+    // partition values are keyed by physical name under column mapping
+    let key = before.schema().field("city").unwrap().physical_name();
+    let city = |f: delta_log::ActiveFile<'_>| f.partition_values().get(key).cloned().flatten();
+    let mut cities: Vec<Option<String>> = outcome.snapshot.files().iter().map(city).collect();
+    cities.sort();
+    assert_eq!(
+        cities,
+        [Some("Lima"), Some("Oslo"), Some("Rome")].map(|c| c.map(str::to_string))
+    );
+    // the Rome and Lima files are the old ones, untouched
+    let old: Vec<&str> = before.files().iter().map(|f| f.path()).collect();
+    let kept = outcome
+        .snapshot
+        .files()
+        .iter()
+        .filter(|f| old.contains(&f.path()))
+        .count();
+    assert_eq!(kept, 2);
+    // a predicate on data columns has to read the files: the damage is named
+    let err = overwrite_where(&table, data(150..151, Some("Rome")), "id >= 150")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains(".parquet"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
