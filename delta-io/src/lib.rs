@@ -15,6 +15,7 @@
 pub mod conform;
 pub mod dv;
 mod error;
+mod pages;
 pub mod partition;
 pub mod paths;
 mod reader;

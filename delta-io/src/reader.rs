@@ -8,6 +8,7 @@ use arrow::array::ArrayRef;
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use delta_expr::SkippingPredicate;
 use delta_log::parquet_reader::ObjectReader;
 use delta_log::{ActiveFile, DeletionVectorDescriptor};
 use delta_schema::{StructField, StructType};
@@ -18,11 +19,13 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::errors::ParquetError;
+use parquet::file::metadata::PageIndexPolicy;
 use url::Url;
 
 use crate::IoError;
 use crate::conform::{ColumnMapping, Ctx, conform, find_column};
 use crate::dv::{DvDescriptor, DvLocation, row_mask};
+use crate::pages::select_rows;
 use crate::partition::partition_column;
 use crate::paths::resolve_log_path;
 
@@ -47,6 +50,8 @@ pub struct ReadPlan {
     mapping: ColumnMapping,
     /// The table's URL, to place absolute file paths (see [`resolve_log_path`]).
     table: Option<Url>,
+    /// Rows in pages this predicate rules out are not read (see [`crate::pages`]).
+    pages: Option<SkippingPredicate>,
 }
 
 impl ReadPlan {
@@ -89,6 +94,7 @@ impl ReadPlan {
         ));
         Ok(ReadPlan {
             table: None,
+            pages: None,
             columns,
             schema,
             mapping,
@@ -99,6 +105,14 @@ impl ReadPlan {
     /// absolute file paths in the table or its store are read, others refused.
     pub fn with_table(mut self, table: Option<Url>) -> Self {
         self.table = table;
+        self
+    }
+
+    /// The plan, reading only the rows of pages whose statistics may hold a
+    /// row `skip` keeps (in files with a page index and no deletion vector).
+    /// The rows read still need filtering.
+    pub fn with_page_skipping(mut self, skip: Option<SkippingPredicate>) -> Self {
+        self.pages = skip;
         self
     }
 
@@ -204,7 +218,14 @@ pub async fn open_file(
     };
     let size = u64::try_from(file.size()).ok();
     let mut reader = ObjectReader::new(store, path.clone(), size);
-    let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new())
+    // the page index is read where pages may be skipped (not with a deletion
+    // vector, which counts rows by their place in the file)
+    let page_index = match (&plan.pages, &deleted) {
+        (Some(_), None) => PageIndexPolicy::Optional,
+        _ => PageIndexPolicy::Skip,
+    };
+    let options = ArrowReaderOptions::new().with_page_index_policy(page_index);
+    let metadata = ArrowReaderMetadata::load_async(&mut reader, options)
         .await
         .map_err(|e| parquet_error(&path, e))?;
     let partition_values: Arc<Vec<Option<Option<String>>>> = Arc::new(
@@ -266,6 +287,18 @@ impl FileSlice {
             deleted,
             path,
         } = self;
+        let selection = match (&plan.pages, &deleted, row_groups.as_slice()) {
+            (Some(skip), None, [row_group]) => {
+                let data: Vec<&StructField> = plan
+                    .columns
+                    .iter()
+                    .filter(|(_, s)| matches!(s, Source::Data))
+                    .map(|(f, _)| f)
+                    .collect();
+                select_rows(skip, &data, plan.mapping, &metadata, *row_group)
+            }
+            _ => None,
+        };
         let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata);
         let file_fields = builder.schema().fields().clone();
         let roots: Vec<usize> = plan
@@ -275,6 +308,13 @@ impl FileSlice {
             .filter_map(|(f, _)| find_column(&file_fields, f, plan.mapping).map(|(i, _)| i))
             .collect();
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        if selection.as_ref().is_some_and(|s| !s.selects_any()) {
+            return Ok(futures::stream::empty().boxed());
+        }
+        let builder = match selection {
+            Some(selection) => builder.with_row_selection(selection),
+            None => builder,
+        };
         let stream = builder
             .with_projection(mask)
             .with_row_groups(row_groups)

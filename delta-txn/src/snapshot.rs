@@ -367,9 +367,10 @@ impl Scan {
                 (Some(read), output)
             }
         };
-        let selection = match (SkippingPredicate::new(&predicate), &self.only) {
+        let skip = SkippingPredicate::new(&predicate);
+        let selection = match (&skip, &self.only) {
             (Some(skip), None) => skipping::select(
-                &skip,
+                skip,
                 &self.snapshot.state.files,
                 &self.snapshot.schema,
                 self.snapshot.partition_columns(),
@@ -395,7 +396,7 @@ impl Scan {
             "scan files"
         );
         Ok(Prepared {
-            plan: Arc::new(self.read_plan(read.as_deref())?),
+            plan: Arc::new(self.read_plan(read.as_deref())?.with_page_skipping(skip)),
             files: selection.files,
             filter: Some(Arc::new(RowFilter { predicate, output })),
             skipped,

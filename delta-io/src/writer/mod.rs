@@ -100,6 +100,8 @@ pub const DEFAULT_TARGET_FILE_SIZE: u64 = 128 * 1024 * 1024;
 pub const DEFAULT_MAX_ROW_GROUP_ROWS: usize = 1024 * 1024;
 /// Default largest (estimated, encoded) size of a Parquet row group: 64 MiB.
 pub const DEFAULT_MAX_ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+/// Default largest number of rows in a data page (arrow-rs's default).
+pub const DEFAULT_DATA_PAGE_ROWS: usize = 20_000;
 /// Default largest number of files open at once (one per partition).
 pub const DEFAULT_MAX_OPEN_FILES: usize = 16;
 
@@ -125,6 +127,9 @@ pub struct WriterOptions {
     /// Largest estimated encoded size of a row group, which bounds the memory
     /// of each open file.
     pub max_row_group_bytes: usize,
+    /// Largest number of rows in a data page (pages are what a reader with
+    /// the page index skips).
+    pub data_page_rows: usize,
     /// Largest number of files open at once.
     pub max_open_files: usize,
     /// Parquet compression codec (snappy by default, as Spark and delta-rs).
@@ -146,6 +151,7 @@ impl Default for WriterOptions {
             target_file_size: DEFAULT_TARGET_FILE_SIZE,
             max_row_group_rows: DEFAULT_MAX_ROW_GROUP_ROWS,
             max_row_group_bytes: DEFAULT_MAX_ROW_GROUP_BYTES,
+            data_page_rows: DEFAULT_DATA_PAGE_ROWS,
             max_open_files: DEFAULT_MAX_OPEN_FILES,
             compression: Compression::SNAPPY,
             random_prefix_length: None,
@@ -354,6 +360,9 @@ impl DataWriter {
             .set_compression(options.compression)
             .set_max_row_group_row_count(Some(options.max_row_group_rows.max(1)))
             .set_max_row_group_bytes(Some(options.max_row_group_bytes.max(1)))
+            .set_data_page_row_count_limit(options.data_page_rows.max(1))
+            // the page row limit is checked between mini-batches of this size
+            .set_write_batch_size(options.data_page_rows.clamp(1, 1024))
             .build();
         Ok(DataWriter {
             store,
