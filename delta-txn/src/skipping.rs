@@ -9,7 +9,7 @@
 //! parse leave the file's bounds unknown, which keeps it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
@@ -37,9 +37,10 @@ pub(crate) fn select(
     files: &ActiveFiles,
     schema: &StructType,
     partition_columns: &[String],
+    cache: &StatsCache,
 ) -> Result<Selection, TxnError> {
     let kept = |with_stats: bool| -> Result<Vec<bool>, TxnError> {
-        let batch = stats_batch(skip, files, schema, partition_columns, with_stats)?;
+        let batch = stats_batch(skip, files, schema, partition_columns, with_stats, cache)?;
         Ok(skip
             .keep(&batch)?
             .iter()
@@ -90,6 +91,7 @@ fn stats_batch(
     schema: &StructType,
     partition_columns: &[String],
     with_stats: bool,
+    cache: &StatsCache,
 ) -> Result<RecordBatch, TxnError> {
     let (partitions, data): (Vec<_>, Vec<_>) = skip
         .columns()
@@ -108,7 +110,7 @@ fn stats_batch(
             ArrowType::Int64,
             true,
         )]));
-        let decoded = decode(files, &counts, with_stats)?;
+        let decoded = cache.decode(files, &counts, with_stats)?;
         let empty = || Arc::new(StructArray::new_empty_fields(files.len(), None)) as ArrayRef;
         vec![Arc::clone(decoded.column(0)), empty(), empty(), empty()]
     } else {
@@ -120,7 +122,7 @@ fn stats_batch(
                 .collect::<Vec<_>>(),
         ));
         let logical_schema = stats_schema(&data);
-        let decoded = decode(files, &physical_schema, with_stats)?;
+        let decoded = cache.decode(files, &physical_schema, with_stats)?;
         decoded
             .columns()
             .iter()
@@ -162,6 +164,47 @@ fn physical_path(schema: &StructType, path: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The statistics of a snapshot's files as decoded so far, by the columns
+/// decoded: the JSON statistics are parsed once per snapshot and set of
+/// columns, not once per scan. Shared by the clones of a snapshot; holds the
+/// last few sets of columns.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StatsCache(Arc<Mutex<Vec<Decoded>>>);
+
+/// Statistics decoded in a schema, with or without the files' statistics.
+type Decoded = (Arc<Schema>, bool, RecordBatch);
+
+/// Sets of columns a [`StatsCache`] keeps.
+const CACHED_DECODES: usize = 8;
+
+impl StatsCache {
+    /// [`decode`], or its result for the same columns before.
+    fn decode(
+        &self,
+        files: &ActiveFiles,
+        schema: &Arc<Schema>,
+        with_stats: bool,
+    ) -> Result<RecordBatch, TxnError> {
+        let cached = |entries: &[Decoded]| {
+            entries
+                .iter()
+                .find(|(s, w, _)| s == schema && *w == with_stats)
+                .map(|(_, _, b)| b.clone())
+        };
+        if let Some(batch) = self.0.lock().ok().and_then(|e| cached(&e)) {
+            return Ok(batch);
+        }
+        let batch = decode(files, schema, with_stats)?;
+        if let Ok(mut entries) = self.0.lock() {
+            if entries.len() >= CACHED_DECODES {
+                entries.remove(0);
+            }
+            entries.push((Arc::clone(schema), with_stats, batch.clone()));
+        }
+        Ok(batch)
+    }
 }
 
 /// The files' JSON statistics in `schema`, a row per file; statistics that
@@ -415,5 +458,62 @@ fn with_parent_nulls(child: &ArrayRef, parent: Option<&NullBuffer>) -> ArrayRef 
             // cannot happen (same length); unknown bounds keep files
             Err(_) => new_null_array(child.data_type(), child.len()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use delta_log::Add;
+
+    fn add(path: &str, stats: &str) -> Add {
+        Add {
+            path: path.into(),
+            partition_values: Default::default(),
+            size: 1,
+            modification_time: 0,
+            data_change: true,
+            stats: Some(stats.into()),
+            tags: None,
+            deletion_vector: None,
+            base_row_id: None,
+            default_row_commit_version: None,
+            clustering_provider: None,
+        }
+    }
+
+    #[test]
+    fn statistics_are_decoded_once_per_set_of_columns() {
+        let files: ActiveFiles = [
+            add("a", r#"{"numRecords":3,"minValues":{"x":1}}"#),
+            add("b", "not json"),
+        ]
+        .into_iter()
+        .collect();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            NUM_RECORDS,
+            ArrowType::Int64,
+            true,
+        )]));
+        let cache = StatsCache::default();
+        let first = cache.decode(&files, &schema, true).unwrap();
+        assert_eq!(
+            format!("{:?}", first.column(0)),
+            format!("{:?}", Int64Array::from(vec![Some(3), None]))
+        );
+        let again = cache.decode(&files, &schema, true).unwrap();
+        assert_eq!(first, again);
+        cache.decode(&files, &schema, false).unwrap();
+        assert_eq!(cache.0.lock().unwrap().len(), 2);
+        // a bounded number of sets of columns
+        for i in 0..CACHED_DECODES + 3 {
+            let other = Arc::new(Schema::new(vec![Field::new(
+                format!("c{i}"),
+                ArrowType::Int64,
+                true,
+            )]));
+            cache.decode(&files, &other, true).unwrap();
+        }
+        assert_eq!(cache.0.lock().unwrap().len(), CACHED_DECODES);
     }
 }

@@ -42,6 +42,8 @@ pub struct Snapshot {
     schema: StructType,
     mapping: ColumnMapping,
     store: Arc<dyn ObjectStore>,
+    /// The files' statistics as decoded for scans with predicates.
+    stats: skipping::StatsCache,
 }
 
 impl Snapshot {
@@ -67,6 +69,7 @@ impl Snapshot {
             schema,
             mapping,
             store: Arc::clone(&table.location().store),
+            stats: skipping::StatsCache::default(),
         })
     }
 
@@ -374,6 +377,7 @@ impl Scan {
                 &self.snapshot.state.files,
                 &self.snapshot.schema,
                 self.snapshot.partition_columns(),
+                &self.snapshot.stats,
             )?,
             _ => skipping::Selection {
                 files: all_files(),
