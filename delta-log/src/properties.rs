@@ -13,6 +13,8 @@ use crate::features::TableFeature;
 
 /// `delta.appendOnly`.
 pub const APPEND_ONLY: &str = "delta.appendOnly";
+/// How concurrent transactions are ordered: `Serializable` or `WriteSerializable`.
+pub const ISOLATION_LEVEL: &str = "delta.isolationLevel";
 /// `delta.checkpointInterval`.
 pub const CHECKPOINT_INTERVAL: &str = "delta.checkpointInterval";
 /// `delta.checkpointPolicy`.

@@ -69,15 +69,17 @@ impl Table {
         ) -> Result<(), TxnError>,
     ) -> Result<CommitOutcome, TxnError> {
         let snapshot = self.snapshot().await?;
-        self.alter_from(snapshot, operation, parameters, change)
+        self.alter_from(snapshot, operation, parameters, change)?
+            .commit()
             .await
     }
 
-    /// [`Table::alter`] from a snapshot the caller read: the commit fails
-    /// when another writer committed since. The table's CHECK constraints and
+    /// The transaction of [`Table::alter`] from a snapshot the caller read,
+    /// to commit (a concurrent change of the metadata or protocol then
+    /// conflicts, see [`crate::conflict`]). The table's CHECK constraints and
     /// invariants must still bind to the new schema (a column they read
     /// cannot be dropped or renamed away).
-    async fn alter_from(
+    fn alter_from(
         &self,
         snapshot: Snapshot,
         operation: &str,
@@ -87,7 +89,7 @@ impl Table {
             &mut StructType,
             &mut HashMap<String, String>,
         ) -> Result<(), TxnError>,
-    ) -> Result<CommitOutcome, TxnError> {
+    ) -> Result<Transaction, TxnError> {
         let mut schema = snapshot.schema().clone();
         let mut metadata = snapshot.metadata().clone();
         change(&snapshot, &mut schema, &mut metadata.configuration)?;
@@ -110,7 +112,7 @@ impl Table {
             txn.set_protocol(protocol);
         }
         txn.set_metadata(metadata);
-        txn.commit().await
+        Ok(txn)
     }
 
     /// Sets table properties. Turning on a feature (column mapping, type
@@ -217,7 +219,7 @@ impl Table {
         let schema = StructType::clone(snapshot.schema());
         let rule = Constraints::only_checks(&schema, &properties, snapshot.version())?;
         rule.check_existing(&snapshot, progress).await?;
-        self.alter_from(
+        let mut txn = self.alter_from(
             snapshot,
             "ADD CONSTRAINT",
             &[("name", name.clone()), ("expr", expression.to_string())],
@@ -225,8 +227,10 @@ impl Table {
                 config.insert(key, expression.to_string());
                 Ok(())
             },
-        )
-        .await
+        )?;
+        // every row was checked: a row added or removed concurrently conflicts
+        txn.read_whole_table();
+        txn.commit().await
     }
 
     /// Drops a CHECK constraint (`ALTER TABLE DROP CONSTRAINT name`).

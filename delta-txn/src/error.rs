@@ -35,13 +35,22 @@ pub enum TxnError {
         /// Its latest version.
         version: u64,
     },
-    /// Another writer committed first and this transaction cannot be rebased.
-    #[error("commit conflict at version {version}: {reason}")]
+    /// Another writer committed first and this transaction cannot follow
+    /// it (Delta's conflict rules, see [`crate::conflict`]); nothing was
+    /// committed, and data files it wrote are left for VACUUM.
+    #[error(
+        "commit conflict with version {version} ({winning_operation}): {kind}{}",
+        detail_text(detail)
+    )]
     Conflict {
-        /// The version this transaction tried to commit.
+        /// The winning commit's version.
         version: u64,
-        /// What the other writer changed.
-        reason: String,
+        /// Which rule.
+        kind: crate::conflict::ConflictKind,
+        /// The winning commit's operation (`WRITE`, `DELETE`...).
+        winning_operation: String,
+        /// The file, application id or domain involved, or empty.
+        detail: String,
     },
     /// The table is append-only (`delta.appendOnly = true`) and the commit
     /// would remove data; nothing was committed.
@@ -106,4 +115,12 @@ pub enum TxnError {
         /// The table version.
         version: u64,
     },
+}
+
+fn detail_text(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
 }

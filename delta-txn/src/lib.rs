@@ -11,6 +11,7 @@
 
 mod alter;
 pub mod column_mapping;
+pub mod conflict;
 pub mod constraints;
 pub mod enforce;
 mod error;
@@ -24,6 +25,7 @@ mod transaction;
 pub mod writable;
 mod write;
 
+pub use conflict::{ConflictKind, IsolationLevel, ReadSet};
 pub use delta_log::properties::DEFAULT_CHECKPOINT_INTERVAL;
 pub use error::TxnError;
 pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, SkipReport, Snapshot};

@@ -10,9 +10,10 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 
 use crate::column_mapping;
+use crate::conflict::ConflictKind;
 use crate::location::{Location, resolve};
 use crate::protocol::{protocol_for, required_features};
-use crate::transaction::{CommitOutcome, Transaction, now_ms};
+use crate::transaction::{CommitOutcome, DEFAULT_MAX_COMMIT_ATTEMPTS, Transaction, now_ms};
 use crate::writable::check_writable;
 use crate::{Snapshot, TxnError};
 
@@ -74,6 +75,7 @@ pub struct Table {
     location: Location,
     log: DeltaLog,
     latest: Latest,
+    max_commit_attempts: u32,
 }
 
 /// The newest snapshot known to a table handle, shared by its clones.
@@ -190,13 +192,30 @@ impl Table {
         txn.set_protocol(protocol);
         txn.set_metadata(metadata);
         let outcome = txn.commit().await.map_err(|e| match e {
-            TxnError::Conflict { version, .. } => TxnError::TableExists {
+            TxnError::Conflict {
+                version,
+                kind: ConflictKind::TableCreated,
+                ..
+            } => TxnError::TableExists {
                 location: location.to_string(),
                 version,
             },
             other => other,
         })?;
         Ok(outcome)
+    }
+
+    /// This handle, committing each transaction in at most `attempts`
+    /// tries (at least one) when other writers commit first (default
+    /// [`DEFAULT_MAX_COMMIT_ATTEMPTS`]).
+    pub fn with_max_commit_attempts(mut self, attempts: u32) -> Table {
+        self.max_commit_attempts = attempts.max(1);
+        self
+    }
+
+    /// How many tries a commit gets ([`Table::with_max_commit_attempts`]).
+    pub fn max_commit_attempts(&self) -> u32 {
+        self.max_commit_attempts
     }
 
     /// A transaction on the latest snapshot.
@@ -229,6 +248,7 @@ impl Table {
             location,
             log,
             latest: Latest::default(),
+            max_commit_attempts: DEFAULT_MAX_COMMIT_ATTEMPTS,
         }
     }
 

@@ -3,8 +3,10 @@
 //! exists; nothing else a transaction does (data files, checksum, checkpoint)
 //! is part of the table until then, and what follows the commit is best effort.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use delta_expr::Expr;
 use delta_log::properties::{
     ICT_ENABLEMENT_TIMESTAMP, ICT_ENABLEMENT_VERSION, in_commit_timestamps_on,
 };
@@ -16,13 +18,18 @@ use delta_log::{
 };
 use serde_json::{Map, Value};
 
+use crate::conflict::{self, ConflictKind, IsolationLevel, ReadSet, ReadTable, Staged};
 use crate::writable::{check_append_only, check_writable};
 use crate::{Snapshot, Table, TxnError};
 
 /// Name and version of this engine, written to `commitInfo.engineInfo`.
 pub const ENGINE_INFO: &str = concat!("delta-microcrates/", env!("CARGO_PKG_VERSION"));
-/// How many times a blind append is rebased onto newer versions before giving up.
-const MAX_ATTEMPTS: u32 = 16;
+/// How many tries a commit gets by default when other writers keep
+/// committing first (Spark's limit is ten million, in effect none; ours is
+/// generous but bounded). See [`crate::Table::with_max_commit_attempts`].
+pub const DEFAULT_MAX_COMMIT_ATTEMPTS: u32 = 1000;
+/// The longest pause between two tries.
+const MAX_BACKOFF_MS: u64 = 1000;
 
 /// Milliseconds since the epoch, now.
 pub(crate) fn now_ms() -> i64 {
@@ -63,7 +70,7 @@ pub struct Transaction {
     adds: Vec<Add>,
     removes: Vec<Remove>,
     app_txn: Option<Txn>,
-    data_read: bool,
+    read_set: ReadSet,
     txn_id: String,
 }
 
@@ -81,7 +88,7 @@ impl Transaction {
             adds: Vec::new(),
             removes: Vec::new(),
             app_txn: None,
-            data_read: false,
+            read_set: ReadSet::default(),
             txn_id: uuid::Uuid::new_v4().to_string(),
         }
     }
@@ -125,23 +132,43 @@ impl Transaction {
         self.adds.extend(adds);
     }
 
-    /// Removes data files (marks that the transaction read the table).
+    /// Removes data files.
     pub fn remove_files(&mut self, removes: impl IntoIterator<Item = Remove>) {
         self.removes.extend(removes);
-        self.data_read = true;
     }
 
-    /// Records that the commit's changes depend on the data read.
-    pub fn mark_data_read(&mut self) {
-        self.data_read = true;
+    /// Records that the commit depends on the rows matching `predicate`:
+    /// files another writer adds that may hold such rows conflict.
+    pub fn read_predicate(&mut self, predicate: Expr) {
+        self.read_set.predicates.push(predicate);
+    }
+
+    /// Records that the commit depends on every row of the table.
+    pub fn read_whole_table(&mut self) {
+        self.read_set.whole_table = true;
+    }
+
+    /// Records that the commit depends on these data files (paths as in the
+    /// log): another writer removing one of them conflicts.
+    pub fn read_files(&mut self, paths: impl IntoIterator<Item = String>) {
+        self.read_set.files.extend(paths);
+    }
+
+    /// What the transaction has read so far.
+    pub fn read_set(&self) -> &ReadSet {
+        &self.read_set
     }
 
     /// Makes the write idempotent: it is applied at most once per
     /// (`app_id`, `version`), and skipped when the table has already seen
     /// this or a newer version of the application.
     pub fn set_app_transaction(&mut self, app_id: impl Into<String>, version: i64) {
+        let app_id = app_id.into();
+        // it looks up the application's version: a concurrent commit of the
+        // same application conflicts
+        self.read_set.app_ids.insert(app_id.clone());
         self.app_txn = Some(Txn {
-            app_id: app_id.into(),
+            app_id,
             version,
             last_updated: Some(now_ms()),
         });
@@ -149,7 +176,7 @@ impl Transaction {
 
     /// A blind append only adds files and reads nothing.
     fn is_blind_append(&self) -> bool {
-        !self.data_read
+        self.read_set.is_empty_of_data()
             && self.removes.is_empty()
             && self.metadata.is_none()
             && self.protocol.is_none()
@@ -187,7 +214,10 @@ impl Transaction {
         if let Some(read) = &self.read {
             info.insert("readVersion".into(), read.version().into());
         }
-        info.insert("isolationLevel".into(), "Serializable".into());
+        info.insert(
+            "isolationLevel".into(),
+            self.isolation_level().name().into(),
+        );
         info.insert("isBlindAppend".into(), self.is_blind_append().into());
         info.insert(
             "operationMetrics".into(),
@@ -196,6 +226,17 @@ impl Transaction {
         info.insert("engineInfo".into(), ENGINE_INFO.into());
         info.insert("txnId".into(), self.txn_id.clone().into());
         CommitInfo(info)
+    }
+
+    /// The isolation level of the table as this transaction leaves it
+    /// (checked valid by [`Self::check_allowed`]).
+    fn isolation_level(&self) -> IsolationLevel {
+        match self.protocol_and_metadata(self.read.as_ref()) {
+            (_, Some(metadata)) => {
+                IsolationLevel::of_table(&metadata.configuration).unwrap_or_default()
+            }
+            _ => IsolationLevel::default(),
+        }
     }
 
     /// The protocol and metadata the commit leaves in force.
@@ -260,6 +301,7 @@ impl Transaction {
         };
         let version = base.map_or(0, |s| s.version() + 1);
         check_writable(protocol, metadata, version)?;
+        IsolationLevel::of_table(&metadata.configuration)?;
         // a table that was append-only stays so for this commit's removes
         if let Some(base) = base {
             check_append_only(
@@ -301,11 +343,14 @@ impl Transaction {
     /// Commits the transaction as the next version.
     ///
     /// First the table's writer features are checked ([`Self::check_allowed`]).
-    /// When another writer commits first, a blind append is rebased onto the
-    /// new version and retried (up to a bound) unless the winner changed the
-    /// protocol or metadata or applied the same application transaction;
-    /// anything else is a [`TxnError::Conflict`]. Data files this transaction
-    /// wrote are then referenced by no commit and are left for VACUUM.
+    /// When other writers commit first, their commits are checked against
+    /// what this transaction read and writes ([`crate::conflict`]): where
+    /// none conflicts, the transaction is rebased onto them (their actions
+    /// applied to its snapshot in memory) and tried again, pausing a
+    /// little longer (with jitter) each time it loses again, up to the
+    /// table's [`crate::Table::max_commit_attempts`]; otherwise it fails
+    /// with [`TxnError::Conflict`]. Data files this transaction wrote are
+    /// then referenced by no commit and are left for VACUUM.
     ///
     /// A lost response is not a lost race: when the store reports that the
     /// version exists, or fails, and the version holds this transaction's
@@ -314,9 +359,11 @@ impl Transaction {
         self.check_allowed()?;
         let log = self.table.log().clone();
         let mut base = self.read.clone();
-        for _ in 0..MAX_ATTEMPTS {
-            if self.already_applied(base.as_ref()) {
-                let Some(snapshot) = base else { break };
+        let mut attempt = 1;
+        loop {
+            if self.already_applied(base.as_ref())
+                && let Some(snapshot) = base
+            {
                 return Ok(CommitOutcome {
                     version: snapshot.version(),
                     committed: false,
@@ -349,60 +396,69 @@ impl Transaction {
                     .after_commit(base.as_ref(), version, &actions, true)
                     .await;
             }
-            base = Some(self.rebase(base.as_ref(), version).await?);
+            let rebased = self.rebase(base.as_ref(), version).await?;
+            if attempt >= self.table.max_commit_attempts() {
+                return Err(TxnError::Conflict {
+                    version: rebased.version(),
+                    kind: ConflictKind::TooManyAttempts,
+                    winning_operation: "several".to_string(),
+                    detail: format!("gave up after {attempt} attempts"),
+                });
+            }
+            if attempt > 1 {
+                pause(backoff(attempt)).await;
+            }
+            attempt += 1;
+            base = Some(rebased);
         }
-        Err(TxnError::Conflict {
-            version: base.map_or(0, |s| s.version()),
-            reason: format!(
-                "gave up after {MAX_ATTEMPTS} attempts: other writers kept committing first"
-            ),
-        })
     }
 
-    /// After losing version `lost` to another writer: the newest snapshot, if
-    /// this transaction may be retried on top of it.
+    /// After losing version `lost` to another writer: the newest snapshot,
+    /// when no commit since the one this transaction read conflicts with it.
     async fn rebase(&self, base: Option<&Snapshot>, lost: u64) -> Result<Snapshot, TxnError> {
-        let conflict = |reason: String| TxnError::Conflict {
-            version: lost,
-            reason,
+        let log = self.table.log();
+        let Some(base) = base else {
+            let winner = log.read_commit(lost).await?;
+            return Err(TxnError::Conflict {
+                version: lost,
+                kind: ConflictKind::TableCreated,
+                winning_operation: operation_of(&winner),
+                detail: String::new(),
+            });
         };
-        if base.is_none() {
-            return Err(conflict(
-                "the table was created by another writer".to_string(),
-            ));
-        }
-        if !self.is_blind_append() {
-            return Err(conflict(format!(
-                "another writer committed version {lost} after this {} read the table",
-                self.operation
-            )));
-        }
-        let latest = self.table.snapshot().await?;
-        for v in lost..=latest.version() {
-            for action in self.table.log().read_commit(v).await? {
-                match action {
-                    Action::Protocol(_) | Action::Metadata(_) => {
-                        return Err(conflict(format!(
-                            "version {v} changed the table's protocol or metadata"
-                        )));
-                    }
-                    Action::Txn(t) => {
-                        if let Some(mine) = &self.app_txn
-                            && mine.app_id == t.app_id
-                            && t.version < mine.version
-                        {
-                            return Err(conflict(format!(
-                                "version {v} committed version {} of application '{}' concurrently (this transaction writes its version {})",
-                                t.version, t.app_id, mine.version
-                            )));
-                        }
-                        // the same or a newer version of the application:
-                        // the idempotency check on the new base skips this one
-                    }
-                    _ => {}
-                }
+        // the commits checked are exactly those the new snapshot holds
+        let Some(state) = log.update(base.state()).await? else {
+            // the store said the version exists but does not list it yet
+            return Ok(base.clone());
+        };
+        let latest = Snapshot::try_new(&self.table, state)?;
+        let removes: BTreeSet<String> = self.removes.iter().map(|r| r.path.clone()).collect();
+        let staged = Staged {
+            metadata: self.metadata.is_some() || self.protocol.is_some(),
+            blind_append: self.is_blind_append(),
+            data_change: self.metadata.is_some()
+                || self.protocol.is_some()
+                || self.adds.iter().any(|a| a.data_change)
+                || self.removes.iter().any(|r| r.data_change),
+            removes: &removes,
+        };
+        let table = ReadTable {
+            schema: base.schema(),
+            partition_columns: base.partition_columns(),
+        };
+        let level = IsolationLevel::of_table(&base.metadata().configuration)?;
+        for version in lost..=latest.version() {
+            let winner = log.read_commit(version).await?;
+            if let Err(found) = conflict::check(&self.read_set, &staged, table, level, &winner) {
+                return Err(TxnError::Conflict {
+                    version,
+                    kind: found.kind,
+                    winning_operation: operation_of(&winner),
+                    detail: found.detail,
+                });
             }
         }
+        self.table.remember(&latest);
         Ok(latest)
     }
 
@@ -490,4 +546,46 @@ fn new_table_state(
             covered_commit: None,
         },
     })
+}
+
+/// The operation a commit names in its `commitInfo`.
+fn operation_of(actions: &[Action]) -> String {
+    actions
+        .iter()
+        .find_map(|a| match a {
+            Action::CommitInfo(ci) => ci.operation().map(str::to_string),
+            _ => None,
+        })
+        .unwrap_or_else(|| "an unnamed operation".to_string())
+}
+
+/// How long to wait before try number `attempt` (from the third on):
+/// exponential, capped, with full jitter so that writers that lost together
+/// do not try again together.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling = 2u64
+        .saturating_pow(attempt.saturating_sub(1).min(20))
+        .min(MAX_BACKOFF_MS);
+    // a random number from the standard library's per-process hash keys
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    Duration::from_millis(random % (ceiling + 1))
+}
+
+/// Waits without holding up the executor: on a blocking thread under a
+/// tokio runtime (whatever its timer setting), in place elsewhere.
+async fn pause(duration: Duration) {
+    if duration.is_zero() {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            let _ = handle
+                .spawn_blocking(move || std::thread::sleep(duration))
+                .await;
+        }
+        Err(_) => std::thread::sleep(duration),
+    }
 }

@@ -157,6 +157,20 @@ impl Table {
                 None => (0..s.files().len()).collect(),
             };
             txn.metric("numRemovedFiles", removed.len());
+            // what the overwrite replaces is what it read: the rows of its
+            // predicate (and the files it looked into), or the whole table
+            match (&replaced, &options.replace_where) {
+                (Some(r), Some(predicate)) => {
+                    txn.read_predicate(predicate.clone());
+                    txn.read_files(
+                        r.read
+                            .iter()
+                            .filter_map(|&i| s.files().get(i))
+                            .map(|f| f.path().to_string()),
+                    );
+                }
+                _ => txn.read_whole_table(),
+            }
             txn.remove_files(
                 removed
                     .iter()
@@ -234,6 +248,8 @@ impl Table {
 struct Replaced {
     removed: Vec<usize>,
     mixed: Vec<usize>,
+    /// Files whose rows were read to sort them (none on partitions alone).
+    read: Vec<usize>,
 }
 
 /// Sorts the files by the rows matching `predicate`: none, kept; only
@@ -263,6 +279,7 @@ async fn replaced_files(snapshot: &Snapshot, predicate: &Expr) -> Result<Replace
         return Ok(Replaced {
             removed,
             mixed: Vec::new(),
+            read: Vec::new(),
         });
     }
     let mut read: Vec<String> = Vec::new();
@@ -274,12 +291,14 @@ async fn replaced_files(snapshot: &Snapshot, predicate: &Expr) -> Result<Replace
     let mut replaced = Replaced {
         removed: Vec::new(),
         mixed: Vec::new(),
+        read: Vec::new(),
     };
     let candidates = snapshot
         .scan()
         .with_predicate(predicate.clone())
         .chosen_files()?;
     for i in candidates {
+        replaced.read.push(i);
         let mut batches = snapshot
             .scan()
             .only_files(vec![i])

@@ -9,6 +9,7 @@
 mod alter;
 mod checkpoint_stats;
 mod commit;
+mod conflict;
 mod crash;
 mod predicate;
 mod predicate_props;

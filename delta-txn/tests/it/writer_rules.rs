@@ -357,7 +357,7 @@ async fn a_lost_commit_response_is_adopted_not_committed_twice() {
             if kind == "append" {
                 txn.add_files([add("new")]);
             } else {
-                txn.mark_data_read();
+                txn.read_whole_table();
                 txn.remove_files([remove("f1.parquet")]);
             }
             let outcome = txn.commit().await.unwrap();
@@ -430,10 +430,17 @@ async fn a_concurrent_lower_version_of_the_same_app_conflicts() {
     theirs.commit().await.unwrap();
     let err = mine.commit().await.unwrap_err();
     assert!(
-        matches!(err, TxnError::Conflict { version: 3, .. }),
+        matches!(
+            err,
+            TxnError::Conflict {
+                version: 3,
+                kind: delta_txn::ConflictKind::ConcurrentTransaction,
+                ..
+            }
+        ),
         "{err}"
     );
-    assert!(err.to_string().contains("'loader'"), "{err}");
+    assert!(err.to_string().ends_with(": loader"), "{err}");
 }
 
 #[tokio::test]
