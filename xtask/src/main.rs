@@ -97,6 +97,18 @@ fn interop(peer: &mut Peer) -> Result<(), String> {
         cargo(
             &["test", "-p", "delta-txn", "--test", "interop"],
             &[("DELTA_INTEROP_DIR", dir.as_str())],
+        )?;
+        // the table 8 processes appended to at once (local disk)
+        cargo(
+            &[
+                "test",
+                "-p",
+                "delta-cli",
+                "--test",
+                "concurrency",
+                "eight_processes",
+            ],
+            &[("DELTA_INTEROP_DIR", dir.as_str())],
         )
     })?;
     cargo(&["build", "-p", "delta-cli"], &[])?;

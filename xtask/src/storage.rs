@@ -32,6 +32,9 @@ const EXPECTED_MARKERS: &[&str] = &[
     "azure_percent_in_keys_is_literal",
     "azure_writes_tables",
     "azure_writes_large_files",
+    // delta-cli's concurrency tests: many `delta` processes, every backend
+    "eight_processes_append_fifty_times_each",
+    "appends_overwrites_and_constraint_adds_at_once",
 ];
 
 const BUCKET: &str = "delta-test";
