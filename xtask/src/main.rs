@@ -170,6 +170,7 @@ fn proptest() -> Result<(), String> {
             "round_trip",
             "skipping_never_drops",
             "predicate_scans",
+            "concurrent_transactions",
         ],
         &[("PROPTEST_CASES", cases.as_str())],
     )

@@ -9,6 +9,7 @@
 mod alter;
 mod checkpoint_stats;
 mod commit;
+mod concurrency_props;
 mod conflict;
 mod crash;
 mod predicate;
