@@ -259,9 +259,7 @@ impl DeltaLog {
                 return self.state_at(None).await.map(Some);
             }
             let mut next = state.clone();
-            let mut fetched = futures::stream::iter(commits)
-                .map(|f| async move { self.log.read(&f.location).await.map(|b| (f, b)) })
-                .buffered(PREFETCH);
+            let mut fetched = self.read_files(commits.into_iter().cloned().collect());
             while let Some((file, bytes)) = fetched.try_next().await? {
                 let actions = parse_json_actions(&bytes, file.version, &file.location, false)?;
                 let timestamp_ms = actions
@@ -315,6 +313,21 @@ impl DeltaLog {
         Err(damaged)
     }
 
+    /// The contents of log files, in order, a few read ahead. (The files
+    /// are owned so that the futures stay `Send` for any caller.)
+    fn read_files(
+        &self,
+        files: Vec<LogFile>,
+    ) -> impl futures::Stream<Item = Result<(LogFile, Bytes), LogError>> + Send + '_ {
+        let log = &self.log;
+        futures::stream::iter(files)
+            .map(move |f| async move {
+                let bytes = log.read(&f.location).await?;
+                Ok((f, bytes))
+            })
+            .buffered(PREFETCH)
+    }
+
     /// Replays a segment into a table state.
     pub async fn load_segment(&self, segment: LogSegment) -> Result<TableState, LogError> {
         let result = async { self.load(segment).await.map_err(SegmentError::into_inner) }.await;
@@ -325,9 +338,7 @@ impl DeltaLog {
         let mut replay = Replay::for_table(table_url_at(&self.table, &self.root));
         let mut newest_commit_info = None;
         let store = self.log.store();
-        let mut commits = futures::stream::iter(segment.commits.iter().rev())
-            .map(|f| async move { self.log.read(&f.location).await.map(|b| (f, b)) })
-            .buffered(PREFETCH);
+        let mut commits = self.read_files(segment.commits.iter().rev().cloned().collect());
         while let Some((file, bytes)) = commits.try_next().await? {
             let actions = parse_json_actions(&bytes, file.version, &file.location, false)?;
             if file.version == segment.version {
@@ -478,16 +489,16 @@ impl DeltaLog {
             }
             let take = limit.unwrap_or(usize::MAX).min(commits.len());
             let wanted = &commits[commits.len() - take..];
-            let infos: Vec<Option<CommitInfo>> = futures::stream::iter(wanted.iter())
-                .map(|f| async move {
-                    let bytes = self.log.read(&f.location).await?;
+            let infos: Vec<Option<CommitInfo>> = self
+                .read_files(wanted.iter().map(|f| (*f).clone()).collect())
+                .map(|read| {
+                    let (f, bytes) = read?;
                     let actions = parse_json_actions(&bytes, f.version, &f.location, false)?;
                     Ok::<_, LogError>(actions.into_iter().find_map(|a| match a {
                         Action::CommitInfo(ci) => Some(ci),
                         _ => None,
                     }))
                 })
-                .buffered(PREFETCH)
                 .try_collect()
                 .await?;
             // file times made increasing over all retained commits

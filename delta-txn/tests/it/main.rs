@@ -66,3 +66,23 @@ pub fn remove(path: &str) -> delta_log::Remove {
 pub fn copy_tree(src: &Path, name: &str) -> PathBuf {
     delta_test::scratch_copy(src, name).unwrap()
 }
+
+/// The futures users spawn on a multi-threaded runtime are `Send`.
+#[test]
+fn operations_are_send() {
+    fn send<T: Send>(_: T) {}
+    let table = delta_txn::Table::at("/nonexistent/send-check").unwrap();
+    let batches: Vec<Result<arrow::array::RecordBatch, delta_txn::TxnError>> = Vec::new();
+    let schema = std::sync::Arc::new(arrow::datatypes::Schema::empty());
+    send(table.write(
+        schema,
+        futures::stream::iter(batches),
+        delta_txn::WriteOptions::default(),
+    ));
+    send(table.snapshot());
+    send(table.snapshot_at(1));
+    send(table.add_constraint("c", "x > 0"));
+    send(table.history(None));
+    send(table.transaction("WRITE"));
+    send(delta_txn::Transaction::new(&table, None, "WRITE").commit());
+}
