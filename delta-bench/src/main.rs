@@ -97,6 +97,9 @@ enum Cmd {
         data: PathBuf,
         #[arg(long)]
         work: PathBuf,
+        /// W11: which worker this process is (phase `worker`).
+        #[arg(long)]
+        worker: Option<u64>,
     },
 }
 
@@ -152,6 +155,7 @@ fn run(command: Cmd) -> Result<(), String> {
             implementation,
             data,
             work,
+            worker,
         } => {
             let dirs = Dirs { data, work };
             let workload =
@@ -166,6 +170,11 @@ fn run(command: Cmd) -> Result<(), String> {
                     let result = child::run(&dirs, &manifest, workload, &implementation)?;
                     let line = serde_json::to_string(&result).map_err(|e| e.to_string())?;
                     println!("RESULT {line}");
+                }
+                "worker" => {
+                    let manifest = Manifest::read(&dirs.data)?;
+                    let index = worker.ok_or("phase worker needs --worker")?;
+                    child::w11_worker(&dirs, &manifest, workload, index)?;
                 }
                 other => return Err(format!("unknown phase {other}")),
             }

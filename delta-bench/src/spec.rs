@@ -57,7 +57,7 @@ pub const WORKLOADS: &[Workload] = &[
     w("W8", "delete-10pct", Setup::Copy("base"), false),
     w("W9", "update-10pct", Setup::Copy("base"), false),
     w("W10", "optimize-compact", Setup::Copy("small200"), false),
-    w("W11", "concurrent-appends", Setup::Create, false),
+    w("W11", "concurrent-appends", Setup::Create, true),
 ];
 
 const fn w(id: &'static str, name: &'static str, setup: Setup, implemented: bool) -> Workload {
@@ -100,6 +100,10 @@ pub struct Manifest {
     pub w5_lo: i64,
     /// W5: the highest id of the filtered range (inclusive).
     pub w5_hi: i64,
+    /// W11: worker processes.
+    pub w11_workers: u64,
+    /// W11: append commits per worker.
+    pub c11: u64,
 }
 
 impl Manifest {
