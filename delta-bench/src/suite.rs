@@ -458,6 +458,17 @@ pub fn check(
             let span = u64::try_from(m.w5_hi - m.w5_lo + 1).unwrap_or(0);
             expect("rows", result.rows, span)?;
         }
+        "W11" => {
+            let commits = m.w11_workers * m.c11;
+            expect("rows", result.rows, commits * m.batch_rows)?;
+            expect(
+                "failed writers' commits",
+                extra_u64(result, "failed_commits"),
+                0,
+            )?;
+            expect("final version", extra_u64(result, "final_version"), commits)?;
+            expect("active files", extra_u64(result, "active_files"), commits)?;
+        }
         "W4" => {
             expect("count", result.rows, m.n)?;
             let sum = result.extra.get("sum_value").and_then(Value::as_f64);
@@ -484,7 +495,7 @@ mod tests {
 
     fn manifest() -> Manifest {
         serde_json::from_str(
-            r#"{"scale":"small","n":100000,"c2":20,"c11":5,"c3":200,"c3b":100,
+            r#"{"scale":"small","n":100000,"c2":20,"c11":5,"w11_workers":4,"c3":200,"c3b":100,
                 "w6_version":100,"batch_rows":1000,"seed":20261124,
                 "w5_lo":37000,"w5_hi":37200}"#,
         )
@@ -553,6 +564,24 @@ mod tests {
         assert!(check(w4, OURS, &m, &setup, &result).is_err());
         result.rows = Some(99_999);
         assert!(check(w4, OURS, &m, &setup, &result).is_err());
+
+        // W11: 4 workers x 5 commits of 1000 rows, none failed
+        let w11 = workload("W11").unwrap();
+        let mut result = RunResult {
+            rows: Some(20_000),
+            ..RunResult::default()
+        };
+        for (key, value) in [
+            ("failed_commits", 0),
+            ("final_version", 20),
+            ("active_files", 20),
+        ] {
+            result.extra.insert(key.into(), value.into());
+        }
+        assert!(check(w11, OURS, &m, &Map::new(), &result).is_ok());
+        result.extra.insert("failed_commits".into(), 1.into());
+        let err = check(w11, OURS, &m, &Map::new(), &result).unwrap_err();
+        assert_eq!(err, "failed writers' commits is 1, expected 0");
     }
 
     #[test]
