@@ -195,6 +195,13 @@ impl CommitLog {
         {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(
+                source @ (object_store::Error::NotImplemented { .. }
+                | object_store::Error::NotSupported { .. }),
+            ) => Err(LogError::NoConditionalCreate {
+                path: path.to_string(),
+                source,
+            }),
             Err(e) => Err(LogError::store(path, e)),
         }
     }

@@ -22,6 +22,19 @@ pub enum LogError {
         /// Its file.
         path: String,
     },
+    /// The store cannot create a file only where none exists (a conditional
+    /// put), the one primitive commits rely on: writing is refused rather
+    /// than risk two writers taking one version.
+    #[error(
+        "cannot commit at '{path}': the store does not support creating a file only if it is absent (conditional put), which safe commits need ({source}); enable conditional puts on the store (for S3-compatible servers, one that supports If-None-Match)"
+    )]
+    NoConditionalCreate {
+        /// The file that was to be created.
+        path: String,
+        /// The store's answer.
+        #[source]
+        source: object_store::Error,
+    },
     /// There is no log at this location.
     #[error("no Delta table at '{table}': {reason}")]
     NotATable {
@@ -143,6 +156,7 @@ impl LogError {
         let mut e = self;
         match &mut e {
             LogError::Store { path, .. }
+            | LogError::NoConditionalCreate { path, .. }
             | LogError::VersionExists { path, .. }
             | LogError::MalformedCommit { path, .. }
             | LogError::MalformedCheckpoint { path, .. }

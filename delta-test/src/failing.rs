@@ -102,6 +102,9 @@ fn crashed() -> object_store::Error {
 pub struct FailingStore {
     inner: Arc<dyn ObjectStore>,
     crash: Arc<Crash>,
+    /// Answers puts that must create a new file with "not implemented", as
+    /// a store without conditional puts does.
+    no_conditional_put: bool,
 }
 
 impl FailingStore {
@@ -117,6 +120,7 @@ impl FailingStore {
                 lose: None,
                 dead: AtomicBool::new(false),
             }),
+            no_conditional_put: false,
         }
     }
 
@@ -134,6 +138,16 @@ impl FailingStore {
                 lose: Some(retried),
                 dead: AtomicBool::new(false),
             }),
+            no_conditional_put: false,
+        }
+    }
+
+    /// Wraps `inner` as a store without conditional puts: a put that must
+    /// create a new file fails with `NotImplemented`; nothing else fails.
+    pub fn without_conditional_put(inner: Arc<dyn ObjectStore>) -> Self {
+        FailingStore {
+            no_conditional_put: true,
+            ..FailingStore::new(inner, usize::MAX, false)
         }
     }
 
@@ -186,6 +200,12 @@ impl ObjectStore for FailingStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
+        if self.no_conditional_put && matches!(opts.mode, object_store::PutMode::Create) {
+            return Err(object_store::Error::NotImplemented {
+                operation: "put_opts with PutMode::Create".to_string(),
+                implementer: "FailingStore (no conditional put)".to_string(),
+            });
+        }
         match self.crash.write() {
             Step::GoTwice => {
                 self.inner

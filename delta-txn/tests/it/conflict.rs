@@ -344,3 +344,31 @@ fn schema() -> delta_schema::StructType {
         true,
     )])
 }
+
+#[tokio::test]
+async fn a_store_without_conditional_put_is_refused_for_writing() {
+    use object_store::memory::InMemory;
+    let inner: Arc<dyn object_store::ObjectStore> = Arc::new(InMemory::new());
+    let good = Table::with_store(Arc::clone(&inner), object_store::path::Path::from("t"), "t");
+    good.initialize(&schema(), CreateOptions::default())
+        .await
+        .unwrap();
+    let store = Arc::new(delta_test::FailingStore::without_conditional_put(
+        Arc::clone(&inner),
+    ));
+    let table = Table::with_store(store, object_store::path::Path::from("t"), "t");
+    let mut txn = table.transaction("WRITE").await.unwrap();
+    txn.add_files([add("f")]);
+    let err = txn.commit().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TxnError::Log(delta_log::LogError::NoConditionalCreate { .. })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("conditional put"), "{err}");
+    // reading still works, and nothing was committed
+    assert_eq!(table.snapshot().await.unwrap().version(), 0);
+    assert_eq!(good.snapshot().await.unwrap().version(), 0);
+}
