@@ -239,11 +239,58 @@ fn eight_processes_append_fifty_times_each() {
         {
             report(&dir, "stress-appends", &table, version);
         }
+        // a copy of the table on the store, for delta-rs to read (xtask)
+        if *backend != "local"
+            && let Some(dir) = std::env::var_os("DELTA_INTEROP_REMOTE_DIR")
+        {
+            let name = format!("stress-appends-{backend}");
+            let copy = PathBuf::from(dir).join(&name);
+            download(&table, &copy);
+            report(
+                copy.parent().unwrap(),
+                &name,
+                copy.to_str().unwrap(),
+                version,
+            );
+        }
     }
     if backends.len() == 3 {
         mark_ran(test);
     }
     std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+/// Copies every file of the table at `url` (on an object store) into `to`.
+fn download(url: &str, to: &Path) {
+    use futures::TryStreamExt;
+    use object_store::ObjectStoreExt;
+    let location = delta::txn::location::resolve(url).unwrap();
+    runtime().block_on(async {
+        let store = &location.store;
+        let objects: Vec<_> = store
+            .list(Some(&location.root))
+            .try_collect()
+            .await
+            .unwrap();
+        for object in objects {
+            let parts: Vec<String> = object
+                .location
+                .prefix_match(&location.root)
+                .unwrap()
+                .map(|p| p.as_ref().to_string())
+                .collect();
+            let target = parts.iter().fold(to.to_path_buf(), |p, part| p.join(part));
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            let bytes = store
+                .get(&object.location)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            std::fs::write(target, bytes).unwrap();
+        }
+    });
 }
 
 /// `<name>.ours.json` with our reader's content of the latest version.

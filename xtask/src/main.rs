@@ -90,9 +90,15 @@ fn test() -> Result<(), String> {
     interop(&mut peer)
 }
 
-/// Tables our writer makes, read by delta-rs and Polars ([`peer`]).
+/// Where the tests put copies of tables they wrote to S3 and Azure (with
+/// our reports), for the interop check.
+const REMOTE_INTEROP_DIR: &str = "target/interop-remote";
+
+/// Tables our writer makes, read by delta-rs and Polars ([`peer`]): those
+/// the interop tests write now, and copies of those the storage tests wrote
+/// to S3 and Azure (from the last `cargo xtask test`, when there are any).
 fn interop(peer: &mut Peer) -> Result<(), String> {
-    peer.check(&workspace(), |dir| {
+    peer.check(&workspace(), &workspace().join(REMOTE_INTEROP_DIR), |dir| {
         let dir = dir.display().to_string();
         cargo(
             &["test", "-p", "delta-txn", "--test", "interop"],
@@ -131,11 +137,15 @@ fn test_with(storage: &mut Storage) -> Result<(), String> {
         .wait_ready()
         .map_err(|e| format!("object-store servers for the tests:\n{e}"))?;
     let remove = storage.env_to_remove();
-    cargo_in(
-        &["test", "--workspace", "--all-targets"],
-        storage.test_env(),
-        &remove,
-    )?;
+    // tables the tests wrote to the stores, copied here for the interop check
+    let remote = workspace().join(REMOTE_INTEROP_DIR);
+    let _ = std::fs::remove_dir_all(&remote);
+    let mut env = storage.test_env().to_vec();
+    env.push((
+        "DELTA_INTEROP_REMOTE_DIR".to_string(),
+        remote.display().to_string(),
+    ));
+    cargo_in(&["test", "--workspace", "--all-targets"], &env, &remove)?;
     storage.check_markers()?;
     cargo_in(
         &["test", "--workspace", "--doc"],

@@ -121,9 +121,12 @@ impl Peer {
     }
 
     /// Writes the interop tables with our writer and has the peers read them.
+    /// Tables already in `copies` (copies of tables on the object stores)
+    /// are checked too.
     pub fn check(
         &mut self,
         workspace: &Path,
+        copies: &Path,
         cargo_test: impl Fn(&Path) -> Result<(), String>,
     ) -> Result<(), String> {
         let python = self.python()?;
@@ -133,6 +136,7 @@ impl Peer {
         let peer_dir = workspace.join("../shared/peer");
         let mut reports: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map_err(|e| format!("{}: {e}", dir.display()))?
+            .chain(std::fs::read_dir(copies).into_iter().flatten())
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.to_string_lossy().ends_with(".ours.json"))
@@ -152,7 +156,7 @@ impl Peer {
                 .and_then(|n| n.strip_suffix(".ours.json"))
                 .unwrap_or_default()
                 .to_string();
-            let table = dir.join(&name);
+            let table = report.with_file_name(&name);
             let mut command = Command::new(&python);
             match SPECIAL.iter().find(|(t, _, _)| *t == name) {
                 Some((_, reader, why)) => {
