@@ -14,6 +14,7 @@
 
 pub mod conform;
 pub mod dv;
+pub mod dv_write;
 mod error;
 mod pages;
 pub mod partition;
@@ -24,5 +25,6 @@ pub mod writer;
 pub use conform::ColumnMapping;
 pub use error::IoError;
 pub use reader::{
-    BATCH_ROWS, DeletedRows, FileSlice, ReadPlan, load_deletion_vector, open_file, read_file,
+    BATCH_ROWS, DeletedRows, FileSlice, ROW_INDEX_COLUMN, ReadPlan, load_deletion_vector,
+    open_file, read_file,
 };

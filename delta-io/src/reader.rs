@@ -46,13 +46,22 @@ enum Source {
 #[derive(Debug, Clone)]
 pub struct ReadPlan {
     columns: Vec<(StructField, Source)>,
+    /// The schema of `columns`.
+    columns_schema: SchemaRef,
+    /// The schema of the batches: `columns_schema`, with the row index.
     schema: SchemaRef,
     mapping: ColumnMapping,
     /// The table's URL, to place absolute file paths (see [`resolve_log_path`]).
     table: Option<Url>,
     /// Rows in pages this predicate rules out are not read (see [`crate::pages`]).
     pages: Option<SkippingPredicate>,
+    /// Whether batches end with [`ROW_INDEX_COLUMN`].
+    row_index: bool,
 }
+
+/// The column [`ReadPlan::with_row_index`] adds: each row's index in its
+/// data file (counting deleted rows too), as deletion vectors address rows.
+pub const ROW_INDEX_COLUMN: &str = "__delta_row_index";
 
 impl ReadPlan {
     /// A plan for a table with this schema and partitioning, reading `columns`
@@ -95,7 +104,9 @@ impl ReadPlan {
         Ok(ReadPlan {
             table: None,
             pages: None,
+            row_index: false,
             columns,
+            columns_schema: Arc::clone(&schema),
             schema,
             mapping,
         })
@@ -114,6 +125,28 @@ impl ReadPlan {
     pub fn with_page_skipping(mut self, skip: Option<SkippingPredicate>) -> Self {
         self.pages = skip;
         self
+    }
+
+    /// The plan, adding to every batch a last column [`ROW_INDEX_COLUMN`]
+    /// (non-null `UInt64`): each row's index in its data file. Pages are
+    /// then not skipped.
+    pub fn with_row_index(mut self) -> Self {
+        if !self.row_index {
+            self.row_index = true;
+            let mut fields: Vec<_> = self.schema.fields().iter().cloned().collect();
+            fields.push(Arc::new(arrow::datatypes::Field::new(
+                ROW_INDEX_COLUMN,
+                arrow::datatypes::DataType::UInt64,
+                false,
+            )));
+            self.schema = Arc::new(Schema::new(fields));
+        }
+        self
+    }
+
+    /// [`Self::with_row_index`] when `wanted`.
+    pub fn with_row_index_if(self, wanted: bool) -> Self {
+        if wanted { self.with_row_index() } else { self }
     }
 
     /// The Arrow schema of the batches this plan produces.
@@ -288,7 +321,7 @@ impl FileSlice {
             path,
         } = self;
         let selection = match (&plan.pages, &deleted, row_groups.as_slice()) {
-            (Some(skip), None, [row_group]) => {
+            (Some(skip), None, [row_group]) if !plan.row_index => {
                 let data: Vec<&StructField> = plan
                     .columns
                     .iter()
@@ -330,6 +363,10 @@ impl FileSlice {
             .and_then(move |batch| {
                 let result = to_output(&plan, &batch, &partition_values, &path).and_then(|out| {
                     let rows = batch.num_rows() as u64;
+                    let out = match plan.row_index {
+                        true => with_row_index(out, next_row, &plan, &path)?,
+                        false => out,
+                    };
                     let out = match &deleted {
                         Some(d) => drop_deleted(out, d, next_row, &path),
                         None => Ok(out),
@@ -370,12 +407,31 @@ fn to_output(
         arrays.push(array);
     }
     let options = RecordBatchOptions::new().with_row_count(Some(num_rows));
-    RecordBatch::try_new_with_options(plan.schema(), arrays, &options).map_err(|e| {
-        IoError::Column {
+    RecordBatch::try_new_with_options(Arc::clone(&plan.columns_schema), arrays, &options).map_err(
+        |e| IoError::Column {
             path: path_text.clone(),
             column: "*".to_string(),
             reason: e.to_string(),
-        }
+        },
+    )
+}
+
+/// `batch` (of rows `first_row..` of its file) with the row index column.
+fn with_row_index(
+    batch: RecordBatch,
+    first_row: u64,
+    plan: &ReadPlan,
+    path: &Path,
+) -> Result<RecordBatch, IoError> {
+    let rows = batch.num_rows() as u64;
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(arrow::array::UInt64Array::from_iter_values(
+        first_row..first_row + rows,
+    )));
+    RecordBatch::try_new(plan.schema(), columns).map_err(|e| IoError::Column {
+        path: path.to_string(),
+        column: ROW_INDEX_COLUMN.to_string(),
+        reason: e.to_string(),
     })
 }
 

@@ -137,6 +137,7 @@ impl Snapshot {
             predicate: None,
             only: None,
             parallelism: default_parallelism(),
+            row_index: false,
         }
     }
 }
@@ -228,6 +229,8 @@ pub struct Scan {
     /// Only these files (indices in the snapshot), when set.
     only: Option<Vec<usize>>,
     parallelism: usize,
+    /// Whether batches end with each row's index in its data file.
+    row_index: bool,
 }
 
 /// What a scan reads, worked out before any data file is opened.
@@ -312,14 +315,23 @@ impl Scan {
         self
     }
 
-    /// Only these files (indices in the snapshot's file list).
-    pub(crate) fn only_files(mut self, files: Vec<usize>) -> Self {
+    /// Only these files (indices in the snapshot's file list), in this
+    /// order; the predicate then filters rows but rules out no file.
+    pub fn only_files(mut self, files: Vec<usize>) -> Self {
         self.only = Some(files);
         self
     }
 
+    /// Batches end with a column [`delta_io::ROW_INDEX_COLUMN`]: each row's
+    /// index in its data file (counting rows a deletion vector deletes), as
+    /// deletion vectors address rows.
+    pub fn with_row_index(mut self) -> Self {
+        self.row_index = true;
+        self
+    }
+
     /// The indices of the files the scan reads.
-    pub(crate) fn chosen_files(&self) -> Result<Vec<usize>, TxnError> {
+    pub fn chosen_files(&self) -> Result<Vec<usize>, TxnError> {
         Ok(self.prepare()?.files)
     }
 
@@ -333,7 +345,8 @@ impl Scan {
         .with_table(delta_log::paths::table_url_at(
             &self.snapshot.state.table,
             &self.snapshot.state.root,
-        )))
+        ))
+        .with_row_index_if(self.row_index))
     }
 
     /// The plan, the files to read and the row filter.
@@ -366,7 +379,14 @@ impl Scan {
                         read.push(path[0].clone());
                     }
                 }
-                let output = (read.len() > asked.len()).then(|| (0..asked.len()).collect());
+                let output = (read.len() > asked.len()).then(|| {
+                    let mut output: Vec<usize> = (0..asked.len()).collect();
+                    if self.row_index {
+                        // the row index comes after the columns read
+                        output.push(read.len());
+                    }
+                    output
+                });
                 (Some(read), output)
             }
         };

@@ -256,3 +256,49 @@ fn scans_work_outside_a_tokio_runtime() {
     .unwrap();
     assert!(rows(&batches) > 0);
 }
+
+/// Row indexes count the rows a deletion vector deletes: the rows read are
+/// exactly the indexes the vector leaves, in each file.
+#[tokio::test]
+async fn row_indexes_skip_exactly_the_deleted_rows() {
+    use arrow::array::{Array, UInt64Array};
+    let dir = delta_test::testdata_dir()
+        .unwrap()
+        .join("golden-dv-partitioned-with-checkpoint");
+    let table = Table::open(dir.to_str().unwrap()).await.unwrap();
+    let snapshot = table.snapshot().await.unwrap();
+    let mut checked = 0;
+    for (i, file) in snapshot.files().iter().enumerate() {
+        let Some(dv) = file.deletion_vector() else {
+            continue;
+        };
+        let deleted = delta_io::load_deletion_vector(
+            &table.location().store,
+            &table.location().root,
+            None,
+            dv,
+        )
+        .await
+        .unwrap();
+        let batches = snapshot
+            .scan()
+            .only_files(vec![i])
+            .with_columns(["col1"])
+            .with_row_index()
+            .collect()
+            .await
+            .unwrap();
+        let mut indexes = Vec::new();
+        for b in &batches {
+            assert_eq!(b.schema().field(1).name(), delta_io::ROW_INDEX_COLUMN);
+            let column = b.column(1).as_any().downcast_ref::<UInt64Array>().unwrap();
+            assert_eq!(column.null_count(), 0);
+            indexes.extend(column.values().iter().copied());
+        }
+        let physical = file.num_records().unwrap();
+        let expected: Vec<u64> = (0..physical).filter(|r| !deleted.contains(*r)).collect();
+        assert_eq!(indexes, expected, "{}", file.path());
+        checked += 1;
+    }
+    assert!(checked > 0, "no file with a deletion vector");
+}
