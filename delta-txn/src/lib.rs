@@ -18,6 +18,7 @@ mod error;
 pub mod location;
 pub mod progress;
 pub mod protocol;
+pub mod rewrite;
 mod skipping;
 mod snapshot;
 mod table;

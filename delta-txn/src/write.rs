@@ -13,14 +13,14 @@ use arrow::record_batch::RecordBatch;
 use delta_expr::{Expr, bind_predicate};
 use delta_io::writer::{DataWriter, WriterOptions};
 use delta_log::{Format, Metadata, TableProperties};
-use delta_schema::{StructField, StructType, WriteSchemaOptions, check_write_schema};
+use delta_schema::{StructType, WriteSchemaOptions, check_write_schema};
 use futures::{Stream, StreamExt};
 
 use crate::column_mapping;
 use crate::constraints::Constraints;
 use crate::enforce::Conformer;
 use crate::protocol::{protocol_for, required_features, upgrade};
-use crate::skipping::partition_values;
+use crate::rewrite::{matching_files, rewrite_files};
 use crate::table::check_partition_columns;
 use crate::transaction::{CommitOutcome, Transaction, now_ms};
 use crate::{Snapshot, Table, TxnError};
@@ -144,7 +144,7 @@ impl Table {
         let replaced = match (&options.replace_where, &snapshot) {
             (Some(predicate), Some(s)) => {
                 txn = txn.parameter("predicate", predicate.to_string());
-                Some(replaced_files(s, predicate).await?)
+                Some(matching_files(s, predicate, false).await?)
             }
             _ => None,
         };
@@ -153,7 +153,7 @@ impl Table {
         {
             let now = now_ms();
             let removed: Vec<usize> = match &replaced {
-                Some(r) => r.removed.clone(),
+                Some(r) => r.files.iter().map(|m| m.index).collect(),
                 None => (0..s.files().len()).collect(),
             };
             txn.metric("numRemovedFiles", removed.len());
@@ -206,7 +206,15 @@ impl Table {
             // rows of rewritten files that the predicate does not replace
             let copied = match (&replaced, &snapshot, &options.replace_where) {
                 (Some(r), Some(s), Some(predicate)) => {
-                    copy_kept_rows(s, &r.mixed, predicate, &conformer, &mut writer).await?
+                    // the rows of mixed files the predicate does not replace
+                    let bound = bind_predicate(predicate, s.schema())?;
+                    let keep = |batch: RecordBatch| -> Result<RecordBatch, TxnError> {
+                        Ok(filter_record_batch(
+                            &batch,
+                            &not(&bound.matching_rows(&batch)?)?,
+                        )?)
+                    };
+                    rewrite_files(s, &r.mixed(), keep, &conformer, &mut writer).await?
                 }
                 _ => 0,
             };
@@ -241,106 +249,6 @@ impl Table {
         txn.add_files(adds);
         txn.commit().await
     }
-}
-
-/// The files of a replaceWhere (indices in the snapshot): those to remove,
-/// and among them those that also hold rows to keep, to be copied.
-struct Replaced {
-    removed: Vec<usize>,
-    mixed: Vec<usize>,
-    /// Files whose rows were read to sort them (none on partitions alone).
-    read: Vec<usize>,
-}
-
-/// Sorts the files by the rows matching `predicate`: none, kept; only
-/// matching rows, removed; both, removed and its other rows copied (a row
-/// whose predicate is null is not replaced). A predicate on partition
-/// columns alone is decided by the partition values, reading no file;
-/// otherwise only the files the statistics cannot rule out are read, and
-/// only the columns the predicate reads.
-async fn replaced_files(snapshot: &Snapshot, predicate: &Expr) -> Result<Replaced, TxnError> {
-    let schema = snapshot.schema();
-    let partition_columns = &snapshot.metadata().partition_columns;
-    let bound = bind_predicate(predicate, schema)?;
-    let columns = bound.columns();
-    let partition_fields: Option<Vec<&StructField>> = columns
-        .iter()
-        .map(|path| match path.as_slice() {
-            [name] if partition_columns.contains(name) => schema.field(name),
-            _ => None,
-        })
-        .collect();
-    if let Some(fields) = partition_fields {
-        let partition_schema = StructType::new(fields.iter().map(|f| (*f).clone()));
-        let on_partitions = bind_predicate(predicate, &partition_schema)?;
-        let values = partition_values(snapshot.files(), schema, &fields)?;
-        let matches = on_partitions.matching_rows(&values)?;
-        let removed = (0..matches.len()).filter(|&i| matches.value(i)).collect();
-        return Ok(Replaced {
-            removed,
-            mixed: Vec::new(),
-            read: Vec::new(),
-        });
-    }
-    let mut read: Vec<String> = Vec::new();
-    for path in columns {
-        if !read.contains(&path[0]) {
-            read.push(path[0].clone());
-        }
-    }
-    let mut replaced = Replaced {
-        removed: Vec::new(),
-        mixed: Vec::new(),
-        read: Vec::new(),
-    };
-    let candidates = snapshot
-        .scan()
-        .with_predicate(predicate.clone())
-        .chosen_files()?;
-    for i in candidates {
-        replaced.read.push(i);
-        let mut batches = snapshot
-            .scan()
-            .only_files(vec![i])
-            .with_columns(read.clone())
-            .execute()?;
-        let (mut rows, mut matched) = (0, 0);
-        while let Some(batch) = batches.next().await {
-            let batch = batch?;
-            rows += batch.num_rows();
-            matched += bound.matching_rows(&batch)?.true_count();
-        }
-        if matched > 0 {
-            replaced.removed.push(i);
-            if matched < rows {
-                replaced.mixed.push(i);
-            }
-        }
-    }
-    Ok(replaced)
-}
-
-/// Writes the rows of the files `mixed` that `predicate` does not replace.
-async fn copy_kept_rows(
-    snapshot: &Snapshot,
-    mixed: &[usize],
-    predicate: &Expr,
-    conformer: &Conformer,
-    writer: &mut DataWriter,
-) -> Result<u64, TxnError> {
-    let bound = bind_predicate(predicate, snapshot.schema())?;
-    let mut copied = 0;
-    for &i in mixed {
-        let mut batches = snapshot.scan().only_files(vec![i]).execute()?;
-        while let Some(batch) = batches.next().await {
-            let batch = batch?;
-            let kept = filter_record_batch(&batch, &not(&bound.matching_rows(&batch)?)?)?;
-            let kept = conformer.conform(&kept)?;
-            copied += kept.num_rows() as u64;
-            writer.write(&kept).await?;
-        }
-    }
-    Ok(copied)
 }
 
 /// What a write commits besides data: the schema to write with, and new
