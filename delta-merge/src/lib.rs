@@ -1,5 +1,31 @@
-//! MERGE, UPDATE and DELETE for Delta tables.
+//! DELETE and UPDATE (MERGE comes next) for Delta tables: each reads the
+//! rows it changes, writes what replaces them and commits one transaction
+//! through delta-txn, with the read set Delta's conflict rules need.
 //!
-//! This crate is a placeholder: it will hold MERGE (matched / not matched /
-//! not matched by source clauses), UPDATE and DELETE, each producing actions
-//! that `delta-txn` commits. It knows no other operation.
+//! Without deletion vectors, files holding changed rows are rewritten
+//! (copy-on-write). With `delta.enableDeletionVectors = true` the changed
+//! rows of a file are marked in its deletion vector instead, and only the
+//! new versions of updated rows are written ([`mark`]). A file whose every
+//! row is deleted is removed either way, and a predicate on partition
+//! columns alone removes files without reading them.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), delta_merge::MergeError> {
+//! let table = delta_txn::Table::open("/data/events").await?;
+//! let predicate = delta_expr::parse("day < DATE '2024-01-01'")?;
+//! let outcome = delta_merge::delete(&table, Some(&predicate)).await?;
+//! println!("{} rows deleted", outcome.metrics["numDeletedRows"]);
+//! # Ok(())
+//! # }
+//! ```
+
+mod delete;
+mod error;
+pub mod mark;
+mod outcome;
+mod update;
+
+pub use delete::delete;
+pub use error::MergeError;
+pub use outcome::DmlOutcome;
+pub use update::update;

@@ -154,6 +154,11 @@ impl Transaction {
         self.read_set.files.extend(paths);
     }
 
+    /// Whether it adds or removes any file.
+    pub fn has_file_actions(&self) -> bool {
+        !self.adds.is_empty() || !self.removes.is_empty()
+    }
+
     /// What the transaction has read so far.
     pub fn read_set(&self) -> &ReadSet {
         &self.read_set
