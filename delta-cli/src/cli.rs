@@ -43,6 +43,36 @@ pub enum Command {
     Checkpoint(CheckpointArgs),
     /// Add or drop a CHECK constraint.
     Constraint(ConstraintArgs),
+    /// Delete the rows where a predicate is true, e.g.
+    /// `delta delete t --where "day < DATE '2024-01-01'"`.
+    Delete(DeleteArgs),
+    /// Set columns on the rows where a predicate is true, e.g.
+    /// `delta update t --where "id = 7" --set "score=score + 1"`.
+    Update(UpdateArgs),
+}
+
+/// `delta delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The table.
+    pub table: String,
+    /// Which rows to delete (`--where true` deletes every row).
+    #[arg(long = "where", value_name = "PRED")]
+    pub predicate: String,
+}
+
+/// `delta update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The table.
+    pub table: String,
+    /// Which rows to update.
+    #[arg(long = "where", value_name = "PRED")]
+    pub predicate: String,
+    /// A column and its new value, COL=EXPR (repeatable; expressions see
+    /// the row before the update).
+    #[arg(long = "set", value_name = "COL=EXPR", required = true, value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
 }
 
 /// `delta constraint`.

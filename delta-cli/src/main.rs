@@ -15,6 +15,7 @@ mod cat;
 mod cli;
 mod demo;
 mod describe;
+mod dml;
 mod history;
 mod input;
 mod output;
@@ -78,5 +79,7 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Write(args) => write::write(args).await,
         Command::Checkpoint(args) => write::checkpoint(args).await,
         Command::Constraint(args) => write::constraint(args).await,
+        Command::Delete(args) => dml::delete(args).await,
+        Command::Update(args) => dml::update(args).await,
     }
 }

@@ -94,6 +94,11 @@ pub fn is_conflict(error: &(dyn Error + 'static)) -> bool {
         {
             return true;
         }
+        if let Some(delta::merge::MergeError::Txn(delta::txn::TxnError::Conflict { .. })) =
+            e.downcast_ref::<delta::merge::MergeError>()
+        {
+            return true;
+        }
         current = e.source();
     }
     false

@@ -887,3 +887,67 @@ fn a_damaged_checkpoint_warns_and_the_table_stays_usable() {
     assert!(ok(&["write", t, csv]).contains("version 2"));
     assert_eq!(ok(&["cat", t, "--format", "csv"]), "x\n5\n5\n5\n");
 }
+
+#[test]
+fn delete_and_update_change_matching_rows_and_print_metrics() {
+    let dir = scratch("dml");
+    let all = dir.join("all.csv");
+    fs::write(
+        &all,
+        "id,city,score\n1,Oslo,10\n2,Rome,20\n3,Oslo,30\n4,Lima,40\n",
+    )
+    .unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    ok(&["write", t, all.to_str().unwrap()]);
+    let rows = |t: &str| -> BTreeSet<String> {
+        ok(&["cat", t, "--format", "csv", "--columns", "id,city,score"])
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    let out = ok(&["delete", t, "--where", "city = 'Oslo' AND score > 15"]);
+    assert!(out.starts_with("committed version 1"), "{out}");
+    assert!(out.contains("numDeletedRows: 1"), "{out}");
+    let out = ok(&[
+        "update",
+        t,
+        "--where",
+        "id < 3",
+        "--set",
+        "score=score * 2",
+        "--set",
+        "city='Bergen'",
+    ]);
+    assert!(out.contains("numUpdatedRows: 2"), "{out}");
+    assert_eq!(
+        rows(t),
+        ["1,Bergen,20", "2,Bergen,40", "4,Lima,40"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    );
+    let out = ok(&["delete", t, "--where", "id > 100"]);
+    assert!(out.starts_with("no row matched"), "{out}");
+    // bad statements: a clear message, exit 1 (2 for usage), nothing committed
+    for (args, code, message) in [
+        (
+            vec!["delete", t, "--where", "nope = 1"],
+            1,
+            "unknown column 'nope'",
+        ),
+        (vec!["delete", t, "--where", "id >"], 1, "id >"),
+        (
+            vec!["update", t, "--where", "id = 1", "--set", "score='x'"],
+            1,
+            "column 'score' is long",
+        ),
+        (vec!["update", t, "--where", "id = 1"], 2, "--set"),
+        (vec!["delete", t], 2, "--where"),
+    ] {
+        let err = fails(&args, code);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    assert_eq!(ok(&["history", t, "--json"]).lines().count(), 3);
+}

@@ -104,6 +104,11 @@ fn interop(peer: &mut Peer) -> Result<(), String> {
             &["test", "-p", "delta-txn", "--test", "interop"],
             &[("DELTA_INTEROP_DIR", dir.as_str())],
         )?;
+        // tables DELETE and UPDATE changed, with deletion vectors or not
+        cargo(
+            &["test", "-p", "delta-merge", "--test", "interop"],
+            &[("DELTA_INTEROP_DIR", dir.as_str())],
+        )?;
         // the table 8 processes appended to at once (local disk)
         cargo(
             &[
