@@ -28,7 +28,7 @@ use serde_json::{Map, Value, json};
 use tokio::runtime::Runtime;
 
 use crate::mem;
-use crate::spec::{ARROW, Dirs, Manifest, OURS, Setup, Workload};
+use crate::spec::{ARROW, Dirs, Manifest, OURS, OURS_DV, Setup, Workload};
 
 /// What a measured run reports to the parent.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -126,6 +126,23 @@ fn warm(path: &Path) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// Copies the directory `from` to `to` (which must not exist).
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    let what = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    std::fs::create_dir_all(to).map_err(|e| what(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| what(from, e))? {
+        let entry = entry.map_err(|e| what(from, e))?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        if source.is_dir() {
+            copy_dir(&source, &target)?;
+        } else {
+            std::fs::copy(&source, &target).map_err(|e| what(&source, e))?;
+        }
+    }
+    Ok(())
+}
+
 fn remove(path: &Path) -> Result<(), String> {
     match std::fs::remove_dir_all(path) {
         Ok(()) => Ok(()),
@@ -161,7 +178,26 @@ pub fn setup(
         Setup::Read(_) => {
             out.insert("warmed_bytes".into(), warm(&path)?.into());
         }
-        Setup::Copy(_) => return Err(format!("{}: not implemented yet", workload.id)),
+        Setup::Copy(template) => {
+            remove(&path)?;
+            copy_dir(&dirs.data.join("template").join(template), &path)?;
+            if implementation == OURS_DV {
+                let location = text(&path)?.to_string();
+                let on = [(
+                    "delta.enableDeletionVectors".to_string(),
+                    "true".to_string(),
+                )];
+                runtime()?
+                    .block_on(async {
+                        Table::open(&location)
+                            .await?
+                            .set_properties(on.into_iter().collect())
+                            .await
+                    })
+                    .map_err(|e| format!("enabling deletion vectors on {location}: {e}"))?;
+            }
+            out.insert("warmed_bytes".into(), warm(&path)?.into());
+        }
     }
     if workload.id == "W4" {
         // the expected sum, from the input the template was written from
@@ -243,6 +279,7 @@ pub fn run(
         ("W4", false) => w4(&rt, &path)?,
         ("W5", false) => w5(&rt, manifest, &path)?,
         ("W11", false) => w11(dirs, manifest, workload, implementation, &path)?,
+        ("W8" | "W9", false) => dml(&rt, manifest, workload, &path)?,
         (id, _) => return Err(format!("{id} ({implementation}): not implemented yet")),
     };
     // W11's workers report their own peaks: the record has the largest
@@ -699,4 +736,51 @@ pub fn w11_worker(
         serde_json::to_string(&report).map_err(|e| e.to_string())?
     );
     Ok(())
+}
+
+/// W8 (DELETE of two categories) and W9 (UPDATE of one category's value).
+fn dml(
+    rt: &Runtime,
+    manifest: &Manifest,
+    workload: &Workload,
+    path: &Path,
+) -> Result<RunResult, String> {
+    let location = text(path)?;
+    let mut result = RunResult::default();
+    let clock = Clock::start();
+    let outcome = rt
+        .block_on(async {
+            let table = Table::open(location).await?;
+            if workload.id == "W8" {
+                let categories: Vec<String> = manifest
+                    .w8_categories
+                    .iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect();
+                let predicate =
+                    delta_expr::parse(&format!("category IN ({})", categories.join(", ")))?;
+                delta_merge::delete(&table, Some(&predicate)).await
+            } else {
+                let predicate =
+                    delta_expr::parse(&format!("category = '{}'", manifest.w9_category))?;
+                let set = vec![("value".to_string(), delta_expr::parse("value * 2")?)];
+                delta_merge::update(&table, Some(&predicate), &set).await
+            }
+        })
+        .map_err(|e| format!("{}: {e}", workload.id))?;
+    clock.stop(&mut result);
+    let metric = |k: &str| outcome.metrics.get(k).copied();
+    result.rows = metric(if workload.id == "W8" {
+        "numDeletedRows"
+    } else {
+        "numUpdatedRows"
+    });
+    result.extra = json_map(json!({
+        "num_added_files": metric("numAddedFiles"),
+        "num_removed_files": metric("numRemovedFiles"),
+        "num_copied_rows": metric("numCopiedRows"),
+        "num_deletion_vectors_added": metric("numDeletionVectorsAdded"),
+        "version": outcome.version,
+    }));
+    Ok(result)
 }

@@ -9,6 +9,9 @@ use serde::Deserialize;
 pub const OURS: &str = "delta-microcrates";
 /// The `impl` of the reference lines: the same Parquet written by arrow-rs alone.
 pub const ARROW: &str = "arrow-rs";
+/// The `impl` of our records with deletion vectors on (DML workloads):
+/// the copied table gets `delta.enableDeletionVectors = true` in setup.
+pub const OURS_DV: &str = "delta-microcrates-dv";
 /// The `impl` of delta-rs's records (the ratio table's baseline).
 pub const DELTA_RS: &str = "delta-rs";
 
@@ -54,8 +57,8 @@ pub const WORKLOADS: &[Workload] = &[
     w("W5", "filtered-scan", Setup::Read("sorted50"), true),
     w("W6", "time-travel", Setup::Read("log_cp"), true),
     w("W7", "merge-upsert", Setup::Copy("base"), false),
-    w("W8", "delete-10pct", Setup::Copy("base"), false),
-    w("W9", "update-10pct", Setup::Copy("base"), false),
+    w("W8", "delete-10pct", Setup::Copy("base"), true),
+    w("W9", "update-10pct", Setup::Copy("base"), true),
     w("W10", "optimize-compact", Setup::Copy("small200"), false),
     w("W11", "concurrent-appends", Setup::Create, true),
 ];
@@ -72,6 +75,11 @@ const fn w(id: &'static str, name: &'static str, setup: Setup, implemented: bool
 /// The workload with this id.
 pub fn workload(id: &str) -> Option<&'static Workload> {
     WORKLOADS.iter().find(|w| w.id == id)
+}
+
+/// Workloads we also run with deletion vectors on ([`OURS_DV`]).
+pub fn has_dv_variant(id: &str) -> bool {
+    matches!(id, "W8" | "W9")
 }
 
 /// Workloads with an arrow-rs reference line (writing the same Parquet alone).
@@ -100,6 +108,10 @@ pub struct Manifest {
     pub w5_lo: i64,
     /// W5: the highest id of the filtered range (inclusive).
     pub w5_hi: i64,
+    /// W8: the categories deleted.
+    pub w8_categories: Vec<String>,
+    /// W9: the category updated.
+    pub w9_category: String,
     /// W11: worker processes.
     pub w11_workers: u64,
     /// W11: append commits per worker.
@@ -136,6 +148,7 @@ impl Dirs {
         match workload.setup {
             Setup::Read(template) => self.data.join("template").join(template),
             _ if implementation == ARROW => self.work.join(format!("{}-arrow", workload.id)),
+            _ if implementation == OURS_DV => self.work.join(format!("{}-dv", workload.id)),
             _ => self.work.join(workload.id),
         }
     }

@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::child::RunResult;
-use crate::spec::{ARROW, Dirs, Manifest, OURS, Setup, WORKLOADS, Workload, has_arrow_reference};
+use crate::spec::{
+    ARROW, Dirs, Manifest, OURS, OURS_DV, Setup, WORKLOADS, Workload, has_arrow_reference,
+    has_dv_variant,
+};
 
 /// One line of the results file (BENCH.md, "Output format").
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -283,6 +286,9 @@ pub fn run_suite(options: &SuiteOptions) -> Result<(), String> {
             if options.arrow && has_arrow_reference(workload.id) {
                 impls.push((ARROW, arrow_version.as_str()));
             }
+            if has_dv_variant(workload.id) {
+                impls.push((OURS_DV, ours.as_str()));
+            }
             for (implementation, version) in impls {
                 let mut record = Record {
                     workload: workload.id.to_string(),
@@ -458,6 +464,19 @@ pub fn check(
             let span = u64::try_from(m.w5_hi - m.w5_lo + 1).unwrap_or(0);
             expect("rows", result.rows, span)?;
         }
+        "W8" | "W9" => {
+            // BENCH.md: 2 of 20 categories deleted, 1 of 20 updated (uniform)
+            let share = if workload.id == "W8" { 10 } else { 20 };
+            let expected = m.n / share;
+            match result.rows {
+                Some(r) if r.abs_diff(expected) <= expected / 10 => {}
+                other => {
+                    return Err(format!(
+                        "rows is {other:?}, expected about {expected} (1/{share} of the rows)"
+                    ));
+                }
+            }
+        }
         "W11" => {
             let commits = m.w11_workers * m.c11;
             expect("rows", result.rows, commits * m.batch_rows)?;
@@ -496,6 +515,7 @@ mod tests {
     fn manifest() -> Manifest {
         serde_json::from_str(
             r#"{"scale":"small","n":100000,"c2":20,"c11":5,"w11_workers":4,"c3":200,"c3b":100,
+                "w8_categories":["cat_03","cat_11"],"w9_category":"cat_07",
                 "w6_version":100,"batch_rows":1000,"seed":20261124,
                 "w5_lo":37000,"w5_hi":37200}"#,
         )
