@@ -231,6 +231,82 @@ impl Expr {
     pub fn column(path: &str) -> Expr {
         Expr::Column(path.split('.').map(str::to_string).collect())
     }
+
+    /// The expression with each column reference replaced by what `f`
+    /// makes of its path (e.g. names qualified, or an error for a name that
+    /// is ambiguous).
+    pub fn try_map_columns<E>(
+        &self,
+        f: &mut dyn FnMut(&[String]) -> Result<Expr, E>,
+    ) -> Result<Expr, E> {
+        let mut go = |e: &Expr| e.try_map_columns(f);
+        Ok(match self {
+            Expr::Column(path) => return f(path),
+            Expr::Literal(l) => Expr::Literal(l.clone()),
+            Expr::Not(e) => Expr::Not(Box::new(go(e)?)),
+            Expr::And(a, b) => Expr::And(Box::new(go(a)?), Box::new(go(b)?)),
+            Expr::Or(a, b) => Expr::Or(Box::new(go(a)?), Box::new(go(b)?)),
+            Expr::Compare(op, a, b) => Expr::Compare(*op, Box::new(go(a)?), Box::new(go(b)?)),
+            Expr::Arith(op, a, b) => Expr::Arith(*op, Box::new(go(a)?), Box::new(go(b)?)),
+            Expr::Negate(e) => Expr::Negate(Box::new(go(e)?)),
+            Expr::IsNull { expr, negated } => Expr::IsNull {
+                expr: Box::new(go(expr)?),
+                negated: *negated,
+            },
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => Expr::InList {
+                expr: Box::new(go(expr)?),
+                list: list.iter().map(&mut go).collect::<Result<_, E>>()?,
+                negated: *negated,
+            },
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => Expr::Like {
+                expr: Box::new(go(expr)?),
+                pattern: Box::new(go(pattern)?),
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+            },
+            Expr::Cast { expr, to } => Expr::Cast {
+                expr: Box::new(go(expr)?),
+                to: to.clone(),
+            },
+            Expr::Case {
+                branches,
+                otherwise,
+            } => Expr::Case {
+                branches: branches
+                    .iter()
+                    .map(|(c, v)| Ok((go(c)?, go(v)?)))
+                    .collect::<Result<_, E>>()?,
+                otherwise: otherwise.as_deref().map(&mut go).transpose()?.map(Box::new),
+            },
+            Expr::Coalesce(args) => {
+                Expr::Coalesce(args.iter().map(&mut go).collect::<Result<_, E>>()?)
+            }
+            Expr::Call(function, args) => Expr::Call(
+                *function,
+                args.iter().map(&mut go).collect::<Result<_, E>>()?,
+            ),
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => Expr::Between {
+                expr: Box::new(go(expr)?),
+                low: Box::new(go(low)?),
+                high: Box::new(go(high)?),
+                negated: *negated,
+            },
+        })
+    }
 }
 
 /// Writes a name, quoted with backticks when it is not a plain identifier.

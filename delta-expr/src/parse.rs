@@ -409,6 +409,32 @@ mod tests {
     }
 
     #[test]
+    fn columns_can_be_renamed_everywhere() {
+        let e = parse(
+            "CASE WHEN a IN (b, 1) THEN lower(c) ELSE coalesce(d, 'x') END LIKE e \
+             AND NOT f BETWEEN g AND -h OR CAST(i AS long) + j IS NULL",
+        )
+        .unwrap();
+        let qualified = e
+            .try_map_columns(&mut |path| {
+                let mut p = vec!["t".to_string()];
+                p.extend(path.iter().cloned());
+                Ok::<_, ()>(Expr::Column(p))
+            })
+            .unwrap();
+        let text = qualified.to_string();
+        for name in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"] {
+            assert!(text.contains(&format!("t.{name}")), "{name} in {text}");
+        }
+        assert_eq!(parse(&text).unwrap(), qualified);
+        let err = e.try_map_columns(&mut |path| match path[0].as_str() {
+            "g" => Err("g is ambiguous"),
+            _ => Ok(Expr::Column(path.to_vec())),
+        });
+        assert_eq!(err, Err("g is ambiguous"));
+    }
+
+    #[test]
     fn bad_and_unsupported_text_is_named() {
         let err = parse("a >").unwrap_err();
         assert!(matches!(err, ExprError::Parse { .. }), "{err}");
