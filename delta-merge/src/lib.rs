@@ -22,10 +22,12 @@
 mod delete;
 mod error;
 pub mod mark;
+mod merge;
 mod outcome;
 mod update;
 
 pub use delete::delete;
 pub use error::MergeError;
+pub use merge::{Clause, Merge, merge};
 pub use outcome::DmlOutcome;
 pub use update::update;

@@ -240,7 +240,7 @@ fn typed(
 /// (Spark's ANSI store assignment): numbers to numbers (values that do not
 /// fit are errors), dates to timestamps, anything simple to strings, nulls
 /// anywhere; not strings to numbers or booleans to numbers.
-fn assignable(from: &ArrowType, to: &ArrowType) -> bool {
+pub(crate) fn assignable(from: &ArrowType, to: &ArrowType) -> bool {
     use ArrowType::*;
     let number = |t: &ArrowType| t.is_numeric();
     from == to

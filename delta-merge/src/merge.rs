@@ -1,0 +1,1130 @@
+//! MERGE INTO target USING source ON condition WHEN ... (Delta's semantics).
+//!
+//! Rows are matched with a hash join on the equalities of the ON condition
+//! between a target and a source expression (the rest of the condition is
+//! checked on each candidate pair); NULL keys never match. The source is
+//! held in memory; target files are read one at a time, only those whose
+//! statistics can hold a key in the source's key range (every file when a
+//! NOT MATCHED BY SOURCE clause exists). Expressions see a row as two
+//! structs, the target's and the source's columns under their aliases;
+//! unqualified names are qualified by the side that has them (a name both
+//! sides have is ambiguous).
+//!
+//! Clauses apply in order, the first whose condition holds wins. A target
+//! row matched by several source rows is an error when a matched clause
+//! could change it (an insert-only merge allows them). Files with changed
+//! rows are rewritten (one file's rows held at a time), or, with deletion
+//! vectors, the changed rows are marked and their new versions written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, RecordBatch, StructArray, UInt32Array, UInt64Array,
+    new_null_array,
+};
+use arrow::compute::{
+    CastOptions, and, cast_with_options, concat_batches, filter_record_batch, is_not_null, not,
+    take,
+};
+use arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
+use arrow::row::{RowConverter, SortField};
+use delta_expr::{Bound, CompareOp, Expr, bind, bind_predicate};
+use delta_io::ROW_INDEX_COLUMN;
+use delta_schema::{DataType, StructField, StructType};
+use delta_txn::constraints::Constraints;
+use delta_txn::enforce::Conformer;
+use delta_txn::rewrite::data_writer;
+use delta_txn::{Table, Transaction, TxnError};
+use futures::StreamExt;
+use roaring::RoaringTreemap;
+
+use crate::delete::{finish, now_ms, refuse_change_data};
+use crate::mark::{mark_deleted, uses_deletion_vectors};
+use crate::{DmlOutcome, MergeError};
+
+const OPERATION: &str = "MERGE";
+
+/// One WHEN clause; each has an optional condition.
+#[derive(Debug, Clone)]
+pub enum Clause {
+    /// `WHEN MATCHED [AND cond] THEN UPDATE SET col = expr, ...`.
+    MatchedUpdate {
+        /// The clause's condition.
+        condition: Option<Expr>,
+        /// Target column and new value.
+        set: Vec<(String, Expr)>,
+    },
+    /// `WHEN MATCHED [AND cond] THEN UPDATE SET *`: every target column
+    /// from the source column of the same name.
+    MatchedUpdateAll {
+        /// The clause's condition.
+        condition: Option<Expr>,
+    },
+    /// `WHEN MATCHED [AND cond] THEN DELETE`.
+    MatchedDelete {
+        /// The clause's condition.
+        condition: Option<Expr>,
+    },
+    /// `WHEN NOT MATCHED [AND cond] THEN INSERT (cols) VALUES (exprs)`
+    /// (columns left out are null).
+    NotMatchedInsert {
+        /// The clause's condition (over source columns).
+        condition: Option<Expr>,
+        /// Target column and value (over source columns).
+        values: Vec<(String, Expr)>,
+    },
+    /// `WHEN NOT MATCHED [AND cond] THEN INSERT *`.
+    NotMatchedInsertAll {
+        /// The clause's condition (over source columns).
+        condition: Option<Expr>,
+    },
+    /// `WHEN NOT MATCHED BY SOURCE [AND cond] THEN UPDATE SET ...`.
+    NotMatchedBySourceUpdate {
+        /// The clause's condition (over target columns).
+        condition: Option<Expr>,
+        /// Target column and new value (over target columns).
+        set: Vec<(String, Expr)>,
+    },
+    /// `WHEN NOT MATCHED BY SOURCE [AND cond] THEN DELETE`.
+    NotMatchedBySourceDelete {
+        /// The clause's condition (over target columns).
+        condition: Option<Expr>,
+    },
+}
+
+/// Which rows a clause is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Matched,
+    NotMatched,
+    NotMatchedBySource,
+}
+
+impl Clause {
+    fn kind(&self) -> Kind {
+        match self {
+            Clause::MatchedUpdate { .. }
+            | Clause::MatchedUpdateAll { .. }
+            | Clause::MatchedDelete { .. } => Kind::Matched,
+            Clause::NotMatchedInsert { .. } | Clause::NotMatchedInsertAll { .. } => {
+                Kind::NotMatched
+            }
+            Clause::NotMatchedBySourceUpdate { .. } | Clause::NotMatchedBySourceDelete { .. } => {
+                Kind::NotMatchedBySource
+            }
+        }
+    }
+
+    fn condition(&self) -> Option<&Expr> {
+        match self {
+            Clause::MatchedUpdate { condition, .. }
+            | Clause::MatchedUpdateAll { condition }
+            | Clause::MatchedDelete { condition }
+            | Clause::NotMatchedInsert { condition, .. }
+            | Clause::NotMatchedInsertAll { condition }
+            | Clause::NotMatchedBySourceUpdate { condition, .. }
+            | Clause::NotMatchedBySourceDelete { condition } => condition.as_ref(),
+        }
+    }
+}
+
+/// A MERGE statement: the source rows, the ON condition and the clauses.
+#[derive(Debug, Clone)]
+pub struct Merge {
+    /// The source rows (all batches with one schema).
+    pub source: Vec<RecordBatch>,
+    /// The source's schema.
+    pub source_schema: SchemaRef,
+    /// The name expressions use for the source (`source` by default).
+    pub source_alias: String,
+    /// The name expressions use for the target (`target` by default).
+    pub target_alias: String,
+    /// The ON condition.
+    pub on: Expr,
+    /// The WHEN clauses, in order.
+    pub clauses: Vec<Clause>,
+}
+
+impl Merge {
+    /// A merge of `source` into the target on `on`, with no clause yet and
+    /// the aliases `source` and `target`.
+    pub fn new(source_schema: SchemaRef, source: Vec<RecordBatch>, on: Expr) -> Merge {
+        Merge {
+            source,
+            source_schema,
+            source_alias: "source".to_string(),
+            target_alias: "target".to_string(),
+            on,
+            clauses: Vec::new(),
+        }
+    }
+
+    /// Other aliases for the target and the source.
+    pub fn with_aliases(mut self, target: &str, source: &str) -> Merge {
+        self.target_alias = target.to_string();
+        self.source_alias = source.to_string();
+        self
+    }
+
+    /// Adds a clause (after the ones already there).
+    pub fn when(mut self, clause: Clause) -> Merge {
+        self.clauses.push(clause);
+        self
+    }
+}
+
+fn invalid(reason: impl Into<String>) -> MergeError {
+    MergeError::Invalid {
+        operation: OPERATION,
+        reason: reason.into(),
+    }
+}
+
+/// The names of one statement: the two schemas and their aliases.
+struct Names {
+    target: StructType,
+    source: StructType,
+    target_alias: String,
+    source_alias: String,
+    /// Both, as structs under their aliases: what expressions bind to.
+    joined: StructType,
+}
+
+impl Names {
+    fn new(target: &StructType, source: StructType, merge: &Merge) -> Result<Names, MergeError> {
+        if merge.target_alias.eq_ignore_ascii_case(&merge.source_alias) {
+            return Err(invalid(format!(
+                "the target and the source have the same alias '{}'",
+                merge.target_alias
+            )));
+        }
+        let joined = StructType::new([
+            StructField::new(
+                merge.target_alias.clone(),
+                DataType::Struct(Box::new(target.clone())),
+                true,
+            ),
+            StructField::new(
+                merge.source_alias.clone(),
+                DataType::Struct(Box::new(source.clone())),
+                true,
+            ),
+        ]);
+        Ok(Names {
+            target: target.clone(),
+            source,
+            target_alias: merge.target_alias.clone(),
+            source_alias: merge.source_alias.clone(),
+            joined,
+        })
+    }
+
+    /// `expr` with every column qualified by its side; `allowed` limits the
+    /// sides it may read (insert clauses read only the source...).
+    fn qualify(&self, expr: &Expr, allowed: Sides, what: &str) -> Result<Expr, MergeError> {
+        expr.try_map_columns(&mut |path: &[String]| {
+            let side = |alias: &str, schema: &StructType| {
+                (path.len() > 1
+                    && path[0].eq_ignore_ascii_case(alias)
+                    && schema.field(&path[1]).is_some())
+                .then(|| path[1..].to_vec())
+            };
+            let (is_target, rest) = if let Some(rest) = side(&self.target_alias, &self.target) {
+                (true, rest)
+            } else if let Some(rest) = side(&self.source_alias, &self.source) {
+                (false, rest)
+            } else {
+                let in_target = self.target.field(&path[0]).is_some();
+                let in_source = self.source.field(&path[0]).is_some();
+                match (in_target, in_source) {
+                    // a clause that reads one side resolves names there
+                    (true, _) if allowed == Sides::Target => (true, path.to_vec()),
+                    (_, true) if allowed == Sides::Source => (false, path.to_vec()),
+                    (true, true) => {
+                        return Err(invalid(format!(
+                            "'{}' in {what} is ambiguous: both the target and the source have it (write {}.{} or {}.{})",
+                            path.join("."),
+                            self.target_alias,
+                            path[0],
+                            self.source_alias,
+                            path[0]
+                        )));
+                    }
+                    (true, false) => (true, path.to_vec()),
+                    (false, true) => (false, path.to_vec()),
+                    (false, false) => {
+                        return Err(invalid(format!(
+                            "unknown column '{}' in {what} (target: {}; source: {})",
+                            path.join("."),
+                            self.target.field_names().collect::<Vec<_>>().join(", "),
+                            self.source.field_names().collect::<Vec<_>>().join(", ")
+                        )));
+                    }
+                }
+            };
+            match (is_target, allowed) {
+                (true, Sides::Source) => Err(invalid(format!(
+                    "{what} can only read source columns, not the target's '{}'",
+                    path.join(".")
+                ))),
+                (false, Sides::Target) => Err(invalid(format!(
+                    "{what} can only read target columns, not the source's '{}'",
+                    path.join(".")
+                ))),
+                _ => {
+                    let alias = if is_target { &self.target_alias } else { &self.source_alias };
+                    let mut out = vec![alias.clone()];
+                    out.extend(rest);
+                    Ok(Expr::Column(out))
+                }
+            }
+        })
+    }
+}
+
+/// Which sides an expression may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sides {
+    Both,
+    Source,
+    Target,
+}
+
+/// A clause, typed.
+struct TypedClause {
+    kind: Kind,
+    condition: Option<Bound>,
+    action: Action,
+}
+
+enum Action {
+    Delete,
+    /// (target column position, value, column type).
+    Set(Vec<(usize, Bound, ArrowType)>),
+}
+
+/// An equality of the ON condition: a target and a source expression.
+struct Key {
+    target: Bound,
+    source: Bound,
+    /// The type both are compared in.
+    common: ArrowType,
+}
+
+/// Merges `merge.source` into `table` as one commit.
+pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError> {
+    let snapshot = table.snapshot().await?;
+    let started = std::time::Instant::now();
+    let now = now_ms();
+    let target_schema = snapshot.schema().clone();
+    let source_schema = StructType::from_arrow(&merge.source_schema)
+        .map_err(|source| TxnError::SchemaMismatch { source })?;
+    let names = Names::new(&target_schema, source_schema, &merge)?;
+    if merge.clauses.is_empty() {
+        return Err(invalid("no WHEN clause"));
+    }
+    // the ON condition: equalities for the hash join, the rest per pair
+    let on = names.qualify(&merge.on, Sides::Both, "the ON condition")?;
+    let (keys, residual) = split_on(&on, &names)?;
+    let residual = residual
+        .map(|r| bind_predicate(&r, &names.joined))
+        .transpose()?;
+    let clauses = merge
+        .clauses
+        .iter()
+        .map(|c| typed_clause(c, &names))
+        .collect::<Result<Vec<_>, _>>()?;
+    let source = concat_batches(&merge.source_schema, &merge.source)?;
+    let source_struct = as_struct(&source);
+    let num_source = source.num_rows();
+    // the hash table of the source keys
+    let fields: Vec<SortField> = keys
+        .iter()
+        .map(|k| SortField::new(k.common.clone()))
+        .collect();
+    let converter = RowConverter::new(fields)?;
+    let source_side = joined(&names, None, Some(&source_struct), num_source)?;
+    let source_keys = key_columns(&keys, &source_side, false)?;
+    let source_rows = converter.convert_columns(&source_keys)?;
+    let source_valid = all_valid(&source_keys)?;
+    let mut table_of_keys: HashMap<&[u8], Vec<u32>> = HashMap::new();
+    for i in 0..num_source {
+        if source_valid.value(i) {
+            table_of_keys
+                .entry(source_rows.row(i).data())
+                .or_default()
+                .push(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+    }
+    let mut txn = Transaction::new(table, Some(snapshot.clone()), OPERATION)
+        .parameter("predicate", merge.on.to_string());
+    // the target files that can hold a matching row
+    let by_source = clauses.iter().any(|c| c.kind == Kind::NotMatchedBySource);
+    let candidates: Vec<usize> = if by_source {
+        txn.read_whole_table();
+        (0..snapshot.files().len()).collect()
+    } else {
+        match key_range_predicate(&keys, &source_keys, &names) {
+            Some(predicate) => {
+                txn.read_predicate(predicate.clone());
+                snapshot.scan().with_predicate(predicate).chosen_files()?
+            }
+            None => {
+                txn.read_whole_table();
+                (0..snapshot.files().len()).collect()
+            }
+        }
+    };
+    txn.read_files(
+        candidates
+            .iter()
+            .filter_map(|&i| snapshot.files().get(i))
+            .map(|f| f.path().to_string()),
+    );
+    let deletion_vectors = uses_deletion_vectors(&snapshot)?;
+    let properties =
+        delta_log::TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;
+    let constraints = Constraints::for_table(&target_schema, &properties, snapshot.version())?;
+    let conformer = Conformer::new(&target_schema);
+    let mut writer = data_writer(table, &snapshot)?;
+    let target_arrow: SchemaRef = Arc::new(target_schema.to_arrow());
+    let only_deletes = clauses
+        .iter()
+        .filter(|c| c.kind == Kind::Matched)
+        .all(|c| c.condition.is_none() && matches!(c.action, Action::Delete))
+        && clauses.iter().any(|c| c.kind == Kind::Matched);
+    let has_matched = clauses.iter().any(|c| c.kind == Kind::Matched);
+    let ctx = Ctx {
+        names: &names,
+        keys: &keys,
+        residual: residual.as_ref(),
+        clauses: &clauses,
+        converter: &converter,
+        table_of_keys: &table_of_keys,
+        source_struct: &source_struct,
+        target_arrow: &target_arrow,
+        multiple_matches_allowed: !has_matched || only_deletes,
+    };
+    let mut counts = Counts::default();
+    let mut source_matched = vec![false; num_source];
+    let mut removes_cow: Vec<usize> = Vec::new();
+    let mut marks: Vec<(usize, RoaringTreemap)> = Vec::new();
+    let result: Result<(), MergeError> = async {
+        for &index in &candidates {
+            let mut batches = snapshot
+                .scan()
+                .only_files(vec![index])
+                .with_row_index()
+                .execute()?;
+            let mut kept: Vec<RecordBatch> = Vec::new();
+            let mut changed_rows = RoaringTreemap::new();
+            let mut file_changed = false;
+            while let Some(batch) = batches.next().await {
+                let batch = batch?;
+                let out = ctx.target_batch(&batch, &mut source_matched, &mut counts)?;
+                if !out.changed.is_empty() {
+                    file_changed = true;
+                }
+                changed_rows |= &out.changed;
+                if deletion_vectors {
+                    // only the new versions of updated rows are written
+                    if out.updated.num_rows() > 0 {
+                        let rows = conformer.conform(&out.updated)?;
+                        constraints.check(&rows)?;
+                        writer.write(&rows).await?;
+                    }
+                } else {
+                    kept.push(out.all);
+                }
+            }
+            if !file_changed {
+                continue;
+            }
+            if deletion_vectors {
+                marks.push((index, changed_rows));
+            } else {
+                removes_cow.push(index);
+                for rows in kept {
+                    if rows.num_rows() == 0 {
+                        continue;
+                    }
+                    let rows = conformer.conform(&rows)?;
+                    constraints.check(&rows)?;
+                    writer.write(&rows).await?;
+                }
+            }
+        }
+        // source rows no target row matched: NOT MATCHED clauses
+        let unmatched: Vec<u32> = (0..num_source)
+            .filter(|&i| !source_matched[i])
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        if !unmatched.is_empty() && clauses.iter().any(|c| c.kind == Kind::NotMatched) {
+            let rows = take_struct(&source_struct, &UInt32Array::from(unmatched))?;
+            let side = joined(&names, None, Some(&rows), rows.len())?;
+            let inserted = ctx.insert(&side, &mut counts)?;
+            if inserted.num_rows() > 0 {
+                let rows = conformer.conform(&inserted)?;
+                constraints.check(&rows)?;
+                writer.write(&rows).await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        writer.abort().await;
+        return Err(e);
+    }
+    let adds = writer.finish().await.map_err(TxnError::from)?;
+    refuse_change_data(&snapshot, counts.changed() > 0, OPERATION)?;
+    let mut metrics = BTreeMap::new();
+    let mut removed = removes_cow.len() as u64;
+    txn.remove_files(
+        removes_cow
+            .iter()
+            .filter_map(|&i| snapshot.files().get(i))
+            .map(|f| f.to_remove(now)),
+    );
+    if !marks.is_empty() {
+        let marked = mark_deleted(table, &snapshot, marks, now).await?;
+        removed += marked.removes.len() as u64;
+        metrics.insert(
+            "numTargetDeletionVectorsAdded",
+            marked.vectors_added + marked.vectors_updated,
+        );
+        txn.remove_files(marked.removes);
+        txn.add_files(marked.adds);
+    }
+    metrics.insert("numSourceRows", num_source as u64);
+    metrics.insert("numTargetRowsInserted", counts.inserted);
+    metrics.insert("numTargetRowsUpdated", counts.updated);
+    metrics.insert("numTargetRowsDeleted", counts.deleted);
+    metrics.insert("numTargetRowsMatchedUpdated", counts.matched_updated);
+    metrics.insert("numTargetRowsMatchedDeleted", counts.matched_deleted);
+    metrics.insert(
+        "numTargetRowsNotMatchedBySourceUpdated",
+        counts.by_source_updated,
+    );
+    metrics.insert(
+        "numTargetRowsNotMatchedBySourceDeleted",
+        counts.by_source_deleted,
+    );
+    metrics.insert(
+        "numTargetRowsCopied",
+        if deletion_vectors { 0 } else { counts.copied },
+    );
+    metrics.insert("numTargetFilesAdded", adds.len() as u64);
+    metrics.insert("numTargetFilesRemoved", removed);
+    txn.add_files(adds);
+    finish(txn, snapshot, metrics, started).await
+}
+
+/// What a merge did, by row.
+#[derive(Debug, Default)]
+struct Counts {
+    inserted: u64,
+    updated: u64,
+    deleted: u64,
+    copied: u64,
+    matched_updated: u64,
+    matched_deleted: u64,
+    by_source_updated: u64,
+    by_source_deleted: u64,
+}
+
+impl Counts {
+    fn changed(&self) -> u64 {
+        self.inserted + self.updated + self.deleted
+    }
+}
+
+/// What one target batch becomes.
+struct TargetOut {
+    /// Every row that stays, changed or not (copy-on-write).
+    all: RecordBatch,
+    /// Only the new versions of updated rows (deletion vectors).
+    updated: RecordBatch,
+    /// Row indexes (in the file) of rows updated or deleted.
+    changed: RoaringTreemap,
+}
+
+/// Everything the per-batch work needs.
+struct Ctx<'a> {
+    names: &'a Names,
+    keys: &'a [Key],
+    residual: Option<&'a Bound>,
+    clauses: &'a [TypedClause],
+    converter: &'a RowConverter,
+    table_of_keys: &'a HashMap<&'a [u8], Vec<u32>>,
+    source_struct: &'a StructArray,
+    target_arrow: &'a SchemaRef,
+    multiple_matches_allowed: bool,
+}
+
+impl Ctx<'_> {
+    /// Joins one target batch (with its row index column) to the source and
+    /// applies the matched and not-matched-by-source clauses.
+    fn target_batch(
+        &self,
+        batch: &RecordBatch,
+        source_matched: &mut [bool],
+        counts: &mut Counts,
+    ) -> Result<TargetOut, MergeError> {
+        let n = batch.num_rows();
+        let positions = batch
+            .column_by_name(ROW_INDEX_COLUMN)
+            .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+            .ok_or_else(|| invalid("the scan gave no row index"))?
+            .clone();
+        let target = RecordBatch::try_new(
+            Arc::clone(self.target_arrow),
+            batch.columns()[..batch.num_columns() - 1].to_vec(),
+        )?;
+        let target_struct = as_struct(&target);
+        let side = joined(self.names, Some(&target_struct), None, n)?;
+        let keys = key_columns(self.keys, &side, true)?;
+        let rows = self.converter.convert_columns(&keys)?;
+        let valid = all_valid(&keys)?;
+        // candidate pairs by key
+        let (mut pair_t, mut pair_s) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            if !valid.value(i) {
+                continue;
+            }
+            if let Some(sources) = self.table_of_keys.get(rows.row(i).as_ref()) {
+                for &s in sources {
+                    pair_t.push(u32::try_from(i).unwrap_or(u32::MAX));
+                    pair_s.push(s);
+                }
+            }
+        }
+        let pair_t = UInt32Array::from(pair_t);
+        let pair_s = UInt32Array::from(pair_s);
+        let pairs = joined(
+            self.names,
+            Some(&take_struct(&target_struct, &pair_t)?),
+            Some(&take_struct(self.source_struct, &pair_s)?),
+            pair_t.len(),
+        )?;
+        // the rest of the ON condition
+        let (pairs, pair_t, pair_s) = match self.residual {
+            Some(residual) => {
+                let keep = residual.matching_rows(&pairs)?;
+                (
+                    filter_record_batch(&pairs, &keep)?,
+                    arrow::compute::filter(&pair_t, &keep)?
+                        .as_any()
+                        .downcast_ref::<UInt32Array>()
+                        .cloned()
+                        .unwrap_or_else(|| UInt32Array::from(Vec::<u32>::new())),
+                    arrow::compute::filter(&pair_s, &keep)?
+                        .as_any()
+                        .downcast_ref::<UInt32Array>()
+                        .cloned()
+                        .unwrap_or_else(|| UInt32Array::from(Vec::<u32>::new())),
+                )
+            }
+            None => (pairs, pair_t, pair_s),
+        };
+        let mut matches_of = vec![0u32; n];
+        for t in pair_t.values() {
+            matches_of[*t as usize] += 1;
+        }
+        for s in pair_s.values() {
+            source_matched[*s as usize] = true;
+        }
+        if !self.multiple_matches_allowed
+            && let Some(row) = matches_of.iter().position(|m| *m > 1)
+        {
+            return Err(invalid(format!(
+                "{} source rows matched the same target row (row {} of its file) and a WHEN MATCHED clause could change it; a target row may be changed by one source row only (deduplicate the source)",
+                matches_of[row],
+                positions.value(row)
+            )));
+        }
+        // matched rows: the pairs, clause by clause
+        let matched = self.apply(Kind::Matched, &pairs, counts)?;
+        // target rows no source row matched
+        let unmatched_rows: Vec<u32> = (0..n)
+            .filter(|&i| matches_of[i] == 0)
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        let unmatched_rows = UInt32Array::from(unmatched_rows);
+        let lonely = joined(
+            self.names,
+            Some(&take_struct(&target_struct, &unmatched_rows)?),
+            None,
+            unmatched_rows.len(),
+        )?;
+        let by_source = self.apply(Kind::NotMatchedBySource, &lonely, counts)?;
+        // which target rows changed, and the rows that stay
+        let mut changed = RoaringTreemap::new();
+        for (rows, which) in [(&pair_t, &matched), (&unmatched_rows, &by_source)] {
+            for (i, row) in rows.values().iter().enumerate() {
+                if !which.untouched.value(i) {
+                    changed.insert(positions.value(*row as usize));
+                }
+            }
+        }
+        // copy-on-write: untouched rows of matched pairs stay once per target
+        // row (several matches are only allowed when nothing changes them)
+        let mut untouched_matched = vec![false; n];
+        for (i, row) in pair_t.values().iter().enumerate() {
+            if matched.untouched.value(i) {
+                untouched_matched[*row as usize] = true;
+            }
+        }
+        let stay_unmatched: Vec<u32> = unmatched_rows
+            .values()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| by_source.untouched.value(*i))
+            .map(|(_, r)| *r)
+            .collect();
+        let stay: Vec<u32> = (0..n)
+            .filter(|&i| untouched_matched[i])
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .chain(stay_unmatched)
+            .collect();
+        counts.copied += stay.len() as u64;
+        let stay = take_batch(&target, &UInt32Array::from(stay))?;
+        let updated = concat_batches(self.target_arrow, [&matched.updated, &by_source.updated])?;
+        let all = concat_batches(self.target_arrow, [&stay, &updated])?;
+        Ok(TargetOut {
+            all,
+            updated,
+            changed,
+        })
+    }
+
+    /// Applies the clauses of `kind` to rows (as joined batches): the first
+    /// clause whose condition holds takes a row.
+    fn apply(
+        &self,
+        kind: Kind,
+        rows: &RecordBatch,
+        counts: &mut Counts,
+    ) -> Result<Applied, MergeError> {
+        let n = rows.num_rows();
+        let mut open = BooleanArray::from(vec![true; n]);
+        let mut updated = Vec::new();
+        for clause in self.clauses.iter().filter(|c| c.kind == kind) {
+            if open.true_count() == 0 {
+                break;
+            }
+            let takes = match &clause.condition {
+                Some(c) => and(&open, &c.matching_rows(rows)?)?,
+                None => open.clone(),
+            };
+            let taken = takes.true_count() as u64;
+            if taken == 0 {
+                continue;
+            }
+            open = and(&open, &not(&takes)?)?;
+            match &clause.action {
+                Action::Delete => {
+                    counts.deleted += taken;
+                    match kind {
+                        Kind::Matched => counts.matched_deleted += taken,
+                        _ => counts.by_source_deleted += taken,
+                    }
+                }
+                Action::Set(set) => {
+                    counts.updated += taken;
+                    match kind {
+                        Kind::Matched => counts.matched_updated += taken,
+                        _ => counts.by_source_updated += taken,
+                    }
+                    let chosen = filter_record_batch(rows, &takes)?;
+                    updated.push(self.new_rows(&chosen, set, true)?);
+                }
+            }
+        }
+        Ok(Applied {
+            untouched: open,
+            updated: concat_batches(self.target_arrow, &updated)?,
+        })
+    }
+
+    /// The NOT MATCHED clauses on source rows (as joined batches): the rows
+    /// to insert.
+    fn insert(&self, rows: &RecordBatch, counts: &mut Counts) -> Result<RecordBatch, MergeError> {
+        let mut open = BooleanArray::from(vec![true; rows.num_rows()]);
+        let mut inserted = Vec::new();
+        for clause in self.clauses.iter().filter(|c| c.kind == Kind::NotMatched) {
+            let takes = match &clause.condition {
+                Some(c) => and(&open, &c.matching_rows(rows)?)?,
+                None => open.clone(),
+            };
+            if takes.true_count() == 0 {
+                continue;
+            }
+            open = and(&open, &not(&takes)?)?;
+            if let Action::Set(set) = &clause.action {
+                counts.inserted += takes.true_count() as u64;
+                let chosen = filter_record_batch(rows, &takes)?;
+                inserted.push(self.new_rows(&chosen, set, false)?);
+            }
+        }
+        Ok(concat_batches(self.target_arrow, &inserted)?)
+    }
+
+    /// Target rows from joined rows: the set columns from their values, the
+    /// others from the target row (`keep_target`) or null (inserts).
+    fn new_rows(
+        &self,
+        rows: &RecordBatch,
+        set: &[(usize, Bound, ArrowType)],
+        keep_target: bool,
+    ) -> Result<RecordBatch, MergeError> {
+        let n = rows.num_rows();
+        let target = rows
+            .column(0)
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .ok_or_else(|| invalid("the target side is not a struct"))?;
+        let strict = CastOptions {
+            safe: false,
+            ..CastOptions::default()
+        };
+        let mut columns: Vec<ArrayRef> = self
+            .target_arrow
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match keep_target {
+                true => Arc::clone(target.column(i)),
+                false => new_null_array(f.data_type(), n),
+            })
+            .collect();
+        for (position, value, to) in set {
+            let value = value.evaluate(rows)?;
+            columns[*position] = if value.data_type() == to {
+                value
+            } else {
+                cast_with_options(&value, to, &strict)?
+            };
+        }
+        Ok(RecordBatch::try_new(
+            Arc::clone(self.target_arrow),
+            columns,
+        )?)
+    }
+}
+
+/// The outcome of one kind of clauses on some rows.
+struct Applied {
+    /// Rows no clause took (they stay as they are).
+    untouched: BooleanArray,
+    /// New versions of the rows an update clause took.
+    updated: RecordBatch,
+}
+
+/// A batch's columns as one struct array (no nulls).
+fn as_struct(batch: &RecordBatch) -> StructArray {
+    StructArray::from(batch.clone())
+}
+
+/// The rows `indices` of a struct array.
+fn take_struct(array: &StructArray, indices: &UInt32Array) -> Result<StructArray, MergeError> {
+    let taken = take(array, indices, None)?;
+    taken
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .cloned()
+        .ok_or_else(|| invalid("taking rows of a struct gave no struct"))
+}
+
+fn take_batch(batch: &RecordBatch, indices: &UInt32Array) -> Result<RecordBatch, MergeError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| take(c, indices, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new_with_options(
+        batch.schema(),
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(indices.len())),
+    )?)
+}
+
+/// A batch of `rows` joined rows: the target struct (or nulls) and the
+/// source struct (or nulls), under their aliases.
+fn joined(
+    names: &Names,
+    target: Option<&StructArray>,
+    source: Option<&StructArray>,
+    rows: usize,
+) -> Result<RecordBatch, MergeError> {
+    let side = |array: Option<&StructArray>, schema: &StructType| -> ArrayRef {
+        match array {
+            Some(a) => Arc::new(a.clone()),
+            None => new_null_array(&ArrowType::Struct(schema.to_arrow().fields().clone()), rows),
+        }
+    };
+    let t = side(target, &names.target);
+    let s = side(source, &names.source);
+    let fields: Fields = vec![
+        Field::new(&names.target_alias, t.data_type().clone(), true),
+        Field::new(&names.source_alias, s.data_type().clone(), true),
+    ]
+    .into();
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        vec![t, s],
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?)
+}
+
+/// The key columns of one side, in the keys' common types.
+fn key_columns(
+    keys: &[Key],
+    rows: &RecordBatch,
+    target: bool,
+) -> Result<Vec<ArrayRef>, MergeError> {
+    keys.iter()
+        .map(|k| {
+            let bound = if target { &k.target } else { &k.source };
+            let value = bound.evaluate(rows)?;
+            Ok(if value.data_type() == &k.common {
+                value
+            } else {
+                cast_with_options(&value, &k.common, &CastOptions::default())?
+            })
+        })
+        .collect()
+}
+
+/// Rows where every key is non-null (NULL keys never match).
+fn all_valid(columns: &[ArrayRef]) -> Result<BooleanArray, MergeError> {
+    let mut valid: Option<BooleanArray> = None;
+    for c in columns {
+        let v = is_not_null(c)?;
+        valid = Some(match valid {
+            Some(acc) => and(&acc, &v)?,
+            None => v,
+        });
+    }
+    valid.ok_or_else(|| invalid("no key"))
+}
+
+/// Splits the qualified ON condition into key equalities (target side =
+/// source side) and the rest.
+fn split_on(on: &Expr, names: &Names) -> Result<(Vec<Key>, Option<Expr>), MergeError> {
+    let mut conjuncts = Vec::new();
+    flatten_and(on, &mut conjuncts);
+    let side_of = |e: &Expr| -> Option<bool> {
+        let mut target = false;
+        let mut source = false;
+        let _ = e.try_map_columns(&mut |path: &[String]| {
+            if path[0] == names.target_alias {
+                target = true;
+            } else {
+                source = true;
+            }
+            Ok::<_, ()>(Expr::Column(path.to_vec()))
+        });
+        match (target, source) {
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            _ => None,
+        }
+    };
+    let mut keys = Vec::new();
+    let mut rest: Option<Expr> = None;
+    for c in conjuncts {
+        if let Expr::Compare(CompareOp::Eq, a, b) = &c {
+            let (t, s) = match (side_of(a), side_of(b)) {
+                (Some(true), Some(false)) => (Some(a), Some(b)),
+                (Some(false), Some(true)) => (Some(b), Some(a)),
+                _ => (None, None),
+            };
+            if let (Some(t), Some(s)) = (t, s) {
+                let target = bind(t, &names.joined)?;
+                let source = bind(s, &names.joined)?;
+                let (tt, st) = (target.data_type().to_arrow(), source.data_type().to_arrow());
+                // the source side is converted to the target's type
+                if tt != st && !arrow::compute::can_cast_types(&st, &tt) {
+                    return Err(invalid(format!(
+                        "{c} compares {} with {}",
+                        target.data_type(),
+                        source.data_type()
+                    )));
+                }
+                let common = tt;
+                keys.push(Key {
+                    target,
+                    source,
+                    common,
+                });
+                continue;
+            }
+        }
+        rest = Some(match rest {
+            Some(r) => Expr::And(Box::new(r), Box::new(c)),
+            None => c,
+        });
+    }
+    if keys.is_empty() {
+        return Err(MergeError::Unsupported {
+            operation: OPERATION,
+            what: "an ON condition without an equality between a target and a source column"
+                .to_string(),
+        });
+    }
+    Ok((keys, rest))
+}
+
+fn flatten_and(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            flatten_and(a, out);
+            flatten_and(b, out);
+        }
+        other => out.push(other.clone()),
+    }
+}
+
+/// For skipping target files: `col BETWEEN min AND max` of the source keys,
+/// for keys that are plain integer or string target columns.
+fn key_range_predicate(keys: &[Key], source_keys: &[ArrayRef], names: &Names) -> Option<Expr> {
+    let mut predicate: Option<Expr> = None;
+    for (key, values) in keys.iter().zip(source_keys) {
+        let columns = key.target.columns();
+        let [path] = columns.as_slice() else { continue };
+        let [alias, column] = path.as_slice() else {
+            continue;
+        };
+        if alias != &names.target_alias {
+            continue;
+        }
+        let bound = match values.data_type() {
+            ArrowType::Int8 | ArrowType::Int16 | ArrowType::Int32 | ArrowType::Int64 => {
+                let v =
+                    cast_with_options(values, &ArrowType::Int64, &CastOptions::default()).ok()?;
+                let v = v.as_any().downcast_ref::<arrow::array::Int64Array>()?;
+                let (min, max) = (arrow::compute::min(v)?, arrow::compute::max(v)?);
+                Some((min.to_string(), max.to_string(), false))
+            }
+            ArrowType::Utf8 => {
+                let v = values
+                    .as_any()
+                    .downcast_ref::<arrow::array::StringArray>()?;
+                let (min, max) = (
+                    arrow::compute::min_string(v)?,
+                    arrow::compute::max_string(v)?,
+                );
+                Some((min.to_string(), max.to_string(), true))
+            }
+            _ => None,
+        };
+        let Some((min, max, quoted)) = bound else {
+            continue;
+        };
+        let literal = |v: String| {
+            Box::new(Expr::Literal(if quoted {
+                delta_expr::Literal::String(v)
+            } else {
+                delta_expr::Literal::Number(v)
+            }))
+        };
+        let between = Expr::Between {
+            expr: Box::new(Expr::Column(vec![column.clone()])),
+            low: literal(min),
+            high: literal(max),
+            negated: false,
+        };
+        predicate = Some(match predicate {
+            Some(p) => Expr::And(Box::new(p), Box::new(between)),
+            None => between,
+        });
+    }
+    predicate
+}
+
+/// A clause with its expressions qualified and typed.
+fn typed_clause(clause: &Clause, names: &Names) -> Result<TypedClause, MergeError> {
+    let kind = clause.kind();
+    let (sides, what) = match kind {
+        Kind::Matched => (Sides::Both, "a WHEN MATCHED clause"),
+        Kind::NotMatched => (Sides::Source, "a WHEN NOT MATCHED clause"),
+        Kind::NotMatchedBySource => (Sides::Target, "a WHEN NOT MATCHED BY SOURCE clause"),
+    };
+    let condition = clause
+        .condition()
+        .map(|c| {
+            bind_predicate(&names.qualify(c, sides, what)?, &names.joined).map_err(MergeError::from)
+        })
+        .transpose()?;
+    let all_from_source = || -> Result<Vec<(String, Expr)>, MergeError> {
+        names
+            .target
+            .fields
+            .iter()
+            .map(|f| match names.source.field(&f.name) {
+                Some(s) => Ok((
+                    f.name.clone(),
+                    Expr::Column(vec![names.source_alias.clone(), s.name.clone()]),
+                )),
+                None => Err(invalid(format!(
+                    "{what} with * needs the target column '{}' in the source (schema evolution in MERGE is not supported yet)",
+                    f.name
+                ))),
+            })
+            .collect()
+    };
+    let action = match clause {
+        Clause::MatchedDelete { .. } | Clause::NotMatchedBySourceDelete { .. } => Action::Delete,
+        Clause::MatchedUpdateAll { .. } | Clause::NotMatchedInsertAll { .. } => {
+            Action::Set(typed_set(&all_from_source()?, names, sides, what)?)
+        }
+        Clause::MatchedUpdate { set, .. }
+        | Clause::NotMatchedBySourceUpdate { set, .. }
+        | Clause::NotMatchedInsert { values: set, .. } => {
+            Action::Set(typed_set(set, names, sides, what)?)
+        }
+    };
+    Ok(TypedClause {
+        kind,
+        condition,
+        action,
+    })
+}
+
+fn typed_set(
+    set: &[(String, Expr)],
+    names: &Names,
+    sides: Sides,
+    what: &str,
+) -> Result<Vec<(usize, Bound, ArrowType)>, MergeError> {
+    let mut out: Vec<(usize, Bound, ArrowType)> = Vec::new();
+    for (column, expr) in set {
+        let name = column
+            .strip_prefix(&format!("{}.", names.target_alias))
+            .unwrap_or(column);
+        let position = names
+            .target
+            .fields
+            .iter()
+            .position(|f| f.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| invalid(format!("{what} sets unknown target column '{column}'")))?;
+        if out.iter().any(|(p, _, _)| *p == position) {
+            return Err(invalid(format!("{what} sets column '{column}' twice")));
+        }
+        let value = bind(&names.qualify(expr, sides, what)?, &names.joined)?;
+        let to = names.target.fields[position].data_type.to_arrow();
+        let from = value.data_type().to_arrow();
+        if from != to && !crate::update::assignable(&from, &to) {
+            return Err(invalid(format!(
+                "{what} sets column '{}' ({}) to {expr}, which is {}",
+                names.target.fields[position].name,
+                names.target.fields[position].data_type,
+                value.data_type()
+            )));
+        }
+        out.push((position, value, to));
+    }
+    Ok(out)
+}
