@@ -280,6 +280,7 @@ pub fn run(
         ("W5", false) => w5(&rt, manifest, &path)?,
         ("W11", false) => w11(dirs, manifest, workload, implementation, &path)?,
         ("W8" | "W9", false) => dml(&rt, manifest, workload, &path)?,
+        ("W7", false) => w7(&rt, dirs, &path)?,
         (id, _) => return Err(format!("{id} ({implementation}): not implemented yet")),
     };
     // W11's workers report their own peaks: the record has the largest
@@ -780,6 +781,39 @@ fn dml(
         "num_removed_files": metric("numRemovedFiles"),
         "num_copied_rows": metric("numCopiedRows"),
         "num_deletion_vectors_added": metric("numDeletionVectorsAdded"),
+        "version": outcome.version,
+    }));
+    Ok(result)
+}
+
+/// W7: MERGE merge_source (preloaded) into a copy of base on id: matched
+/// rows updated with every column, the others inserted.
+fn w7(rt: &Runtime, dirs: &Dirs, path: &Path) -> Result<RunResult, String> {
+    use delta_merge::{Clause, Merge};
+    let (schema, batches) = read_parquet(&dirs.input("merge_source.parquet"))?;
+    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    let location = text(path)?;
+    let on = delta_expr::parse("t.id = s.id").map_err(|e| e.to_string())?;
+    let statement = Merge::new(schema, batches, on)
+        .with_aliases("t", "s")
+        .when(Clause::MatchedUpdateAll { condition: None })
+        .when(Clause::NotMatchedInsertAll { condition: None });
+    let mut result = RunResult::default();
+    let clock = Clock::start();
+    let outcome = rt
+        .block_on(async {
+            let table = Table::open(location).await?;
+            delta_merge::merge(&table, statement).await
+        })
+        .map_err(|e| format!("W7: {e}"))?;
+    clock.stop(&mut result);
+    let metric = |k: &str| outcome.metrics.get(k).copied();
+    result.rows = Some(rows);
+    result.extra = json_map(json!({
+        "num_target_rows_updated": metric("numTargetRowsUpdated"),
+        "num_target_rows_inserted": metric("numTargetRowsInserted"),
+        "num_target_files_added": metric("numTargetFilesAdded"),
+        "num_target_files_removed": metric("numTargetFilesRemoved"),
         "version": outcome.version,
     }));
     Ok(result)

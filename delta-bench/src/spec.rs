@@ -56,7 +56,7 @@ pub const WORKLOADS: &[Workload] = &[
     w("W4", "full-scan", Setup::Read("base"), true),
     w("W5", "filtered-scan", Setup::Read("sorted50"), true),
     w("W6", "time-travel", Setup::Read("log_cp"), true),
-    w("W7", "merge-upsert", Setup::Copy("base"), false),
+    w("W7", "merge-upsert", Setup::Copy("base"), true),
     w("W8", "delete-10pct", Setup::Copy("base"), true),
     w("W9", "update-10pct", Setup::Copy("base"), true),
     w("W10", "optimize-compact", Setup::Copy("small200"), false),
@@ -79,7 +79,7 @@ pub fn workload(id: &str) -> Option<&'static Workload> {
 
 /// Workloads we also run with deletion vectors on ([`OURS_DV`]).
 pub fn has_dv_variant(id: &str) -> bool {
-    matches!(id, "W8" | "W9")
+    matches!(id, "W7" | "W8" | "W9")
 }
 
 /// Workloads with an arrow-rs reference line (writing the same Parquet alone).

@@ -464,6 +464,20 @@ pub fn check(
             let span = u64::try_from(m.w5_hi - m.w5_lo + 1).unwrap_or(0);
             expect("rows", result.rows, span)?;
         }
+        "W7" => {
+            // BENCH.md: n/5 source rows, half of them matching
+            expect("rows", result.rows, m.n / 5)?;
+            expect(
+                "updated",
+                extra_u64(result, "num_target_rows_updated"),
+                m.n / 10,
+            )?;
+            expect(
+                "inserted",
+                extra_u64(result, "num_target_rows_inserted"),
+                m.n / 10,
+            )?;
+        }
         "W8" | "W9" => {
             // BENCH.md: 2 of 20 categories deleted, 1 of 20 updated (uniform)
             let share = if workload.id == "W8" { 10 } else { 20 };
