@@ -49,6 +49,53 @@ pub enum Command {
     /// Set columns on the rows where a predicate is true, e.g.
     /// `delta update t --where "id = 7" --set "score=score + 1"`.
     Update(UpdateArgs),
+    /// Merge a file into a table (upsert), e.g. `delta merge t --source
+    /// new.parquet --on "target.id = source.id" --when-matched-update-all
+    /// --when-not-matched-insert-all`. Clauses apply in the order given,
+    /// the first that matches a row wins; an `--if COND` belongs to the
+    /// clause flag right before it.
+    Merge(MergeArgs),
+}
+
+/// `delta merge`. The clause flags are read in command-line order (see
+/// `dml::clauses`); these fields are what clap checks.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The target table.
+    pub table: String,
+    /// The source rows: a Parquet, CSV or JSON-lines file.
+    #[arg(long, value_name = "FILE")]
+    pub source: PathBuf,
+    /// How target and source rows match, e.g. "target.id = source.id".
+    #[arg(long, value_name = "COND")]
+    pub on: String,
+    /// Let update-all / insert-all add the source's new columns.
+    #[arg(long)]
+    pub merge_schema: bool,
+    /// Update every column of matched target rows from the source.
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub when_matched_update_all: u8,
+    /// Update these columns of matched target rows: "c1=EXPR,c2=EXPR".
+    #[arg(long, value_name = "c1=EXPR,...")]
+    pub when_matched_update: Vec<String>,
+    /// Delete matched target rows.
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub when_matched_delete: u8,
+    /// Insert source rows no target row matched, every column.
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub when_not_matched_insert_all: u8,
+    /// Insert source rows no target row matched: "c1=EXPR,c2=EXPR".
+    #[arg(long, value_name = "c1=EXPR,...")]
+    pub when_not_matched_insert: Vec<String>,
+    /// Delete target rows no source row matched.
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub when_not_matched_by_source_delete: u8,
+    /// Update target rows no source row matched: "c1=EXPR,c2=EXPR".
+    #[arg(long, value_name = "c1=EXPR,...")]
+    pub when_not_matched_by_source_update: Vec<String>,
+    /// The condition of the clause flag right before it.
+    #[arg(long = "if", value_name = "COND")]
+    pub conditions: Vec<String>,
 }
 
 /// `delta delete`.

@@ -81,5 +81,6 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Constraint(args) => write::constraint(args).await,
         Command::Delete(args) => dml::delete(args).await,
         Command::Update(args) => dml::update(args).await,
+        Command::Merge(args) => dml::merge(args).await,
     }
 }

@@ -951,3 +951,143 @@ fn delete_and_update_change_matching_rows_and_print_metrics() {
     }
     assert_eq!(ok(&["history", t, "--json"]).lines().count(), 3);
 }
+
+#[test]
+fn merge_upserts_in_clause_order_and_prints_metrics() {
+    let dir = scratch("merge");
+    let target = dir.join("target.csv");
+    fs::write(
+        &target,
+        "id,city,score\n1,Oslo,10\n2,Rome,20\n3,Oslo,30\n4,Lima,40\n",
+    )
+    .unwrap();
+    let source = dir.join("source.csv");
+    fs::write(
+        &source,
+        "id,city,score\n2,Rome,25\n3,Oslo,5\n9,Bergen,90\n10,Bergen,-1\n",
+    )
+    .unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    let source = source.to_str().unwrap();
+    ok(&["write", t, target.to_str().unwrap()]);
+    let out = ok(&[
+        "merge",
+        t,
+        "--source",
+        source,
+        "--on",
+        "target.id = source.id",
+        "--when-matched-delete",
+        "--if",
+        "source.score < target.score",
+        "--when-matched-update",
+        "score=source.score",
+    ]);
+    assert!(out.contains("numTargetRowsDeleted: 1"), "{out}");
+    assert!(out.contains("numTargetRowsUpdated: 1"), "{out}");
+    let out = ok(&[
+        "merge",
+        t,
+        "--source",
+        source,
+        "--on",
+        "target.id = source.id",
+        "--when-not-matched-insert-all",
+        "--if",
+        "source.score > 0",
+        "--when-not-matched-by-source-update",
+        "score=target.score + 1, city='gone'",
+        "--if",
+        "target.id = 4",
+    ]);
+    // id 3 (deleted by the first merge) and 9 come in; 10 has a score of -1
+    assert!(out.contains("numTargetRowsInserted: 2"), "{out}");
+    let rows: BTreeSet<String> = ok(&["cat", t, "--format", "csv", "--columns", "id,city,score"])
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "1,Oslo,10",
+            "2,Rome,25",
+            "3,Oslo,5",
+            "4,gone,41",
+            "9,Bergen,90"
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect(),
+    );
+    // errors: exit 1 with the reason, nothing committed
+    for (args, message) in [
+        (
+            vec![
+                "merge",
+                t,
+                "--source",
+                source,
+                "--on",
+                "target.id = source.id",
+            ],
+            "at least one --when",
+        ),
+        (
+            vec![
+                "merge",
+                t,
+                "--source",
+                source,
+                "--on",
+                "id = id",
+                "--when-matched-delete",
+            ],
+            "ambiguous",
+        ),
+        (
+            vec![
+                "merge",
+                t,
+                "--source",
+                source,
+                "--on",
+                "target.id = source.id",
+                "--if",
+                "true",
+            ],
+            "--if must follow",
+        ),
+        (
+            vec![
+                "merge",
+                t,
+                "--source",
+                source,
+                "--on",
+                "target.id = source.id",
+                "--when-matched-update",
+                "score",
+            ],
+            "column=expression",
+        ),
+        (
+            vec![
+                "merge",
+                t,
+                "--source",
+                source,
+                "--on",
+                "target.id = source.id",
+                "--merge-schema",
+                "--when-matched-update-all",
+            ],
+            "not supported yet",
+        ),
+    ] {
+        let err = fails(&args, 1);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    assert_eq!(ok(&["history", t, "--json"]).lines().count(), 3);
+}
