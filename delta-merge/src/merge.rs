@@ -324,6 +324,23 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     if merge.clauses.is_empty() {
         return Err(invalid("no WHEN clause"));
     }
+    // as in Spark: of several clauses of a kind, only the last may omit its
+    // condition (the ones after it could never apply)
+    for kind in [Kind::Matched, Kind::NotMatched, Kind::NotMatchedBySource] {
+        let of_kind: Vec<&Clause> = merge.clauses.iter().filter(|c| c.kind() == kind).collect();
+        if let Some(split) = of_kind.split_last()
+            && split.1.iter().any(|c| c.condition().is_none())
+        {
+            let name = match kind {
+                Kind::Matched => "WHEN MATCHED",
+                Kind::NotMatched => "WHEN NOT MATCHED",
+                Kind::NotMatchedBySource => "WHEN NOT MATCHED BY SOURCE",
+            };
+            return Err(invalid(format!(
+                "only the last {name} clause may omit its condition (a clause after one without a condition could never apply)"
+            )));
+        }
+    }
     // the ON condition: equalities for the hash join, the rest per pair
     let on = names.qualify(&merge.on, Sides::Both, "the ON condition")?;
     let (keys, residual) = split_on(&on, &names)?;
@@ -389,12 +406,12 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     let conformer = Conformer::new(&target_schema);
     let mut writer = data_writer(table, &snapshot)?;
     let target_arrow: SchemaRef = Arc::new(target_schema.to_arrow());
-    let only_deletes = clauses
-        .iter()
-        .filter(|c| c.kind == Kind::Matched)
-        .all(|c| c.condition.is_none() && matches!(c.action, Action::Delete))
-        && clauses.iter().any(|c| c.kind == Kind::Matched);
-    let has_matched = clauses.iter().any(|c| c.kind == Kind::Matched);
+    let matched_clauses: Vec<&TypedClause> =
+        clauses.iter().filter(|c| c.kind == Kind::Matched).collect();
+    let one_unconditional_delete = matches!(
+        matched_clauses.as_slice(),
+        [c] if c.condition.is_none() && matches!(c.action, Action::Delete)
+    );
     let ctx = Ctx {
         names: &names,
         keys: &keys,
@@ -404,7 +421,7 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         table_of_keys: &table_of_keys,
         source_struct: &source_struct,
         target_arrow: &target_arrow,
-        multiple_matches_allowed: !has_matched || only_deletes,
+        multiple_matches_allowed: one_unconditional_delete,
     };
     let mut counts = Counts::default();
     let mut source_matched = vec![false; num_source];
@@ -635,15 +652,48 @@ impl Ctx<'_> {
         for s in pair_s.values() {
             source_matched[*s as usize] = true;
         }
+        // a target row may meet several source rows only where no matched
+        // clause applies to the pairs (Delta counts the pairs some matched
+        // clause's condition holds for), or the one matched clause is an
+        // unconditional DELETE
+        let touching = self.touching(&pairs)?;
+        let mut touched_by = vec![0u32; n];
+        for (i, t) in pair_t.values().iter().enumerate() {
+            if touching.value(i) {
+                touched_by[*t as usize] += 1;
+            }
+        }
         if !self.multiple_matches_allowed
-            && let Some(row) = matches_of.iter().position(|m| *m > 1)
+            && let Some(row) = touched_by.iter().position(|m| *m > 1)
         {
             return Err(invalid(format!(
-                "{} source rows matched the same target row (row {} of its file) and a WHEN MATCHED clause could change it; a target row may be changed by one source row only (deduplicate the source)",
-                matches_of[row],
+                "{} source rows matched the same target row (row {} of its file) and a WHEN MATCHED clause changes it; a target row may be changed by one source row only (deduplicate the source)",
+                touched_by[row],
                 positions.value(row)
             )));
         }
+        // one pair per target row: the one a clause applies to, if any
+        let mut chosen: Vec<Option<usize>> = vec![None; n];
+        for (i, t) in pair_t.values().iter().enumerate() {
+            let slot = &mut chosen[*t as usize];
+            match slot {
+                None => *slot = Some(i),
+                Some(j) if !touching.value(*j) && touching.value(i) => *slot = Some(i),
+                _ => {}
+            }
+        }
+        let keep: Vec<u32> = chosen
+            .iter()
+            .flatten()
+            .map(|&i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        let keep = UInt32Array::from(keep);
+        let pairs = take_batch(&pairs, &keep)?;
+        let pair_t = take(&pair_t, &keep, None)?
+            .as_any()
+            .downcast_ref::<UInt32Array>()
+            .cloned()
+            .ok_or_else(|| invalid("taking pairs gave no indices"))?;
         // matched rows: the pairs, clause by clause
         let matched = self.apply(Kind::Matched, &pairs, counts)?;
         // target rows no source row matched
@@ -697,6 +747,20 @@ impl Ctx<'_> {
             updated,
             changed,
         })
+    }
+
+    /// For each matched pair, whether some WHEN MATCHED clause's condition
+    /// holds (so that the clause would change the target row).
+    fn touching(&self, pairs: &RecordBatch) -> Result<BooleanArray, MergeError> {
+        let mut any = BooleanArray::from(vec![false; pairs.num_rows()]);
+        for clause in self.clauses.iter().filter(|c| c.kind == Kind::Matched) {
+            let holds = match &clause.condition {
+                Some(c) => c.matching_rows(pairs)?,
+                None => BooleanArray::from(vec![true; pairs.num_rows()]),
+            };
+            any = arrow::compute::or(&any, &holds)?;
+        }
+        Ok(any)
     }
 
     /// Applies the clauses of `kind` to rows (as joined batches): the first

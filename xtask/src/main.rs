@@ -6,8 +6,9 @@
 //!   (while clippy runs), passes their settings to the tests, checks that the
 //!   storage tests really ran against them, and stops them, also on failure.
 //!   Then the interop check of [`peer`]: delta-rs and Polars read the tables
-//!   our writer makes, with equal content at every version, and constraints
-//!   hold both ways between delta-rs and our `delta` binary.
+//!   our writer makes, with equal content at every version, constraints
+//!   hold both ways between delta-rs and our `delta` binary, and random
+//!   DELETE/UPDATE/MERGE statements agree with delta-rs (or Spark).
 //! - `conformance`: only the conformance suite over `../shared/testdata`.
 //! - `interop`: only the interop check.
 //! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024).
@@ -123,7 +124,9 @@ fn interop(peer: &mut Peer) -> Result<(), String> {
         )
     })?;
     cargo(&["build", "-p", "delta-cli"], &[])?;
-    peer.check_constraints(&workspace(), &workspace().join("target/debug/delta"))
+    let delta = workspace().join("target/debug/delta");
+    peer.check_binary(&workspace(), "constraints.py", &delta, &[])?;
+    peer.check_binary(&workspace(), "dml_diff.py", &delta, &["--cases", "200"])
 }
 
 fn test_with(storage: &mut Storage) -> Result<(), String> {

@@ -8,7 +8,9 @@
 //! ../shared/peer/verify_with_deltars.py (`--also polars`), except where
 //! [`SPECIAL`] says why another reader is used. Then xtask/peer/constraints.py
 //! checks that CHECK and NOT NULL constraints hold both ways: delta-rs's rules
-//! stop our `delta` binary, ours stop delta-rs. `cargo xtask bench` uses the
+//! stop our `delta` binary, ours stop delta-rs; and xtask/peer/dml_diff.py runs
+//! random DELETE, UPDATE and MERGE statements through delta-rs and our binary
+//! on copies of random tables and compares. `cargo xtask bench` uses the
 //! same venv to generate its data with ../shared/peer/bench_data.py.
 
 use std::path::{Path, PathBuf};
@@ -117,18 +119,26 @@ impl Peer {
         Ok(self.venv.join("bin/python"))
     }
 
-    /// Has delta-rs and our `delta` binary (`delta`) write to each other's
-    /// constrained tables (xtask/peer/constraints.py).
-    pub fn check_constraints(&mut self, workspace: &Path, delta: &Path) -> Result<(), String> {
+    /// Runs a peer script of xtask/peer against our `delta` binary: with
+    /// `--delta BIN --work target/<script name>` and `args`.
+    pub fn check_binary(
+        &mut self,
+        workspace: &Path,
+        script: &str,
+        delta: &Path,
+        args: &[&str],
+    ) -> Result<(), String> {
         let python = self.python()?;
+        let name = script.trim_end_matches(".py");
         run(
             Command::new(&python)
-                .arg(workspace.join("xtask/peer/constraints.py"))
+                .arg(workspace.join("xtask/peer").join(script))
                 .arg("--delta")
                 .arg(delta)
                 .arg("--work")
-                .arg(workspace.join("target/interop-constraints")),
-            "constraints interop check",
+                .arg(workspace.join("target").join(format!("peer-{name}")))
+                .args(args),
+            &format!("{script} check"),
         )
     }
 
