@@ -327,3 +327,99 @@ async fn bad_statements_change_nothing() {
     assert_eq!(rows(&table).await, model);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// DELETE and UPDATE on a table Spark wrote with deletion vectors: rows its
+/// vectors delete stay deleted, and with `delta.enableDeletionVectors` our
+/// vectors extend Spark's.
+#[tokio::test]
+async fn dml_on_spark_deletion_vectors() {
+    use arrow::compute::cast;
+    use arrow::datatypes::DataType;
+    let source = delta_test::testdata_dir()
+        .unwrap()
+        .join("golden-dv-partitioned-with-checkpoint");
+    for dvs in [false, true] {
+        let dir = delta_test::scratch_copy(&source, "spark-dv").unwrap();
+        let table = Table::open(dir.to_str().unwrap()).await.unwrap();
+        if dvs {
+            let on = [(
+                "delta.enableDeletionVectors".to_string(),
+                "true".to_string(),
+            )];
+            table
+                .set_properties(on.into_iter().collect())
+                .await
+                .unwrap();
+        }
+        let read = |table: Table| async move {
+            let batches = table
+                .snapshot()
+                .await
+                .unwrap()
+                .scan()
+                .with_columns(["part", "col1", "col2"])
+                .collect()
+                .await
+                .unwrap();
+            let mut rows: Vec<(i64, i64, String)> = Vec::new();
+            for b in &batches {
+                let part = cast(b.column(0), &DataType::Int64).unwrap();
+                let col1 = cast(b.column(1), &DataType::Int64).unwrap();
+                let part = part.as_any().downcast_ref::<Int64Array>().unwrap();
+                let col1 = col1.as_any().downcast_ref::<Int64Array>().unwrap();
+                let col2 = b.column(2).as_any().downcast_ref::<StringArray>().unwrap();
+                for i in 0..b.num_rows() {
+                    rows.push((part.value(i), col1.value(i), col2.value(i).to_string()));
+                }
+            }
+            rows.sort();
+            rows
+        };
+        let before = read(table.clone()).await;
+        let cardinality = |s: &delta_txn::Snapshot| -> BTreeMap<String, i64> {
+            s.files()
+                .iter()
+                .filter_map(|f| Some((f.path().to_string(), f.deletion_vector()?.cardinality)))
+                .collect()
+        };
+        let spark_dvs = cardinality(&table.snapshot().await.unwrap());
+        assert!(!spark_dvs.is_empty());
+        let outcome = delete(&table, Some(&parse("col1 % 3 = 0").unwrap()))
+            .await
+            .unwrap();
+        let mut expected: Vec<_> = before.iter().filter(|r| r.1 % 3 != 0).cloned().collect();
+        assert_eq!(
+            read(table.clone()).await,
+            expected,
+            "deletion vectors {dvs}"
+        );
+        assert_eq!(
+            outcome.metrics["numDeletedRows"],
+            (before.len() - expected.len()) as u64
+        );
+        let set = vec![("col2".to_string(), parse("'changed'").unwrap())];
+        update(&table, Some(&parse("col1 % 3 = 1").unwrap()), &set)
+            .await
+            .unwrap();
+        for r in expected.iter_mut().filter(|r| r.1 % 3 == 1) {
+            r.2 = "changed".to_string();
+        }
+        expected.sort();
+        assert_eq!(
+            read(table.clone()).await,
+            expected,
+            "deletion vectors {dvs}"
+        );
+        if dvs {
+            // a file Spark had marked now has more rows marked
+            let ours = cardinality(&table.snapshot().await.unwrap());
+            assert!(
+                spark_dvs
+                    .iter()
+                    .any(|(path, n)| ours.get(path).is_some_and(|m| m > n)),
+                "{spark_dvs:?} -> {ours:?}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
