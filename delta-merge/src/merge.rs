@@ -13,8 +13,9 @@
 //! Clauses apply in order, the first whose condition holds wins. A target
 //! row matched by several source rows is an error when a matched clause
 //! could change it (an insert-only merge allows them). Files with changed
-//! rows are rewritten (one file's rows held at a time), or, with deletion
-//! vectors, the changed rows are marked and their new versions written.
+//! rows are rewritten (a file's rows are held only until its first changed
+//! row, then streamed), or, with deletion vectors, the changed rows are
+//! marked and their new versions written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -365,15 +366,7 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     let source_keys = key_columns(&keys, &source_side, false)?;
     let source_rows = converter.convert_columns(&source_keys)?;
     let source_valid = all_valid(&source_keys)?;
-    let mut table_of_keys: HashMap<&[u8], Vec<u32>> = HashMap::new();
-    for i in 0..num_source {
-        if source_valid.value(i) {
-            table_of_keys
-                .entry(source_rows.row(i).data())
-                .or_default()
-                .push(u32::try_from(i).unwrap_or(u32::MAX));
-        }
-    }
+    let table_of_keys = SourceKeys::new(&source_rows, &source_valid);
     let mut txn = Transaction::new(table, Some(snapshot.clone()), OPERATION)
         .parameter("predicate", merge.on.to_string());
     // the target files that can hold a matching row
@@ -434,25 +427,29 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
                 .only_files(vec![index])
                 .with_row_index()
                 .execute()?;
-            let mut kept: Vec<RecordBatch> = Vec::new();
+            // copy-on-write: a file's rows are held only until its first
+            // change; from then on they are written as they come
+            let mut held: Vec<RecordBatch> = Vec::new();
             let mut changed_rows = RoaringTreemap::new();
             let mut file_changed = false;
             while let Some(batch) = batches.next().await {
                 let batch = batch?;
                 let out = ctx.target_batch(&batch, &mut source_matched, &mut counts)?;
-                if !out.changed.is_empty() {
-                    file_changed = true;
-                }
+                file_changed |= !out.changed.is_empty();
                 changed_rows |= &out.changed;
-                if deletion_vectors {
+                let rows = if deletion_vectors {
                     // only the new versions of updated rows are written
-                    if out.updated.num_rows() > 0 {
-                        let rows = conformer.conform(&out.updated)?;
-                        constraints.check(&rows)?;
-                        writer.write(&rows).await?;
-                    }
+                    vec![out.updated]
+                } else if file_changed {
+                    held.drain(..).chain([out.all]).collect()
                 } else {
-                    kept.push(out.all);
+                    held.push(out.all);
+                    Vec::new()
+                };
+                for rows in rows.iter().filter(|r| r.num_rows() > 0) {
+                    let rows = conformer.conform(rows)?;
+                    constraints.check(&rows)?;
+                    writer.write(&rows).await?;
                 }
             }
             if !file_changed {
@@ -462,14 +459,6 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
                 marks.push((index, changed_rows));
             } else {
                 removes_cow.push(index);
-                for rows in kept {
-                    if rows.num_rows() == 0 {
-                        continue;
-                    }
-                    let rows = conformer.conform(&rows)?;
-                    constraints.check(&rows)?;
-                    writer.write(&rows).await?;
-                }
             }
         }
         // source rows no target row matched: NOT MATCHED clauses
@@ -538,6 +527,49 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     finish(txn, snapshot, metrics, started).await
 }
 
+/// The source rows by key (in the row format): the first row of each key,
+/// then a chain to the next row with the same key.
+struct SourceKeys<'a> {
+    first: HashMap<&'a [u8], u32, ahash::RandomState>,
+    next: Vec<u32>,
+}
+
+/// The end of a chain in [`SourceKeys`].
+const END: u32 = u32::MAX;
+
+impl<'a> SourceKeys<'a> {
+    /// The table of the rows whose keys are all non-null (`valid`).
+    fn new(rows: &'a arrow::row::Rows, valid: &BooleanArray) -> SourceKeys<'a> {
+        let mut first: HashMap<&[u8], u32, ahash::RandomState> =
+            HashMap::with_capacity_and_hasher(rows.num_rows(), ahash::RandomState::new());
+        let mut next = vec![END; rows.num_rows()];
+        // rows are chained newest first, then each chain is walked in order
+        for i in (0..rows.num_rows()).rev() {
+            if !valid.value(i) {
+                continue;
+            }
+            let index = u32::try_from(i).unwrap_or(END);
+            if let Some(head) = first.insert(rows.row(i).data(), index) {
+                next[i] = head;
+            }
+        }
+        SourceKeys { first, next }
+    }
+
+    /// The source rows with this key, in source order.
+    fn matches(&self, key: &[u8]) -> impl Iterator<Item = u32> + '_ {
+        let mut at = self.first.get(key).copied().unwrap_or(END);
+        std::iter::from_fn(move || {
+            if at == END {
+                return None;
+            }
+            let row = at;
+            at = self.next[row as usize];
+            Some(row)
+        })
+    }
+}
+
 /// What a merge did, by row.
 #[derive(Debug, Default)]
 struct Counts {
@@ -574,7 +606,7 @@ struct Ctx<'a> {
     residual: Option<&'a Bound>,
     clauses: &'a [TypedClause],
     converter: &'a RowConverter,
-    table_of_keys: &'a HashMap<&'a [u8], Vec<u32>>,
+    table_of_keys: &'a SourceKeys<'a>,
     source_struct: &'a StructArray,
     target_arrow: &'a SchemaRef,
     multiple_matches_allowed: bool,
@@ -610,11 +642,9 @@ impl Ctx<'_> {
             if !valid.value(i) {
                 continue;
             }
-            if let Some(sources) = self.table_of_keys.get(rows.row(i).as_ref()) {
-                for &s in sources {
-                    pair_t.push(u32::try_from(i).unwrap_or(u32::MAX));
-                    pair_s.push(s);
-                }
+            for s in self.table_of_keys.matches(rows.row(i).as_ref()) {
+                pair_t.push(u32::try_from(i).unwrap_or(u32::MAX));
+                pair_s.push(s);
             }
         }
         let pair_t = UInt32Array::from(pair_t);
@@ -739,9 +769,14 @@ impl Ctx<'_> {
             .chain(stay_unmatched)
             .collect();
         counts.copied += stay.len() as u64;
-        let stay = take_batch(&target, &UInt32Array::from(stay))?;
         let updated = concat_batches(self.target_arrow, [&matched.updated, &by_source.updated])?;
-        let all = concat_batches(self.target_arrow, [&stay, &updated])?;
+        // the rows that stay and the new versions, copied once
+        let picks: Vec<(usize, usize)> = stay
+            .iter()
+            .map(|&r| (0, r as usize))
+            .chain((0..updated.num_rows()).map(|r| (1, r)))
+            .collect();
+        let all = interleave_batches(&[&target, &updated], &picks)?;
         Ok(TargetOut {
             all,
             updated,
@@ -899,6 +934,25 @@ fn take_struct(array: &StructArray, indices: &UInt32Array) -> Result<StructArray
         .downcast_ref::<StructArray>()
         .cloned()
         .ok_or_else(|| invalid("taking rows of a struct gave no struct"))
+}
+
+/// Rows `(batch, row)` of batches of one schema, in this order.
+fn interleave_batches(
+    batches: &[&RecordBatch],
+    picks: &[(usize, usize)],
+) -> Result<RecordBatch, MergeError> {
+    let schema = batches[0].schema();
+    let columns = (0..schema.fields().len())
+        .map(|c| {
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            arrow::compute::interleave(&arrays, picks)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new_with_options(
+        schema,
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(picks.len())),
+    )?)
 }
 
 fn take_batch(batch: &RecordBatch, indices: &UInt32Array) -> Result<RecordBatch, MergeError> {
