@@ -9,7 +9,7 @@ use delta_txn::enforce::Conformer;
 use delta_txn::rewrite::{data_writer, matching_files, rewrite_files};
 use delta_txn::{Table, Transaction, TxnError};
 
-use crate::mark::{mark_deleted, uses_deletion_vectors};
+use crate::mark::{mark_matches, remove_files, uses_deletion_vectors};
 use crate::{DmlOutcome, MergeError};
 
 const OPERATION: &str = "DELETE";
@@ -57,26 +57,14 @@ pub async fn delete(table: &Table, predicate: Option<&Expr>) -> Result<DmlOutcom
         .collect();
     let mixed = matches.mixed();
     refuse_change_data(&snapshot, !mixed.is_empty(), OPERATION)?;
-    txn.remove_files(
-        whole
-            .iter()
-            .filter_map(|&i| snapshot.files().get(i))
-            .map(|f| f.to_remove(now)),
-    );
+    remove_files(&mut txn, &snapshot, &whole, now);
     let mut removed = whole.len() as u64;
     if deletion_vectors {
-        let marks = matches
-            .files
-            .into_iter()
-            .filter_map(|m| Some((m.index, m.rows?)))
-            .collect();
-        let marked = mark_deleted(table, &snapshot, marks, now).await?;
+        let marked = mark_matches(table, &snapshot, matches.files, now, &mut txn).await?;
         metrics.insert("numDeletionVectorsAdded", marked.vectors_added);
         metrics.insert("numDeletionVectorsUpdated", marked.vectors_updated);
         metrics.insert("numCopiedRows", 0);
         metrics.insert("numAddedFiles", 0);
-        txn.remove_files(marked.removes);
-        txn.add_files(marked.adds);
     } else if !mixed.is_empty() {
         txn.check_allowed()?;
         let bound = bind_predicate(predicate, snapshot.schema())?;
@@ -99,12 +87,7 @@ pub async fn delete(table: &Table, predicate: Option<&Expr>) -> Result<DmlOutcom
         removed += mixed.len() as u64;
         metrics.insert("numCopiedRows", copied);
         metrics.insert("numAddedFiles", adds.len() as u64);
-        txn.remove_files(
-            mixed
-                .iter()
-                .filter_map(|&i| snapshot.files().get(i))
-                .map(|f| f.to_remove(now)),
-        );
+        remove_files(&mut txn, &snapshot, &mixed, now);
         txn.add_files(adds);
     }
     metrics.insert("numRemovedFiles", removed);

@@ -6,7 +6,8 @@
 
 use delta_io::dv_write::{DvFile, MAX_INLINE_BYTES, inline_descriptor, serialize_bitmap};
 use delta_log::{Add, Remove, TableFeature};
-use delta_txn::{Snapshot, Table};
+use delta_txn::rewrite::FileMatch;
+use delta_txn::{Snapshot, Table, Transaction};
 use object_store::ObjectStoreExt;
 use roaring::RoaringTreemap;
 use serde_json::Value;
@@ -112,4 +113,33 @@ fn wide_bounds(stats: &str) -> String {
         }
         _ => stats.to_string(),
     }
+}
+
+/// Stages the removal of these files (indices in the snapshot).
+pub fn remove_files(txn: &mut Transaction, snapshot: &Snapshot, files: &[usize], now: i64) {
+    txn.remove_files(
+        files
+            .iter()
+            .filter_map(|&i| snapshot.files().get(i))
+            .map(|f| f.to_remove(now)),
+    );
+}
+
+/// Marks the matching rows of the mixed files among `matches` (their
+/// `rows`) and stages the removes and adds; what was marked.
+pub async fn mark_matches(
+    table: &Table,
+    snapshot: &Snapshot,
+    matches: Vec<FileMatch>,
+    now: i64,
+    txn: &mut Transaction,
+) -> Result<Marked, MergeError> {
+    let marks = matches
+        .into_iter()
+        .filter_map(|m| Some((m.index, m.rows?)))
+        .collect();
+    let mut marked = mark_deleted(table, snapshot, marks, now).await?;
+    txn.remove_files(std::mem::take(&mut marked.removes));
+    txn.add_files(std::mem::take(&mut marked.adds));
+    Ok(marked)
 }

@@ -41,7 +41,7 @@ use futures::StreamExt;
 use roaring::RoaringTreemap;
 
 use crate::delete::{finish, now_ms, refuse_change_data};
-use crate::mark::{mark_deleted, uses_deletion_vectors};
+use crate::mark::{mark_deleted, remove_files, uses_deletion_vectors};
 use crate::{DmlOutcome, MergeError};
 
 const OPERATION: &str = "MERGE";
@@ -487,12 +487,7 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     refuse_change_data(&snapshot, counts.changed() > 0, OPERATION)?;
     let mut metrics = BTreeMap::new();
     let mut removed = removes_cow.len() as u64;
-    txn.remove_files(
-        removes_cow
-            .iter()
-            .filter_map(|&i| snapshot.files().get(i))
-            .map(|f| f.to_remove(now)),
-    );
+    remove_files(&mut txn, &snapshot, &removes_cow, now);
     if !marks.is_empty() {
         let marked = mark_deleted(table, &snapshot, marks, now).await?;
         removed += marked.removes.len() as u64;

@@ -14,7 +14,7 @@ use delta_txn::rewrite::{data_writer, matching_files, rewrite_files};
 use delta_txn::{Snapshot, Table, Transaction, TxnError};
 
 use crate::delete::{finish, now_ms, refuse_change_data};
-use crate::mark::{mark_deleted, uses_deletion_vectors};
+use crate::mark::{mark_matches, remove_files, uses_deletion_vectors};
 use crate::{DmlOutcome, MergeError};
 
 const OPERATION: &str = "UPDATE";
@@ -145,30 +145,13 @@ pub async fn update(
             .map(|m| m.index)
             .collect();
         removed += whole.len() as u64;
-        txn.remove_files(
-            whole
-                .iter()
-                .filter_map(|&i| snapshot.files().get(i))
-                .map(|f| f.to_remove(now)),
-        );
-        let marks = matches
-            .files
-            .into_iter()
-            .filter_map(|m| Some((m.index, m.rows?)))
-            .collect();
-        let marked = mark_deleted(table, &snapshot, marks, now).await?;
+        remove_files(&mut txn, &snapshot, &whole, now);
+        let marked = mark_matches(table, &snapshot, matches.files, now, &mut txn).await?;
         metrics.insert("numDeletionVectorsAdded", marked.vectors_added);
         metrics.insert("numDeletionVectorsUpdated", marked.vectors_updated);
-        txn.remove_files(marked.removes);
-        txn.add_files(marked.adds);
     } else {
         removed += touched.len() as u64;
-        txn.remove_files(
-            touched
-                .iter()
-                .filter_map(|&i| snapshot.files().get(i))
-                .map(|f| f.to_remove(now)),
-        );
+        remove_files(&mut txn, &snapshot, &touched, now);
     }
     metrics.insert("numUpdatedRows", updated);
     metrics.insert("numCopiedRows", copied);
