@@ -19,6 +19,7 @@
 //! # }
 //! ```
 
+mod assign;
 mod delete;
 mod error;
 pub mod mark;

@@ -40,6 +40,7 @@ use delta_txn::{Table, Transaction, TxnError};
 use futures::StreamExt;
 use roaring::RoaringTreemap;
 
+use crate::assign::Assignment;
 use crate::delete::{finish, now_ms, refuse_change_data};
 use crate::mark::{mark_deleted, remove_files, uses_deletion_vectors};
 use crate::{DmlOutcome, MergeError};
@@ -301,8 +302,8 @@ struct TypedClause {
 
 enum Action {
     Delete,
-    /// (target column position, value, column type).
-    Set(Vec<(usize, Bound, ArrowType)>),
+    /// The columns an update or insert sets.
+    Set(Vec<Assignment>),
 }
 
 /// An equality of the ON condition: a target and a source expression.
@@ -870,7 +871,7 @@ impl Ctx<'_> {
     fn new_rows(
         &self,
         rows: &RecordBatch,
-        set: &[(usize, Bound, ArrowType)],
+        set: &[Assignment],
         keep_target: bool,
     ) -> Result<RecordBatch, MergeError> {
         let n = rows.num_rows();
@@ -879,10 +880,6 @@ impl Ctx<'_> {
             .as_any()
             .downcast_ref::<StructArray>()
             .ok_or_else(|| invalid("the target side is not a struct"))?;
-        let strict = CastOptions {
-            safe: false,
-            ..CastOptions::default()
-        };
         let mut columns: Vec<ArrayRef> = self
             .target_arrow
             .fields()
@@ -893,13 +890,8 @@ impl Ctx<'_> {
                 false => new_null_array(f.data_type(), n),
             })
             .collect();
-        for (position, value, to) in set {
-            let value = value.evaluate(rows)?;
-            columns[*position] = if value.data_type() == to {
-                value
-            } else {
-                cast_with_options(&value, to, &strict)?
-            };
+        for a in set {
+            columns[a.position] = a.evaluate(rows)?;
         }
         Ok(RecordBatch::try_new(
             Arc::clone(self.target_arrow),
@@ -1211,33 +1203,16 @@ fn typed_set(
     names: &Names,
     sides: Sides,
     what: &str,
-) -> Result<Vec<(usize, Bound, ArrowType)>, MergeError> {
-    let mut out: Vec<(usize, Bound, ArrowType)> = Vec::new();
+) -> Result<Vec<Assignment>, MergeError> {
+    let mut out: Vec<Assignment> = Vec::new();
     for (column, expr) in set {
         let name = column
             .strip_prefix(&format!("{}.", names.target_alias))
             .unwrap_or(column);
-        let position = names
-            .target
-            .fields
-            .iter()
-            .position(|f| f.name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| invalid(format!("{what} sets unknown target column '{column}'")))?;
-        if out.iter().any(|(p, _, _)| *p == position) {
-            return Err(invalid(format!("{what} sets column '{column}' twice")));
-        }
         let value = bind(&names.qualify(expr, sides, what)?, &names.joined)?;
-        let to = names.target.fields[position].data_type.to_arrow();
-        let from = value.data_type().to_arrow();
-        if from != to && !crate::update::assignable(&from, &to) {
-            return Err(invalid(format!(
-                "{what} sets column '{}' ({}) to {expr}, which is {}",
-                names.target.fields[position].name,
-                names.target.fields[position].data_type,
-                value.data_type()
-            )));
-        }
-        out.push((position, value, to));
+        let assignment = Assignment::new(&names.target, name, expr, value, &out)
+            .map_err(|reason| invalid(format!("{what}: {reason}")))?;
+        out.push(assignment);
     }
     Ok(out)
 }

@@ -4,28 +4,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
 use arrow::compute::kernels::zip::zip;
-use arrow::compute::{CastOptions, can_cast_types, cast_with_options, filter_record_batch};
-use arrow::datatypes::DataType as ArrowType;
-use delta_expr::{Bound, Expr, bind, bind_predicate};
+use delta_expr::{Expr, bind, bind_predicate};
 use delta_txn::constraints::Constraints;
 use delta_txn::enforce::Conformer;
 use delta_txn::rewrite::{data_writer, matching_files, rewrite_files};
 use delta_txn::{Snapshot, Table, Transaction, TxnError};
 
+use crate::assign::Assignment;
 use crate::delete::{finish, now_ms, refuse_change_data};
 use crate::mark::{mark_matches, remove_files, uses_deletion_vectors};
 use crate::{DmlOutcome, MergeError};
 
 const OPERATION: &str = "UPDATE";
-
-/// One `column = expression` of the SET list, typed.
-struct Assignment {
-    /// Position of the column in the table schema.
-    position: usize,
-    value: Bound,
-    to: ArrowType,
-}
 
 /// Sets `assignments` (top-level column, expression over the row before the
 /// update) on the rows of `table` where `predicate` is true (every row when
@@ -185,53 +177,10 @@ fn typed(
                 what: format!("setting the nested field '{column}'"),
             });
         }
-        let position = schema
-            .fields
-            .iter()
-            .position(|f| f.name.eq_ignore_ascii_case(column))
-            .ok_or_else(|| {
-                invalid(format!(
-                    "unknown column '{column}' (columns: {})",
-                    schema.field_names().collect::<Vec<_>>().join(", ")
-                ))
-            })?;
-        if out.iter().any(|a| a.position == position) {
-            return Err(invalid(format!("column '{column}' is set twice")));
-        }
-        let field = &schema.fields[position];
         let value = bind(expr, schema)?;
-        let to = field.data_type.to_arrow();
-        let from = value.data_type().to_arrow();
-        if from != to && !(assignable(&from, &to) && can_cast_types(&from, &to)) {
-            return Err(invalid(format!(
-                "column '{}' is {}, and {expr} is {}",
-                field.name,
-                field.data_type,
-                value.data_type()
-            )));
-        }
-        out.push(Assignment {
-            position,
-            value,
-            to,
-        });
+        out.push(Assignment::new(schema, column, expr, value, &out).map_err(invalid)?);
     }
     Ok(out)
-}
-
-/// Whether a value of type `from` may be stored in a column of type `to`
-/// (Spark's ANSI store assignment): numbers to numbers (values that do not
-/// fit are errors), dates to timestamps, anything simple to strings, nulls
-/// anywhere; not strings to numbers or booleans to numbers.
-pub(crate) fn assignable(from: &ArrowType, to: &ArrowType) -> bool {
-    use ArrowType::*;
-    let number = |t: &ArrowType| t.is_numeric();
-    from == to
-        || matches!(from, Null)
-        || (number(from) && number(to))
-        || matches!((from, to), (Date32, Timestamp(..)))
-        || (matches!(to, Utf8 | LargeUtf8 | Utf8View)
-            && (from.is_primitive() || matches!(from, Boolean | Utf8 | LargeUtf8 | Utf8View)))
 }
 
 /// The batch with the assigned columns replaced where `matching` is true.
@@ -241,17 +190,8 @@ fn apply(
     assignments: &[Assignment],
 ) -> Result<RecordBatch, TxnError> {
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-    let strict = CastOptions {
-        safe: false,
-        ..CastOptions::default()
-    };
     for a in assignments {
-        let value = a.value.evaluate(batch)?;
-        let value = if value.data_type() == &a.to {
-            value
-        } else {
-            cast_with_options(&value, &a.to, &strict)?
-        };
+        let value = a.evaluate(batch)?;
         columns[a.position] = zip(matching, &value, &batch.column(a.position))?;
     }
     Ok(RecordBatch::try_new(
