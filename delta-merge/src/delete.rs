@@ -7,7 +7,7 @@ use arrow::compute::{filter_record_batch, not};
 use delta_expr::{Expr, bind_predicate};
 use delta_txn::enforce::Conformer;
 use delta_txn::rewrite::{data_writer, matching_files, rewrite_files};
-use delta_txn::{Table, Transaction, TxnError};
+use delta_txn::{Table, Transaction, TxnError, now_ms};
 
 use crate::mark::{mark_matches, remove_files, uses_deletion_vectors};
 use crate::{DmlOutcome, MergeError};
@@ -145,11 +145,4 @@ pub(crate) async fn finish(
         metrics,
         snapshot: outcome.snapshot,
     })
-}
-
-/// Milliseconds since the epoch.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -36,12 +36,12 @@ use delta_schema::{DataType, StructField, StructType};
 use delta_txn::constraints::Constraints;
 use delta_txn::enforce::Conformer;
 use delta_txn::rewrite::data_writer;
-use delta_txn::{Table, Transaction, TxnError};
+use delta_txn::{Table, Transaction, TxnError, now_ms};
 use futures::StreamExt;
 use roaring::RoaringTreemap;
 
 use crate::assign::Assignment;
-use crate::delete::{finish, now_ms, refuse_change_data};
+use crate::delete::{finish, refuse_change_data};
 use crate::mark::{mark_deleted, remove_files, uses_deletion_vectors};
 use crate::{DmlOutcome, MergeError};
 

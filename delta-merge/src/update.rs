@@ -10,10 +10,10 @@ use delta_expr::{Expr, bind, bind_predicate};
 use delta_txn::constraints::Constraints;
 use delta_txn::enforce::Conformer;
 use delta_txn::rewrite::{data_writer, matching_files, rewrite_files};
-use delta_txn::{Snapshot, Table, Transaction, TxnError};
+use delta_txn::{Snapshot, Table, Transaction, TxnError, now_ms};
 
 use crate::assign::Assignment;
-use crate::delete::{finish, now_ms, refuse_change_data};
+use crate::delete::{finish, refuse_change_data};
 use crate::mark::{mark_matches, remove_files, uses_deletion_vectors};
 use crate::{DmlOutcome, MergeError};
 

@@ -31,5 +31,5 @@ pub use delta_log::properties::DEFAULT_CHECKPOINT_INTERVAL;
 pub use error::TxnError;
 pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, SkipReport, Snapshot};
 pub use table::{CreateOptions, Table};
-pub use transaction::{CommitOutcome, ENGINE_INFO, Transaction};
+pub use transaction::{CommitOutcome, ENGINE_INFO, Transaction, now_ms};
 pub use write::{SaveMode, WriteOptions};

@@ -31,8 +31,9 @@ pub const DEFAULT_MAX_COMMIT_ATTEMPTS: u32 = 1000;
 /// The longest pause between two tries.
 const MAX_BACKOFF_MS: u64 = 1000;
 
-/// Milliseconds since the epoch, now.
-pub(crate) fn now_ms() -> i64 {
+/// Milliseconds since the epoch, now: how commits, removes and adds are
+/// stamped.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
