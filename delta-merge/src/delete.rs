@@ -35,7 +35,6 @@ pub async fn delete(table: &Table, predicate: Option<&Expr>) -> Result<DmlOutcom
         txn.remove_files(files.iter().map(|f| f.to_remove(now)));
         return finish(txn, snapshot, metrics, started).await;
     };
-    bind_predicate(predicate, snapshot.schema())?;
     let deletion_vectors = uses_deletion_vectors(&snapshot)?;
     let matches = matching_files(&snapshot, predicate, deletion_vectors).await?;
     txn.read_predicate(predicate.clone());
