@@ -38,13 +38,7 @@ pub async fn delete(table: &Table, predicate: Option<&Expr>) -> Result<DmlOutcom
     let deletion_vectors = uses_deletion_vectors(&snapshot)?;
     let matches = matching_files(&snapshot, predicate, deletion_vectors).await?;
     txn.read_predicate(predicate.clone());
-    txn.read_files(
-        matches
-            .read
-            .iter()
-            .filter_map(|&i| snapshot.files().get(i))
-            .map(|f| f.path().to_string()),
-    );
+    txn.read_files(&matches.read);
     let deleted: u64 = matches.files.iter().filter_map(|m| m.matched_rows).sum();
     metrics.insert("numDeletedRows", deleted);
     // files whose every row goes are removed; mixed ones marked or rewritten

@@ -387,12 +387,7 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
             }
         }
     };
-    txn.read_files(
-        candidates
-            .iter()
-            .filter_map(|&i| snapshot.files().get(i))
-            .map(|f| f.path().to_string()),
-    );
+    txn.read_files(&candidates);
     let deletion_vectors = uses_deletion_vectors(&snapshot)?;
     let properties =
         delta_log::TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;

@@ -44,13 +44,7 @@ pub async fn update(
         Some(p) => txn.read_predicate(p.clone()),
         None => txn.read_whole_table(),
     }
-    txn.read_files(
-        matches
-            .read
-            .iter()
-            .filter_map(|&i| snapshot.files().get(i))
-            .map(|f| f.path().to_string()),
-    );
+    txn.read_files(&matches.read);
     let mut metrics = BTreeMap::new();
     let touched: Vec<usize> = matches.files.iter().map(|m| m.index).collect();
     refuse_change_data(&snapshot, !touched.is_empty(), OPERATION)?;

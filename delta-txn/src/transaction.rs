@@ -149,10 +149,17 @@ impl Transaction {
         self.read_set.whole_table = true;
     }
 
-    /// Records that the commit depends on these data files (paths as in the
-    /// log): another writer removing one of them conflicts.
-    pub fn read_files(&mut self, paths: impl IntoIterator<Item = String>) {
-        self.read_set.files.extend(paths);
+    /// Records that the commit depends on these data files (indices in the
+    /// snapshot the transaction read): another writer removing one of them
+    /// conflicts.
+    pub fn read_files(&mut self, files: &[usize]) {
+        if let Some(snapshot) = &self.read {
+            let paths = files
+                .iter()
+                .filter_map(|&i| snapshot.files().get(i))
+                .map(|f| f.path().to_string());
+            self.read_set.files.extend(paths);
+        }
     }
 
     /// Whether it adds or removes any file.

@@ -162,12 +162,7 @@ impl Table {
             match (&replaced, &options.replace_where) {
                 (Some(r), Some(predicate)) => {
                     txn.read_predicate(predicate.clone());
-                    txn.read_files(
-                        r.read
-                            .iter()
-                            .filter_map(|&i| s.files().get(i))
-                            .map(|f| f.path().to_string()),
-                    );
+                    txn.read_files(&r.read);
                 }
                 _ => txn.read_whole_table(),
             }
