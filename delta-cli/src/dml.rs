@@ -49,9 +49,6 @@ fn print_outcome(outcome: &DmlOutcome, what: &str) {
 
 /// Runs `delta merge`.
 pub async fn merge(args: &MergeArgs) -> CliResult<()> {
-    if args.merge_schema {
-        return Err("--merge-schema: schema evolution in MERGE is not supported yet".into());
-    }
     let raw: Vec<String> = std::env::args().collect();
     let clauses = clauses(&raw)?;
     if clauses.is_empty() {
@@ -62,7 +59,7 @@ pub async fn merge(args: &MergeArgs) -> CliResult<()> {
     let source = input::batches(&args.source, &schema)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Context::new(format!("cannot read '{}'", args.source.display()), e))?;
-    let mut statement = Merge::new(schema, source, on);
+    let mut statement = Merge::new(schema, source, on).with_merge_schema(args.merge_schema);
     for clause in clauses {
         statement = statement.when(clause);
     }

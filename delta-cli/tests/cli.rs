@@ -1072,19 +1072,6 @@ fn merge_upserts_in_clause_order_and_prints_metrics() {
             ],
             "column=expression",
         ),
-        (
-            vec![
-                "merge",
-                t,
-                "--source",
-                source,
-                "--on",
-                "target.id = source.id",
-                "--merge-schema",
-                "--when-matched-update-all",
-            ],
-            "not supported yet",
-        ),
     ] {
         let err = fails(&args, 1);
         assert!(err.contains(message), "{args:?}: {err}");

@@ -67,7 +67,7 @@ pub async fn delete(table: &Table, predicate: Option<&Expr>) -> Result<DmlOutcom
                 &not(&bound.matching_rows(&batch)?)?,
             )?)
         };
-        let mut writer = data_writer(table, &snapshot)?;
+        let mut writer = data_writer(table, snapshot.metadata(), snapshot.schema())?;
         let conformer = Conformer::new(snapshot.schema());
         let copied = match rewrite_files(&snapshot, &mixed, keep, &conformer, &mut writer).await {
             Ok(copied) => copied,
@@ -105,7 +105,7 @@ pub(crate) fn refuse_change_data(
     Ok(())
 }
 
-/// Commits (when anything changes) with the metrics.
+/// Commits (when anything changes: files or the schema) with the metrics.
 pub(crate) async fn finish(
     mut txn: Transaction,
     snapshot: delta_txn::Snapshot,
@@ -116,7 +116,7 @@ pub(crate) async fn finish(
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    if !txn.has_file_actions() {
+    if !txn.has_changes() {
         return Ok(DmlOutcome {
             version: snapshot.version(),
             committed: false,

@@ -32,11 +32,11 @@ use arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use delta_expr::{Bound, CompareOp, Expr, bind, bind_predicate};
 use delta_io::ROW_INDEX_COLUMN;
-use delta_schema::{DataType, StructField, StructType};
+use delta_schema::{DataType, StructField, StructType, add_source_columns};
 use delta_txn::constraints::Constraints;
 use delta_txn::enforce::Conformer;
 use delta_txn::rewrite::data_writer;
-use delta_txn::{Table, Transaction, TxnError, now_ms};
+use delta_txn::{Table, Transaction, TxnError, evolve_schema, now_ms};
 use futures::StreamExt;
 use roaring::RoaringTreemap;
 
@@ -146,6 +146,10 @@ pub struct Merge {
     pub on: Expr,
     /// The WHEN clauses, in order.
     pub clauses: Vec<Clause>,
+    /// Schema merging: `UPDATE SET *` and `INSERT *` add the source's
+    /// columns the target lacks (top level and in structs), and struct
+    /// values may lack fields (they are null).
+    pub merge_schema: bool,
 }
 
 impl Merge {
@@ -159,7 +163,14 @@ impl Merge {
             target_alias: "target".to_string(),
             on,
             clauses: Vec::new(),
+            merge_schema: false,
         }
+    }
+
+    /// With schema merging (see [`Merge::merge_schema`]).
+    pub fn with_merge_schema(mut self, merge_schema: bool) -> Merge {
+        self.merge_schema = merge_schema;
+        self
     }
 
     /// Other aliases for the target and the source.
@@ -185,16 +196,28 @@ fn invalid(reason: impl Into<String>) -> MergeError {
 
 /// The names of one statement: the two schemas and their aliases.
 struct Names {
+    /// The target's schema as read: what names resolve against.
     target: StructType,
+    /// The target's schema as written (with the columns schema merging
+    /// adds): what assignments store into.
+    written: StructType,
     source: StructType,
     target_alias: String,
     source_alias: String,
-    /// Both, as structs under their aliases: what expressions bind to.
+    /// The written target and the source, as structs under their aliases:
+    /// what expressions bind to.
     joined: StructType,
+    /// Schema merging is on.
+    merge_schema: bool,
 }
 
 impl Names {
-    fn new(target: &StructType, source: StructType, merge: &Merge) -> Result<Names, MergeError> {
+    fn new(
+        target: &StructType,
+        written: &StructType,
+        source: StructType,
+        merge: &Merge,
+    ) -> Result<Names, MergeError> {
         if merge.target_alias.eq_ignore_ascii_case(&merge.source_alias) {
             return Err(invalid(format!(
                 "the target and the source have the same alias '{}'",
@@ -204,7 +227,7 @@ impl Names {
         let joined = StructType::new([
             StructField::new(
                 merge.target_alias.clone(),
-                DataType::Struct(Box::new(target.clone())),
+                DataType::Struct(Box::new(written.clone())),
                 true,
             ),
             StructField::new(
@@ -215,10 +238,12 @@ impl Names {
         ]);
         Ok(Names {
             target: target.clone(),
+            written: written.clone(),
             source,
             target_alias: merge.target_alias.clone(),
             source_alias: merge.source_alias.clone(),
             joined,
+            merge_schema: merge.merge_schema,
         })
     }
 
@@ -319,10 +344,30 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     let snapshot = table.snapshot().await?;
     let started = std::time::Instant::now();
     let now = now_ms();
-    let target_schema = snapshot.schema().clone();
     let source_schema = StructType::from_arrow(&merge.source_schema)
         .map_err(|source| TxnError::SchemaMismatch { source })?;
-    let names = Names::new(&target_schema, source_schema, &merge)?;
+    // schema merging: the clauses with * add the source's new columns
+    let evolves = merge.merge_schema
+        && merge.clauses.iter().any(|c| {
+            matches!(
+                c,
+                Clause::MatchedUpdateAll { .. } | Clause::NotMatchedInsertAll { .. }
+            )
+        });
+    let schema_change = if evolves {
+        let evolved = add_source_columns(snapshot.schema(), &source_schema)
+            .map_err(|source| TxnError::SchemaMismatch { source })?;
+        (&evolved != snapshot.schema())
+            .then(|| evolve_schema(&snapshot, evolved))
+            .transpose()?
+    } else {
+        None
+    };
+    let (target_schema, metadata) = match &schema_change {
+        Some(change) => (change.schema.clone(), &change.metadata),
+        None => (snapshot.schema().clone(), snapshot.metadata()),
+    };
+    let names = Names::new(snapshot.schema(), &target_schema, source_schema, &merge)?;
     if merge.clauses.is_empty() {
         return Err(invalid("no WHEN clause"));
     }
@@ -370,6 +415,9 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     let table_of_keys = SourceKeys::new(&source_rows, &source_valid);
     let mut txn = Transaction::new(table, Some(snapshot.clone()), OPERATION)
         .parameter("predicate", merge.on.to_string());
+    if let Some(change) = &schema_change {
+        change.apply_to(&mut txn);
+    }
     // the target files that can hold a matching row
     let by_source = clauses.iter().any(|c| c.kind == Kind::NotMatchedBySource);
     let candidates: Vec<usize> = if by_source {
@@ -390,10 +438,10 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     txn.read_files(&candidates);
     let deletion_vectors = uses_deletion_vectors(&snapshot)?;
     let properties =
-        delta_log::TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;
+        delta_log::TableProperties::parse(&metadata.configuration).map_err(TxnError::from)?;
     let constraints = Constraints::for_table(&target_schema, &properties, snapshot.version())?;
     let conformer = Conformer::new(&target_schema);
-    let mut writer = data_writer(table, &snapshot)?;
+    let mut writer = data_writer(table, metadata, &target_schema)?;
     let target_arrow: SchemaRef = Arc::new(target_schema.to_arrow());
     let matched_clauses: Vec<&TypedClause> =
         clauses.iter().filter(|c| c.kind == Kind::Matched).collect();
@@ -410,6 +458,7 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         table_of_keys: &table_of_keys,
         source_struct: &source_struct,
         target_arrow: &target_arrow,
+        widen: schema_change.is_some().then_some(&conformer),
         multiple_matches_allowed: one_unconditional_delete,
     };
     let mut counts = Counts::default();
@@ -600,6 +649,9 @@ struct Ctx<'a> {
     table_of_keys: &'a SourceKeys<'a>,
     source_struct: &'a StructArray,
     target_arrow: &'a SchemaRef,
+    /// Brings target rows read in the old schema to the evolved one (when
+    /// schema merging adds columns).
+    widen: Option<&'a Conformer>,
     multiple_matches_allowed: bool,
 }
 
@@ -618,10 +670,16 @@ impl Ctx<'_> {
             .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
             .ok_or_else(|| invalid("the scan gave no row index"))?
             .clone();
-        let target = RecordBatch::try_new(
-            Arc::clone(self.target_arrow),
-            batch.columns()[..batch.num_columns() - 1].to_vec(),
-        )?;
+        let columns = batch.columns()[..batch.num_columns() - 1].to_vec();
+        let target = match self.widen {
+            Some(conformer) => {
+                let mut fields = batch.schema().fields().to_vec();
+                fields.pop();
+                let read = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+                conformer.conform(&read)?
+            }
+            None => RecordBatch::try_new(Arc::clone(self.target_arrow), columns)?,
+        };
         let target_struct = as_struct(&target);
         let side = joined(self.names, Some(&target_struct), None, n)?;
         let keys = key_columns(self.keys, &side, true)?;
@@ -1159,6 +1217,22 @@ fn typed_clause(clause: &Clause, names: &Names) -> Result<TypedClause, MergeErro
         })
         .transpose()?;
     let all_from_source = || -> Result<Vec<(String, Expr)>, MergeError> {
+        if names.merge_schema {
+            // every source column (the table has them all now); target
+            // columns the source lacks keep their value (update) or are
+            // null (insert)
+            return Ok(names
+                .source
+                .fields
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        Expr::Column(vec![names.source_alias.clone(), s.name.clone()]),
+                    )
+                })
+                .collect());
+        }
         names
             .target
             .fields
@@ -1169,7 +1243,7 @@ fn typed_clause(clause: &Clause, names: &Names) -> Result<TypedClause, MergeErro
                     Expr::Column(vec![names.source_alias.clone(), s.name.clone()]),
                 )),
                 None => Err(invalid(format!(
-                    "{what} with * needs the target column '{}' in the source (schema evolution in MERGE is not supported yet)",
+                    "{what} with * needs the target column '{}' in the source (or schema merging)",
                     f.name
                 ))),
             })
@@ -1205,8 +1279,9 @@ fn typed_set(
             .strip_prefix(&format!("{}.", names.target_alias))
             .unwrap_or(column);
         let value = bind(&names.qualify(expr, sides, what)?, &names.joined)?;
-        let assignment = Assignment::new(&names.target, name, expr, value, &out)
-            .map_err(|reason| invalid(format!("{what}: {reason}")))?;
+        let assignment =
+            Assignment::new(&names.written, name, expr, value, &out, names.merge_schema)
+                .map_err(|reason| invalid(format!("{what}: {reason}")))?;
         out.push(assignment);
     }
     Ok(out)

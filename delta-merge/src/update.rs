@@ -57,7 +57,7 @@ pub async fn update(
         delta_log::TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;
     let constraints = Constraints::for_table(snapshot.schema(), &properties, snapshot.version())?;
     let conformer = Conformer::new(snapshot.schema());
-    let mut writer = data_writer(table, &snapshot)?;
+    let mut writer = data_writer(table, snapshot.metadata(), snapshot.schema())?;
     let mut updated = 0u64;
     let mut copied = 0u64;
     let mut change = |batch: RecordBatch, keep_others: bool| -> Result<RecordBatch, TxnError> {
@@ -172,7 +172,7 @@ fn typed(
             });
         }
         let value = bind(expr, schema)?;
-        out.push(Assignment::new(schema, column, expr, value, &out).map_err(invalid)?);
+        out.push(Assignment::new(schema, column, expr, value, &out, false).map_err(invalid)?);
     }
     Ok(out)
 }

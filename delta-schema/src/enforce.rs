@@ -140,6 +140,58 @@ fn check_struct(
     Ok(out)
 }
 
+/// The table schema with the columns of `source` it does not have added
+/// (as nullable, at the end of their struct), at the top level and inside
+/// struct columns both have: what MERGE's `UPDATE SET *` and `INSERT *`
+/// evolve the table to under schema merging. The types of existing columns
+/// are kept; a source column whose name differs from a table column only by
+/// case is refused, so nothing is silently renamed or doubled.
+pub fn add_source_columns(
+    table: &StructType,
+    source: &StructType,
+) -> Result<StructType, SchemaError> {
+    add_fields(table, source, "")
+}
+
+fn add_fields(
+    table: &StructType,
+    source: &StructType,
+    parent: &str,
+) -> Result<StructType, SchemaError> {
+    let mut out = table.clone();
+    for field in &source.fields {
+        let column = join(parent, &field.name);
+        match out
+            .fields
+            .iter_mut()
+            .find(|t| t.name.eq_ignore_ascii_case(&field.name))
+        {
+            Some(existing) if existing.name != field.name => {
+                return Err(mismatch(
+                    &column,
+                    format!(
+                        "differs from table column '{}' only by case; use the table's spelling",
+                        join(parent, &existing.name)
+                    ),
+                ));
+            }
+            Some(existing) => {
+                if let (DataType::Struct(t), DataType::Struct(s)) =
+                    (&existing.data_type, &field.data_type)
+                {
+                    existing.data_type = add_fields(t, s, &column)?.into();
+                }
+            }
+            None => out.fields.push(StructField::new(
+                field.name.clone(),
+                field.data_type.clone(),
+                true,
+            )),
+        }
+    }
+    Ok(out)
+}
+
 /// A field of the data that the table does not have yet: added as nullable.
 fn new_field(field: &Field, column: &str) -> Result<StructField, SchemaError> {
     Ok(StructField::new(
@@ -487,6 +539,46 @@ mod tests {
             PrimitiveType::Double,
             PrimitiveType::Float
         ));
+    }
+
+    #[test]
+    fn add_source_columns_adds_missing_columns_at_any_depth() {
+        let source = StructType::new([
+            StructField::new("id", DataType::LONG, false),
+            StructField::new("extra", DataType::STRING, false),
+            StructField::new(
+                "address",
+                StructType::new([
+                    StructField::new("zip", DataType::INTEGER, true),
+                    StructField::new("street", DataType::STRING, false),
+                ]),
+                true,
+            ),
+        ]);
+        let merged = add_source_columns(&table(), &source).unwrap();
+        assert_eq!(
+            merged.field_names().collect::<Vec<_>>(),
+            ["id", "name", "address", "extra"]
+        );
+        assert!(merged.field("extra").is_some_and(|f| f.nullable));
+        let DataType::Struct(address) = &merged.field("address").unwrap().data_type else {
+            panic!("address is not a struct");
+        };
+        assert_eq!(
+            address.field_names().collect::<Vec<_>>(),
+            ["city", "zip", "street"]
+        );
+        assert!(address.field("street").is_some_and(|f| f.nullable));
+        // nothing new: the same schema
+        assert_eq!(add_source_columns(&table(), &table()).unwrap(), table());
+        let shouting = StructType::new([StructField::new("NAME", DataType::STRING, true)]);
+        let err = add_source_columns(&table(), &shouting)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("NAME") && err.contains("only by case"),
+            "{err}"
+        );
     }
 
     #[test]

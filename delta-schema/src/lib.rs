@@ -23,8 +23,8 @@ mod types;
 
 pub use arrow::{ARROW_EXTENSION_NAME, JSON_METADATA_KEYS, UTC, VARIANT_EXTENSION};
 pub use enforce::{
-    WriteSchema, WriteSchemaOptions, automatic_type_widening, check_write_schema,
-    implicit_widening, record_type_change, type_widening_allowed,
+    WriteSchema, WriteSchemaOptions, add_source_columns, automatic_type_widening,
+    check_write_schema, implicit_widening, record_type_change, type_widening_allowed,
 };
 pub use error::SchemaError;
 pub use types::{

@@ -32,4 +32,4 @@ pub use error::TxnError;
 pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, SkipReport, Snapshot};
 pub use table::{CreateOptions, Table};
 pub use transaction::{CommitOutcome, ENGINE_INFO, Transaction, now_ms};
-pub use write::{SaveMode, WriteOptions};
+pub use write::{SaveMode, SchemaChange, WriteOptions, evolve_schema};

@@ -7,7 +7,7 @@ use arrow::array::{Array, RecordBatch, UInt64Array};
 use delta_expr::{Expr, bind_predicate};
 use delta_io::ROW_INDEX_COLUMN;
 use delta_io::writer::{DataWriter, WriterOptions};
-use delta_log::TableProperties;
+use delta_log::{Metadata, TableProperties};
 use delta_schema::{StructField, StructType};
 use futures::StreamExt;
 use roaring::RoaringTreemap;
@@ -149,15 +149,20 @@ pub async fn matching_files(
     Ok(found)
 }
 
-/// A writer of data files for `snapshot`'s table (its schema, partitioning,
-/// column mapping and writer properties).
-pub fn data_writer(table: &Table, snapshot: &Snapshot) -> Result<DataWriter, TxnError> {
-    let properties = TableProperties::parse(snapshot.properties())?;
+/// A writer of data files for `table` with schema `schema` and the
+/// partitioning, column mapping and writer properties of `metadata` (a
+/// snapshot's, or the new metadata of a transaction that changes them).
+pub fn data_writer(
+    table: &Table,
+    metadata: &Metadata,
+    schema: &StructType,
+) -> Result<DataWriter, TxnError> {
+    let properties = TableProperties::parse(&metadata.configuration)?;
     Ok(DataWriter::try_new(
         table.location().store.clone(),
         table.location().root.clone(),
-        snapshot.schema(),
-        snapshot.partition_columns(),
+        schema,
+        &metadata.partition_columns,
         properties.column_mapping,
         WriterOptions::from_table(&properties),
     )?)

@@ -162,9 +162,13 @@ impl Transaction {
         }
     }
 
-    /// Whether it adds or removes any file.
-    pub fn has_file_actions(&self) -> bool {
-        !self.adds.is_empty() || !self.removes.is_empty()
+    /// Whether it changes anything: adds or removes a file, or sets new
+    /// metadata or a new protocol.
+    pub fn has_changes(&self) -> bool {
+        !self.adds.is_empty()
+            || !self.removes.is_empty()
+            || self.metadata.is_some()
+            || self.protocol.is_some()
     }
 
     /// What the transaction has read so far.

@@ -11,7 +11,6 @@ use arrow::compute::{filter_record_batch, not};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use delta_expr::{Expr, bind_predicate};
-use delta_io::writer::{DataWriter, WriterOptions};
 use delta_log::{Format, Metadata, TableProperties};
 use delta_schema::{StructType, WriteSchemaOptions, check_write_schema};
 use futures::{Stream, StreamExt};
@@ -20,7 +19,7 @@ use crate::column_mapping;
 use crate::constraints::Constraints;
 use crate::enforce::Conformer;
 use crate::protocol::{protocol_for, required_features, upgrade};
-use crate::rewrite::{matching_files, rewrite_files};
+use crate::rewrite::{data_writer, matching_files, rewrite_files};
 use crate::table::check_partition_columns;
 use crate::transaction::{CommitOutcome, Transaction, now_ms};
 use crate::{Snapshot, Table, TxnError};
@@ -132,12 +131,11 @@ impl Table {
             }
         }
         let properties = TableProperties::parse(&plan.metadata.configuration)?;
-        let partition_columns = plan.metadata.partition_columns.clone();
         if let Some(protocol) = plan.protocol {
             txn.set_protocol(protocol);
         }
         if plan.metadata_changed {
-            txn.set_metadata(plan.metadata);
+            txn.set_metadata(plan.metadata.clone());
         }
         // replaceWhere: which files hold matching rows, and which of them
         // must be rewritten without those rows
@@ -188,14 +186,7 @@ impl Table {
                 bind_predicate(predicate, &plan.schema)?,
             );
         }
-        let mut writer = DataWriter::try_new(
-            self.location().store.clone(),
-            self.location().root.clone(),
-            &plan.schema,
-            &partition_columns,
-            properties.column_mapping,
-            WriterOptions::from_table(&properties),
-        )?;
+        let mut writer = data_writer(self, &plan.metadata, &plan.schema)?;
         let conformer = Conformer::new(&plan.schema);
         let written = async {
             // rows of rewritten files that the predicate does not replace
@@ -338,22 +329,64 @@ fn plan_write(
         },
     )
     .map_err(|source| TxnError::SchemaMismatch { source })?;
-    let mut schema = checked.table_schema;
-    let mut metadata = current.clone();
-    let mut protocol = None;
-    if checked.changed {
-        column_mapping::apply(&mut schema, &mut metadata.configuration)
-            .map_err(|reason| TxnError::InvalidArgument { reason })?;
-        metadata.schema_string = schema.to_json();
-        protocol = upgrade(
-            snapshot.protocol(),
-            &required_features(&schema, &TableProperties::parse(&metadata.configuration)?),
-        );
+    if !checked.changed {
+        return Ok(WritePlan {
+            schema: checked.table_schema,
+            metadata: current.clone(),
+            metadata_changed: false,
+            protocol: None,
+        });
     }
+    let change = evolve_schema(snapshot, checked.table_schema)?;
     Ok(WritePlan {
+        schema: change.schema,
+        metadata: change.metadata,
+        metadata_changed: true,
+        protocol: change.protocol,
+    })
+}
+
+/// A change of a table's schema that a transaction commits along with its
+/// data.
+#[derive(Debug, Clone)]
+pub struct SchemaChange {
+    /// The new schema (with column mapping applied to new columns).
+    pub schema: StructType,
+    /// The table's metadata with the new schema.
+    pub metadata: Metadata,
+    /// The protocol the new schema needs, when it needs an upgrade.
+    pub protocol: Option<delta_log::Protocol>,
+}
+
+impl SchemaChange {
+    /// Puts the new metadata (and protocol) into `txn`.
+    pub fn apply_to(&self, txn: &mut Transaction) {
+        if let Some(protocol) = &self.protocol {
+            txn.set_protocol(protocol.clone());
+        }
+        txn.set_metadata(self.metadata.clone());
+    }
+}
+
+/// The table of `snapshot` evolved to `schema` (columns added or widened by
+/// schema merging): new columns get column-mapping ids and physical names
+/// when the table maps columns, and the protocol is upgraded when the schema
+/// needs features the table does not have.
+pub fn evolve_schema(
+    snapshot: &Snapshot,
+    mut schema: StructType,
+) -> Result<SchemaChange, TxnError> {
+    let mut metadata = snapshot.metadata().clone();
+    column_mapping::apply(&mut schema, &mut metadata.configuration)
+        .map_err(|reason| TxnError::InvalidArgument { reason })?;
+    metadata.schema_string = schema.to_json();
+    let protocol = upgrade(
+        snapshot.protocol(),
+        &required_features(&schema, &TableProperties::parse(&metadata.configuration)?),
+    );
+    Ok(SchemaChange {
         schema,
         metadata,
-        metadata_changed: checked.changed,
         protocol,
     })
 }

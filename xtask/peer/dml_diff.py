@@ -12,7 +12,10 @@ follow) differ from delta-rs's, the case is named (see `spark_refuses`, SPARK_WI
 checked against Spark's outcome instead: of several MERGE clauses of a kind, only the
 last may omit its condition (delta-rs runs such statements); a target row several
 source rows match stays once when no matched clause changes it (delta-rs repeats it),
-so merges with such rows are compared with a model of Spark's MERGE (`spark_merge`). Exit status 0 when every case agrees, 1 otherwise (each difference on stderr).
+so merges with such rows are compared with a model of Spark's MERGE (`spark_merge`), and
+so are merges with schema merging (delta-rs fills the source's new column in every
+matched row, Spark only in rows an UPDATE SET * or INSERT * writes). Exit status 0 when
+every case agrees, 1 otherwise (each difference on stderr).
 """
 import argparse
 import os
@@ -30,6 +33,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "shared", "peer"))
 from canonical import canonical_hash  # noqa: E402
 
 SCHEMA = pa.schema([("id", pa.int64()), ("part", pa.string()), ("score", pa.int64())])
+# a source with a column the target lacks, for merges with schema merging
+EVOLVED = pa.schema([*SCHEMA, ("note", pa.string())])
 
 # our metric name -> delta-rs's, per statement kind
 METRICS = {
@@ -43,19 +48,22 @@ METRICS = {
 }
 
 
-def rows(rng, n, ids):
+def rows(rng, n, ids, note=False):
     out = []
     for _ in range(n):
-        out.append({
+        row = {
             "id": rng.choice(ids + [None]) if rng.random() < 0.1 else rng.choice(ids),
             "part": rng.choice(["a", "b", "c", None]),
             "score": None if rng.random() < 0.15 else rng.randint(-50, 50),
-        })
+        }
+        if note:
+            row["note"] = None if rng.random() < 0.2 else f"n{rng.randint(0, 9)}"
+        out.append(row)
     return out
 
 
-def table_of(data):
-    return pa.Table.from_pylist(data, schema=SCHEMA)
+def table_of(data, schema=SCHEMA):
+    return pa.Table.from_pylist(data, schema=schema)
 
 
 def predicate(rng, side=""):
@@ -90,7 +98,9 @@ def statement(rng):
         if c == "ni" and cond:
             cond = predicate(rng, "source.")
         clauses.append((c, cond))
-    return {"kind": kind, "clauses": clauses}
+    # schema merging: the source brings a new column, which update-all and
+    # insert-all add to the table
+    return {"kind": kind, "clauses": clauses, "merge_schema": rng.random() < 0.25}
 
 
 def spark_refuses(st):
@@ -195,6 +205,8 @@ def ours_args(delta, table, st, source_file):
         sets = [x for k, v in st["set"].items() for x in ("--set", f"{k}={v}")]
         return [delta, "update", table, "--where", st["where"], *sets]
     args = [delta, "merge", table, "--source", source_file, "--on", "target.id = source.id"]
+    if st["merge_schema"]:
+        args.append("--merge-schema")
     for c, cond in st["clauses"]:
         args += {
             "mu": ["--when-matched-update", "score=source.score + target.score"],
@@ -217,7 +229,8 @@ def deltars_apply(path, st, source):
         return dt.delete(st["where"])
     if st["kind"] == "update":
         return dt.update(updates=st["set"], predicate=st["where"])
-    m = dt.merge(source, predicate="target.id = source.id", source_alias="source", target_alias="target")
+    m = dt.merge(source, predicate="target.id = source.id", source_alias="source", target_alias="target",
+                 merge_schema=st["merge_schema"])
     for c, cond in st["clauses"]:
         if c == "mu":
             m = m.when_matched_update(updates={"score": "source.score + target.score"}, predicate=cond)
@@ -237,7 +250,8 @@ def deltars_apply(path, st, source):
 def content(path):
     from deltalake import DeltaTable
 
-    t = DeltaTable(path).to_pyarrow_table().select(["id", "part", "score"])
+    t = DeltaTable(path).to_pyarrow_table()
+    t = t.select([c for c in EVOLVED.names if c in t.column_names])
     return t.num_rows, canonical_hash(t)
 
 
@@ -266,11 +280,13 @@ def main(argv):
                             partition_by=["part"] if partitioned else None)
         target = written
         st = statement(rng)
-        source_rows = rows(rng, rng.randint(0, 12), list(range(20, 45)))
+        evolves = st.get("merge_schema", False)
+        source_rows = rows(rng, rng.randint(0, 12), list(range(20, 45)), note=evolves)
         if st["kind"] == "merge" and rng.random() < 0.3:
             # duplicate keys in the source
             source_rows += source_rows[: rng.randint(0, 3)]
-        source = table_of(source_rows)
+        source_schema = EVOLVED if evolves else SCHEMA
+        source = table_of(source_rows, source_schema)
         source_file = os.path.join(a.work, f"source{case}.parquet")
         pq.write_table(source, source_file)
         theirs, ours = base + "-deltars", base + "-ours"
@@ -292,10 +308,17 @@ def main(argv):
             else:
                 agreed += 1
             continue
-        if st["kind"] == "merge" and duplicate_matches(target, source_rows):
-            # SPARK_WINS: checked against Spark's semantics (spark_merge)
+        if st["kind"] == "merge" and (evolves or duplicate_matches(target, source_rows)):
+            # SPARK_WINS: checked against Spark's semantics (spark_merge); with
+            # schema merging delta-rs fills the new column from the source in
+            # every matched row, also rows no clause changes or an explicit
+            # UPDATE SET that does not name it changes (Spark: only UPDATE SET *
+            # and INSERT * rows get it)
             try:
-                expected = table_of(spark_merge(target, source_rows, st["clauses"]))
+                # the table has the new column when a clause with * evolved it
+                evolved = evolves and any(c in ("mua", "ni") for c, _ in st["clauses"])
+                expected = table_of(spark_merge(target, source_rows, st["clauses"]),
+                                    EVOLVED if evolved else SCHEMA)
                 expected = (expected.num_rows, canonical_hash(expected))
             except ValueError:
                 expected = None
