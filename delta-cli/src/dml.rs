@@ -3,10 +3,11 @@
 use delta::expr::Expr;
 use delta::merge::{Clause, DmlOutcome, Merge};
 use delta::txn::Table;
+use futures::StreamExt;
 
 use crate::cli::{DeleteArgs, MergeArgs, UpdateArgs};
 use crate::input;
-use crate::output::{CliResult, Context};
+use crate::output::CliResult;
 use crate::progress;
 
 /// Runs `delta delete`.
@@ -56,10 +57,17 @@ pub async fn merge(args: &MergeArgs) -> CliResult<()> {
     }
     let on = delta::expr::parse(&args.on)?;
     let schema = input::schema(&args.source, None)?;
-    let source = input::batches(&args.source, &schema)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Context::new(format!("cannot read '{}'", args.source.display()), e))?;
-    let mut statement = Merge::new(schema, source, on).with_merge_schema(args.merge_schema);
+    // read as the merge goes: a source larger than the memory budget is
+    // spilled, never held whole
+    let path = args.source.display().to_string();
+    let source = futures::stream::iter(input::batches(&args.source, &schema)?).map(move |b| {
+        b.map_err(|e| delta::merge::MergeError::Source {
+            source_name: path.clone(),
+            reason: e.to_string(),
+        })
+    });
+    let mut statement =
+        Merge::from_stream(schema, source.boxed(), on).with_merge_schema(args.merge_schema);
     for clause in clauses {
         statement = statement.when(clause);
     }

@@ -122,6 +122,7 @@ pub(crate) async fn finish(
             committed: false,
             metrics,
             snapshot,
+            passes: 1,
         });
     }
     for (key, value) in &metrics {
@@ -137,5 +138,6 @@ pub(crate) async fn finish(
         committed: true,
         metrics,
         snapshot: outcome.snapshot,
+        passes: 1,
     })
 }

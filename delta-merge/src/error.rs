@@ -26,6 +26,23 @@ pub enum MergeError {
         #[source]
         source: object_store::Error,
     },
+    /// The rows of a MERGE source could not be read.
+    #[error("cannot read the MERGE source '{source_name}': {reason}")]
+    Source {
+        /// The source (a file name...).
+        source_name: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A MERGE source larger than its memory budget could not be spilled
+    /// to local files or read back.
+    #[error("spilling the MERGE source to '{path}': {reason}")]
+    Spill {
+        /// The file or directory.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The statement does not make sense for this table.
     #[error("invalid {operation}: {reason}")]
     Invalid {

@@ -1,4 +1,4 @@
-//! DELETE and UPDATE (MERGE comes next) for Delta tables: each reads the
+//! DELETE, UPDATE and MERGE for Delta tables: each reads the
 //! rows it changes, writes what replaces them and commits one transaction
 //! through delta-txn, with the read set Delta's conflict rules need.
 //!
@@ -25,10 +25,12 @@ mod error;
 pub mod mark;
 mod merge;
 mod outcome;
+mod source;
 mod update;
 
 pub use delete::delete;
 pub use error::MergeError;
 pub use merge::{Clause, Merge, merge};
 pub use outcome::DmlOutcome;
+pub use source::{DEFAULT_MEMORY_BUDGET, MergeSource};
 pub use update::update;

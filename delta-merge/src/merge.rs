@@ -18,6 +18,7 @@
 //! marked and their new versions written.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -38,11 +39,13 @@ use delta_txn::enforce::Conformer;
 use delta_txn::rewrite::data_writer;
 use delta_txn::{Table, Transaction, TxnError, evolve_schema, now_ms};
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use roaring::RoaringTreemap;
 
 use crate::assign::Assignment;
 use crate::delete::{finish, refuse_change_data};
 use crate::mark::{mark_deleted, remove_files, uses_deletion_vectors};
+use crate::source::{DEFAULT_MEMORY_BUDGET, MergeSource, PARTITIONS, gather};
 use crate::{DmlOutcome, MergeError};
 
 const OPERATION: &str = "MERGE";
@@ -132,10 +135,10 @@ impl Clause {
 }
 
 /// A MERGE statement: the source rows, the ON condition and the clauses.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Merge {
     /// The source rows (all batches with one schema).
-    pub source: Vec<RecordBatch>,
+    pub source: MergeSource,
     /// The source's schema.
     pub source_schema: SchemaRef,
     /// The name expressions use for the source (`source` by default).
@@ -150,12 +153,33 @@ pub struct Merge {
     /// columns the target lacks (top level and in structs), and struct
     /// values may lack fields (they are null).
     pub merge_schema: bool,
+    /// How many bytes of source rows the merge holds in memory; a larger
+    /// source is spilled to local files and joined in several passes over
+    /// the target ([`DEFAULT_MEMORY_BUDGET`] unless set).
+    pub memory_budget: usize,
+    /// Where a spilled source goes (the system's temporary directory unless
+    /// set).
+    pub spill_dir: Option<PathBuf>,
 }
 
 impl Merge {
     /// A merge of `source` into the target on `on`, with no clause yet and
     /// the aliases `source` and `target`.
     pub fn new(source_schema: SchemaRef, source: Vec<RecordBatch>, on: Expr) -> Merge {
+        Merge::from_source(source_schema, MergeSource::Batches(source), on)
+    }
+
+    /// A merge of the rows of `source` (read as the merge goes) into the
+    /// target on `on`.
+    pub fn from_stream(
+        source_schema: SchemaRef,
+        source: BoxStream<'static, Result<RecordBatch, MergeError>>,
+        on: Expr,
+    ) -> Merge {
+        Merge::from_source(source_schema, MergeSource::Stream(source), on)
+    }
+
+    fn from_source(source_schema: SchemaRef, source: MergeSource, on: Expr) -> Merge {
         Merge {
             source,
             source_schema,
@@ -164,7 +188,21 @@ impl Merge {
             on,
             clauses: Vec::new(),
             merge_schema: false,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            spill_dir: None,
         }
+    }
+
+    /// At most `bytes` of source rows in memory (see [`Merge::memory_budget`]).
+    pub fn with_memory_budget(mut self, bytes: usize) -> Merge {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Spill a source larger than the memory budget under `dir`.
+    pub fn with_spill_dir(mut self, dir: impl Into<PathBuf>) -> Merge {
+        self.spill_dir = Some(dir.into());
+        self
     }
 
     /// With schema merging (see [`Merge::merge_schema`]).
@@ -399,20 +437,28 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         .iter()
         .map(|c| typed_clause(c, &names))
         .collect::<Result<Vec<_>, _>>()?;
-    let source = concat_batches(&merge.source_schema, &merge.source)?;
-    let source_struct = as_struct(&source);
-    let num_source = source.num_rows();
-    // the hash table of the source keys
+    // the source: in memory, or spilled in partitions by key hash when it
+    // is larger than the budget; its key range either way
     let fields: Vec<SortField> = keys
         .iter()
         .map(|k| SortField::new(k.common.clone()))
         .collect();
     let converter = RowConverter::new(fields)?;
-    let source_side = joined(&names, None, Some(&source_struct), num_source)?;
-    let source_keys = key_columns(&keys, &source_side, false)?;
-    let source_rows = converter.convert_columns(&source_keys)?;
-    let source_valid = all_valid(&source_keys)?;
-    let table_of_keys = SourceKeys::new(&source_rows, &source_valid);
+    let mut key_range = KeyRange::new(keys.len());
+    let spill_dir = merge.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let gathered = gather(
+        merge.source,
+        &merge.source_schema,
+        merge.memory_budget,
+        &spill_dir,
+        |batch: &RecordBatch| {
+            let side = joined(&names, None, Some(&as_struct(batch)), batch.num_rows())?;
+            let key_values = key_columns(&keys, &side, false)?;
+            key_range.observe(&key_values)?;
+            partitions(&converter, &key_values)
+        },
+    )
+    .await?;
     let mut txn = Transaction::new(table, Some(snapshot.clone()), OPERATION)
         .parameter("predicate", merge.on.to_string());
     if let Some(change) = &schema_change {
@@ -424,7 +470,7 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         txn.read_whole_table();
         (0..snapshot.files().len()).collect()
     } else {
-        match key_range_predicate(&keys, &source_keys, &names) {
+        match key_range.predicate(&keys, &names) {
             Some(predicate) => {
                 txn.read_predicate(predicate.clone());
                 snapshot.scan().with_predicate(predicate).chosen_files()?
@@ -437,6 +483,10 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     };
     txn.read_files(&candidates);
     let deletion_vectors = uses_deletion_vectors(&snapshot)?;
+    let passes = gathered.passes();
+    // with several passes a file's fate is known after the last one: its
+    // changed rows are collected as with deletion vectors
+    let marking = deletion_vectors || passes.len() > 1;
     let properties =
         delta_log::TableProperties::parse(&metadata.configuration).map_err(TxnError::from)?;
     let constraints = Constraints::for_table(&target_schema, &properties, snapshot.version())?;
@@ -449,76 +499,116 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         matched_clauses.as_slice(),
         [c] if c.condition.is_none() && matches!(c.action, Action::Delete)
     );
-    let ctx = Ctx {
-        names: &names,
-        keys: &keys,
-        residual: residual.as_ref(),
-        clauses: &clauses,
-        converter: &converter,
-        table_of_keys: &table_of_keys,
-        source_struct: &source_struct,
-        target_arrow: &target_arrow,
-        widen: schema_change.is_some().then_some(&conformer),
-        multiple_matches_allowed: one_unconditional_delete,
-    };
     let mut counts = Counts::default();
-    let mut source_matched = vec![false; num_source];
+    let mut num_source = 0u64;
     let mut removes_cow: Vec<usize> = Vec::new();
-    let mut marks: Vec<(usize, RoaringTreemap)> = Vec::new();
+    let mut changed_by_file: BTreeMap<usize, RoaringTreemap> = BTreeMap::new();
     let result: Result<(), MergeError> = async {
-        for &index in &candidates {
-            let mut batches = snapshot
-                .scan()
-                .only_files(vec![index])
-                .with_row_index()
-                .execute()?;
-            // copy-on-write: a file's rows are held only until its first
-            // change; from then on they are written as they come
-            let mut held: Vec<RecordBatch> = Vec::new();
-            let mut changed_rows = RoaringTreemap::new();
-            let mut file_changed = false;
-            while let Some(batch) = batches.next().await {
-                let batch = batch?;
-                let out = ctx.target_batch(&batch, &mut source_matched, &mut counts)?;
-                file_changed |= !out.changed.is_empty();
-                changed_rows |= &out.changed;
-                let rows = if deletion_vectors {
-                    // only the new versions of updated rows are written
-                    vec![out.updated]
-                } else if file_changed {
-                    held.drain(..).chain([out.all]).collect()
+        for pass in &passes {
+            let rows = gathered.rows(pass.as_deref())?;
+            let source = concat_batches(&merge.source_schema, &rows)?;
+            drop(rows);
+            let source_struct = as_struct(&source);
+            num_source += source.num_rows() as u64;
+            let source_side = joined(&names, None, Some(&source_struct), source.num_rows())?;
+            let source_keys = key_columns(&keys, &source_side, false)?;
+            let source_rows = converter.convert_columns(&source_keys)?;
+            let source_valid = all_valid(&source_keys)?;
+            let table_of_keys = SourceKeys::new(&source_rows, &source_valid);
+            let mut in_pass = None;
+            if let Some(parts) = pass {
+                let mut set = [false; PARTITIONS];
+                for &p in parts {
+                    set[p] = true;
+                }
+                in_pass = Some(set);
+            }
+            let ctx = Ctx {
+                names: &names,
+                keys: &keys,
+                residual: residual.as_ref(),
+                clauses: &clauses,
+                converter: &converter,
+                table_of_keys: &table_of_keys,
+                source_struct: &source_struct,
+                target_arrow: &target_arrow,
+                widen: schema_change.is_some().then_some(&conformer),
+                multiple_matches_allowed: one_unconditional_delete,
+                in_pass,
+                marking,
+            };
+            let mut source_matched = vec![false; source.num_rows()];
+            for &index in &candidates {
+                let mut batches = snapshot
+                    .scan()
+                    .only_files(vec![index])
+                    .with_row_index()
+                    .execute()?;
+                // copy-on-write in one pass: a file's rows are held only
+                // until its first change; from then on they are written as
+                // they come
+                let mut held: Vec<RecordBatch> = Vec::new();
+                let mut changed_rows = RoaringTreemap::new();
+                let mut stay = 0;
+                while let Some(batch) = batches.next().await {
+                    let out = ctx.target_batch(&batch?, &mut source_matched, &mut counts)?;
+                    changed_rows |= &out.changed;
+                    stay += out.stay;
+                    let rows = if marking {
+                        // only the new versions of updated rows are written
+                        vec![out.updated]
+                    } else if !changed_rows.is_empty() {
+                        held.drain(..).chain([out.all]).collect()
+                    } else {
+                        held.push(out.all);
+                        Vec::new()
+                    };
+                    for rows in rows.iter().filter(|r| r.num_rows() > 0) {
+                        let rows = conformer.conform(rows)?;
+                        constraints.check(&rows)?;
+                        writer.write(&rows).await?;
+                    }
+                }
+                if changed_rows.is_empty() {
+                    continue;
+                }
+                if marking {
+                    *changed_by_file.entry(index).or_default() |= changed_rows;
                 } else {
-                    held.push(out.all);
-                    Vec::new()
-                };
-                for rows in rows.iter().filter(|r| r.num_rows() > 0) {
-                    let rows = conformer.conform(rows)?;
+                    counts.copied += stay;
+                    removes_cow.push(index);
+                }
+            }
+            // source rows no target row matched: NOT MATCHED clauses
+            let unmatched: Vec<u32> = (0..source.num_rows())
+                .filter(|&i| !source_matched[i])
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect();
+            if !unmatched.is_empty() && clauses.iter().any(|c| c.kind == Kind::NotMatched) {
+                let rows = take_struct(&source_struct, &UInt32Array::from(unmatched))?;
+                let side = joined(&names, None, Some(&rows), rows.len())?;
+                let inserted = ctx.insert(&side, &mut counts)?;
+                if inserted.num_rows() > 0 {
+                    let rows = conformer.conform(&inserted)?;
                     constraints.check(&rows)?;
                     writer.write(&rows).await?;
                 }
             }
-            if !file_changed {
-                continue;
-            }
-            if deletion_vectors {
-                marks.push((index, changed_rows));
-            } else {
-                removes_cow.push(index);
-            }
         }
-        // source rows no target row matched: NOT MATCHED clauses
-        let unmatched: Vec<u32> = (0..num_source)
-            .filter(|&i| !source_matched[i])
-            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
-            .collect();
-        if !unmatched.is_empty() && clauses.iter().any(|c| c.kind == Kind::NotMatched) {
-            let rows = take_struct(&source_struct, &UInt32Array::from(unmatched))?;
-            let side = joined(&names, None, Some(&rows), rows.len())?;
-            let inserted = ctx.insert(&side, &mut counts)?;
-            if inserted.num_rows() > 0 {
-                let rows = conformer.conform(&inserted)?;
-                constraints.check(&rows)?;
-                writer.write(&rows).await?;
+        if marking && !deletion_vectors {
+            // copy-on-write after several passes: the files with changed
+            // rows are written again without them
+            for (&index, changed) in &changed_by_file {
+                counts.copied += copy_unchanged(
+                    &snapshot,
+                    index,
+                    changed,
+                    &conformer,
+                    &constraints,
+                    &mut writer,
+                )
+                .await?;
+                removes_cow.push(index);
             }
         }
         Ok(())
@@ -528,12 +618,14 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         writer.abort().await;
         return Err(e);
     }
+    drop(gathered);
     let adds = writer.finish().await.map_err(TxnError::from)?;
     refuse_change_data(&snapshot, counts.changed() > 0, OPERATION)?;
     let mut metrics = BTreeMap::new();
     let mut removed = removes_cow.len() as u64;
     remove_files(&mut txn, &snapshot, &removes_cow, now);
-    if !marks.is_empty() {
+    if deletion_vectors && !changed_by_file.is_empty() {
+        let marks = changed_by_file.into_iter().collect();
         let marked = mark_deleted(table, &snapshot, marks, now).await?;
         removed += marked.removes.len() as u64;
         metrics.insert(
@@ -543,7 +635,7 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         txn.remove_files(marked.removes);
         txn.add_files(marked.adds);
     }
-    metrics.insert("numSourceRows", num_source as u64);
+    metrics.insert("numSourceRows", num_source);
     metrics.insert("numTargetRowsInserted", counts.inserted);
     metrics.insert("numTargetRowsUpdated", counts.updated);
     metrics.insert("numTargetRowsDeleted", counts.deleted);
@@ -557,14 +649,84 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         "numTargetRowsNotMatchedBySourceDeleted",
         counts.by_source_deleted,
     );
-    metrics.insert(
-        "numTargetRowsCopied",
-        if deletion_vectors { 0 } else { counts.copied },
-    );
+    metrics.insert("numTargetRowsCopied", counts.copied);
     metrics.insert("numTargetFilesAdded", adds.len() as u64);
     metrics.insert("numTargetFilesRemoved", removed);
     txn.add_files(adds);
-    finish(txn, snapshot, metrics, started).await
+    let mut outcome = finish(txn, snapshot, metrics, started).await?;
+    outcome.passes = passes.len();
+    Ok(outcome)
+}
+
+/// Writes the rows of file `index` that are not in `changed` again (copy-
+/// on-write after a merge in several passes); returns how many.
+async fn copy_unchanged(
+    snapshot: &delta_txn::Snapshot,
+    index: usize,
+    changed: &RoaringTreemap,
+    conformer: &Conformer,
+    constraints: &Constraints,
+    writer: &mut delta_io::writer::DataWriter,
+) -> Result<u64, MergeError> {
+    let mut copied = 0;
+    let mut batches = snapshot
+        .scan()
+        .only_files(vec![index])
+        .with_row_index()
+        .execute()?;
+    while let Some(batch) = batches.next().await {
+        let batch = batch?;
+        let positions = row_index(&batch)?;
+        let keep: BooleanArray = positions
+            .values()
+            .iter()
+            .map(|p| Some(!changed.contains(*p)))
+            .collect();
+        let kept = filter_record_batch(&batch, &keep)?;
+        if kept.num_rows() == 0 {
+            continue;
+        }
+        let mut columns = kept.columns().to_vec();
+        columns.pop();
+        let mut fields = kept.schema().fields().to_vec();
+        fields.pop();
+        let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+        let rows = conformer.conform(&rows)?;
+        constraints.check(&rows)?;
+        copied += rows.num_rows() as u64;
+        writer.write(&rows).await?;
+    }
+    Ok(copied)
+}
+
+/// The row index column a scan `with_row_index` adds (the last one).
+fn row_index(batch: &RecordBatch) -> Result<UInt64Array, MergeError> {
+    batch
+        .column_by_name(ROW_INDEX_COLUMN)
+        .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+        .cloned()
+        .ok_or_else(|| invalid("the scan gave no row index"))
+}
+
+/// The hash partition (of [`PARTITIONS`]) of each row's keys; rows with a
+/// NULL key (they never match) go to partition 0.
+fn partitions(converter: &RowConverter, keys: &[ArrayRef]) -> Result<Vec<u8>, MergeError> {
+    let rows = converter.convert_columns(keys)?;
+    let valid = all_valid(keys)?;
+    Ok((0..rows.num_rows())
+        .map(|i| match valid.value(i) {
+            true => partition_of_key(rows.row(i).data()),
+            false => 0,
+        })
+        .collect())
+}
+
+/// The partition of one key (in arrow's row format): a hash with fixed
+/// seeds, so that source and target rows agree.
+fn partition_of_key(key: &[u8]) -> u8 {
+    let hash = ahash::RandomState::with_seeds(0x5eed, 0xde17a, 0x3e46e, 0x9a55).hash_one(key);
+    // PARTITIONS is 64: the low six bits
+    (hash % PARTITIONS as u64) as u8
 }
 
 /// The source rows by key (in the row format): the first row of each key,
@@ -631,8 +793,10 @@ impl Counts {
 
 /// What one target batch becomes.
 struct TargetOut {
-    /// Every row that stays, changed or not (copy-on-write).
+    /// Every row that stays, changed or not (copy-on-write in one pass).
     all: RecordBatch,
+    /// How many rows of `all` are unchanged.
+    stay: u64,
     /// Only the new versions of updated rows (deletion vectors).
     updated: RecordBatch,
     /// Row indexes (in the file) of rows updated or deleted.
@@ -653,6 +817,11 @@ struct Ctx<'a> {
     /// schema merging adds columns).
     widen: Option<&'a Conformer>,
     multiple_matches_allowed: bool,
+    /// The key partitions of this pass (`None`: one pass, every row).
+    in_pass: Option<[bool; PARTITIONS]>,
+    /// Changed rows are marked (deletion vectors, or several passes), so
+    /// the rows that stay are not needed.
+    marking: bool,
 }
 
 impl Ctx<'_> {
@@ -665,11 +834,7 @@ impl Ctx<'_> {
         counts: &mut Counts,
     ) -> Result<TargetOut, MergeError> {
         let n = batch.num_rows();
-        let positions = batch
-            .column_by_name(ROW_INDEX_COLUMN)
-            .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
-            .ok_or_else(|| invalid("the scan gave no row index"))?
-            .clone();
+        let positions = row_index(batch)?;
         let columns = batch.columns()[..batch.num_columns() - 1].to_vec();
         let target = match self.widen {
             Some(conformer) => {
@@ -685,10 +850,20 @@ impl Ctx<'_> {
         let keys = key_columns(self.keys, &side, true)?;
         let rows = self.converter.convert_columns(&keys)?;
         let valid = all_valid(&keys)?;
+        // the target rows of this pass: those whose key partition it holds
+        let in_pass: Vec<bool> = match &self.in_pass {
+            None => vec![true; n],
+            Some(set) => (0..n)
+                .map(|i| match valid.value(i) {
+                    true => set[usize::from(partition_of_key(rows.row(i).data()))],
+                    false => set[0],
+                })
+                .collect(),
+        };
         // candidate pairs by key
         let (mut pair_t, mut pair_s) = (Vec::new(), Vec::new());
-        for i in 0..n {
-            if !valid.value(i) {
+        for (i, here) in in_pass.iter().enumerate() {
+            if !here || !valid.value(i) {
                 continue;
             }
             for s in self.table_of_keys.matches(rows.row(i).as_ref()) {
@@ -777,7 +952,7 @@ impl Ctx<'_> {
         let matched = self.apply(Kind::Matched, &pairs, counts)?;
         // target rows no source row matched
         let unmatched_rows: Vec<u32> = (0..n)
-            .filter(|&i| matches_of[i] == 0)
+            .filter(|&i| matches_of[i] == 0 && in_pass[i])
             .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
             .collect();
         let unmatched_rows = UInt32Array::from(unmatched_rows);
@@ -796,6 +971,15 @@ impl Ctx<'_> {
                     changed.insert(positions.value(*row as usize));
                 }
             }
+        }
+        let updated = concat_batches(self.target_arrow, [&matched.updated, &by_source.updated])?;
+        if self.marking {
+            return Ok(TargetOut {
+                all: RecordBatch::new_empty(Arc::clone(self.target_arrow)),
+                stay: 0,
+                updated,
+                changed,
+            });
         }
         // copy-on-write: untouched rows of matched pairs stay once per target
         // row (several matches are only allowed when nothing changes them)
@@ -817,8 +1001,6 @@ impl Ctx<'_> {
             .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
             .chain(stay_unmatched)
             .collect();
-        counts.copied += stay.len() as u64;
-        let updated = concat_batches(self.target_arrow, [&matched.updated, &by_source.updated])?;
         // the rows that stay and the new versions, copied once
         let picks: Vec<(usize, usize)> = stay
             .iter()
@@ -828,6 +1010,7 @@ impl Ctx<'_> {
         let all = interleave_batches(&[&target, &updated], &picks)?;
         Ok(TargetOut {
             all,
+            stay: stay.len() as u64,
             updated,
             changed,
         })
@@ -1145,11 +1328,79 @@ fn flatten_and(e: &Expr, out: &mut Vec<Expr>) {
     }
 }
 
-/// For skipping target files: `col BETWEEN min AND max` of the source keys,
-/// for keys that are plain integer or string target columns.
-fn key_range_predicate(keys: &[Key], source_keys: &[ArrayRef], names: &Names) -> Option<Expr> {
+/// The smallest and largest source value of each key, gathered batch by
+/// batch, for skipping target files.
+struct KeyRange {
+    bounds: Vec<Bounds>,
+}
+
+/// The range of one key's values so far.
+#[derive(Debug, Clone, PartialEq)]
+enum Bounds {
+    /// No non-null value yet.
+    Empty,
+    Integer(i64, i64),
+    String(String, String),
+    /// A type without a range here.
+    Unknown,
+}
+
+impl KeyRange {
+    fn new(keys: usize) -> KeyRange {
+        KeyRange {
+            bounds: vec![Bounds::Empty; keys],
+        }
+    }
+
+    /// Widens the ranges by one batch's key values.
+    fn observe(&mut self, values: &[ArrayRef]) -> Result<(), MergeError> {
+        for (bounds, values) in self.bounds.iter_mut().zip(values) {
+            let batch = match values.data_type() {
+                ArrowType::Int8 | ArrowType::Int16 | ArrowType::Int32 | ArrowType::Int64 => {
+                    let v = cast_with_options(values, &ArrowType::Int64, &CastOptions::default())?;
+                    let v = v
+                        .as_any()
+                        .downcast_ref::<arrow::array::Int64Array>()
+                        .ok_or_else(|| invalid("an integer key is not an integer"))?;
+                    match (arrow::compute::min(v), arrow::compute::max(v)) {
+                        (Some(min), Some(max)) => Bounds::Integer(min, max),
+                        _ => Bounds::Empty,
+                    }
+                }
+                ArrowType::Utf8 => {
+                    let v = values
+                        .as_any()
+                        .downcast_ref::<arrow::array::StringArray>()
+                        .ok_or_else(|| invalid("a string key is not a string"))?;
+                    match (arrow::compute::min_string(v), arrow::compute::max_string(v)) {
+                        (Some(min), Some(max)) => Bounds::String(min.to_string(), max.to_string()),
+                        _ => Bounds::Empty,
+                    }
+                }
+                _ => Bounds::Unknown,
+            };
+            *bounds = match (std::mem::replace(bounds, Bounds::Empty), batch) {
+                (Bounds::Empty, b) | (b, Bounds::Empty) => b,
+                (Bounds::Integer(a, b), Bounds::Integer(c, d)) => {
+                    Bounds::Integer(a.min(c), b.max(d))
+                }
+                (Bounds::String(a, b), Bounds::String(c, d)) => Bounds::String(a.min(c), b.max(d)),
+                _ => Bounds::Unknown,
+            };
+        }
+        Ok(())
+    }
+
+    /// `col BETWEEN min AND max` for the keys that are plain integer or
+    /// string target columns.
+    fn predicate(&self, keys: &[Key], names: &Names) -> Option<Expr> {
+        key_range_predicate(keys, &self.bounds, names)
+    }
+}
+
+fn key_range_predicate(keys: &[Key], ranges: &[Bounds], names: &Names) -> Option<Expr> {
     let mut predicate: Option<Expr> = None;
-    for (key, values) in keys.iter().zip(source_keys) {
+    for (key, range) in keys.iter().zip(ranges) {
         let columns = key.target.columns();
         let [path] = columns.as_slice() else { continue };
         let [alias, column] = path.as_slice() else {
@@ -1158,40 +1409,21 @@ fn key_range_predicate(keys: &[Key], source_keys: &[ArrayRef], names: &Names) ->
         if alias != &names.target_alias {
             continue;
         }
-        let bound = match values.data_type() {
-            ArrowType::Int8 | ArrowType::Int16 | ArrowType::Int32 | ArrowType::Int64 => {
-                let v =
-                    cast_with_options(values, &ArrowType::Int64, &CastOptions::default()).ok()?;
-                let v = v.as_any().downcast_ref::<arrow::array::Int64Array>()?;
-                let (min, max) = (arrow::compute::min(v)?, arrow::compute::max(v)?);
-                Some((min.to_string(), max.to_string(), false))
-            }
-            ArrowType::Utf8 => {
-                let v = values
-                    .as_any()
-                    .downcast_ref::<arrow::array::StringArray>()?;
-                let (min, max) = (
-                    arrow::compute::min_string(v)?,
-                    arrow::compute::max_string(v)?,
-                );
-                Some((min.to_string(), max.to_string(), true))
-            }
-            _ => None,
-        };
-        let Some((min, max, quoted)) = bound else {
-            continue;
-        };
-        let literal = |v: String| {
-            Box::new(Expr::Literal(if quoted {
-                delta_expr::Literal::String(v)
-            } else {
-                delta_expr::Literal::Number(v)
-            }))
+        let (low, high) = match range {
+            Bounds::Integer(min, max) => (
+                delta_expr::Literal::Number(min.to_string()),
+                delta_expr::Literal::Number(max.to_string()),
+            ),
+            Bounds::String(min, max) => (
+                delta_expr::Literal::String(min.clone()),
+                delta_expr::Literal::String(max.clone()),
+            ),
+            Bounds::Empty | Bounds::Unknown => continue,
         };
         let between = Expr::Between {
             expr: Box::new(Expr::Column(vec![column.clone()])),
-            low: literal(min),
-            high: literal(max),
+            low: Box::new(Expr::Literal(low)),
+            high: Box::new(Expr::Literal(high)),
             negated: false,
         };
         predicate = Some(match predicate {

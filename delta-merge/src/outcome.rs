@@ -17,4 +17,7 @@ pub struct DmlOutcome {
     pub metrics: BTreeMap<String, u64>,
     /// The table after the statement.
     pub snapshot: Snapshot,
+    /// How many times the statement read the target rows it joined: 1,
+    /// more for a MERGE whose source was larger than its memory budget.
+    pub passes: usize,
 }

@@ -180,12 +180,36 @@ fn model(target: &[Row], source: &[Row]) -> (Vec<Row>, [u64; 3]) {
 
 #[tokio::test]
 async fn merge_follows_deltas_semantics() {
+    merge_matches_the_model(None).await;
+}
+
+#[tokio::test]
+async fn a_source_larger_than_the_memory_budget_is_joined_in_passes() {
+    // every batch is over a budget of one byte: the source is spilled in
+    // partitions, each its own pass
+    merge_matches_the_model(Some(1)).await;
+}
+
+/// Runs the statement of [`model`] on each kind of table (with this memory
+/// budget) and compares with the model.
+async fn merge_matches_the_model(budget: Option<usize>) {
+    let mut copied = Vec::new();
     for (partitioned, dvs) in [(false, false), (true, false), (false, true), (true, true)] {
-        let what = format!("partitioned {partitioned}, deletion vectors {dvs}");
-        let (dir, table, before) = target("merge", partitioned, dvs).await;
+        let what = format!("partitioned {partitioned}, deletion vectors {dvs}, budget {budget:?}");
+        let name = if budget.is_some() {
+            "merge-spill"
+        } else {
+            "merge"
+        };
+        let (dir, table, before) = target(name, partitioned, dvs).await;
         let src = source();
         let b = batch(&src);
-        let statement = Merge::new(b.schema(), vec![b], e("t.id = s.id"))
+        let spill = dir.join("spill");
+        let mut statement = Merge::new(b.schema(), vec![b], e("t.id = s.id"));
+        if let Some(bytes) = budget {
+            statement = statement.with_memory_budget(bytes).with_spill_dir(&spill);
+        }
+        let statement = statement
             .with_aliases("t", "s")
             .when(Clause::MatchedDelete {
                 condition: Some(e("s.city IS NULL")),
@@ -215,8 +239,22 @@ async fn merge_follows_deltas_semantics() {
         if dvs {
             assert!(m["numTargetDeletionVectorsAdded"] > 0, "{what}: {m:?}");
         }
+        copied.push(m["numTargetRowsCopied"]);
+        match budget {
+            Some(_) => {
+                assert!(outcome.passes > 1, "{what}: {} passes", outcome.passes);
+                // the spilled partitions are gone
+                let left = std::fs::read_dir(&spill).map_or(0, |d| d.flatten().count());
+                assert_eq!(left, 0, "{what}");
+            }
+            None => assert_eq!(outcome.passes, 1, "{what}"),
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
+    // copy-on-write copies the unchanged rows of changed files, deletion
+    // vectors copy none
+    assert!(copied[0] > 0 && copied[1] > 0, "{copied:?}");
+    assert_eq!(copied[2..], [0, 0]);
 }
 
 #[tokio::test]
@@ -261,6 +299,20 @@ async fn duplicate_matches_and_bad_names_are_refused() {
     assert!(
         err.to_string()
             .contains("2 source rows matched the same target row"),
+        "{err}"
+    );
+    // also when the source is joined in passes: equal keys share a pass
+    let err = merge(
+        &table,
+        upsert(&dup, "target.id = source.id")
+            .with_memory_budget(1)
+            .with_spill_dir(dir.join("spill"))
+            .when(Clause::MatchedUpdateAll { condition: None }),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("matched the same target row"),
         "{err}"
     );
     let cases: Vec<(Merge, &str)> = vec![
