@@ -18,10 +18,33 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! An upsert that may add the source's new columns, holding at most 256 MiB
+//! of source rows in memory:
+//!
+//! ```no_run
+//! # async fn demo(
+//! #     table: delta_txn::Table,
+//! #     schema: arrow::datatypes::SchemaRef,
+//! #     rows: Vec<arrow::array::RecordBatch>,
+//! # ) -> Result<(), delta_merge::MergeError> {
+//! use delta_merge::{Clause, Merge, merge};
+//! let on = delta_expr::parse("target.id = source.id")?;
+//! let statement = Merge::new(schema, rows, on)
+//!     .when(Clause::MatchedUpdateAll { condition: None })
+//!     .when(Clause::NotMatchedInsertAll { condition: None })
+//!     .with_merge_schema(true)
+//!     .with_memory_budget(256 << 20);
+//! let outcome = merge(&table, statement).await?;
+//! println!("{} rows inserted", outcome.metrics["numTargetRowsInserted"]);
+//! # Ok(())
+//! # }
+//! ```
 
 mod assign;
 mod delete;
 mod error;
+mod keys;
 pub mod mark;
 mod merge;
 mod outcome;

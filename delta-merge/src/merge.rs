@@ -3,7 +3,9 @@
 //! Rows are matched with a hash join on the equalities of the ON condition
 //! between a target and a source expression (the rest of the condition is
 //! checked on each candidate pair); NULL keys never match. The source is
-//! held in memory; target files are read one at a time, only those whose
+//! held in memory up to a budget, beyond it spilled in key partitions and
+//! joined in passes ([`crate::source`]); target files are read one at a
+//! time, only those whose
 //! statistics can hold a key in the source's key range (every file when a
 //! NOT MATCHED BY SOURCE clause exists). Expressions see a row as two
 //! structs, the target's and the source's columns under their aliases;
@@ -17,7 +19,7 @@
 //! row, then streamed), or, with deletion vectors, the changed rows are
 //! marked and their new versions written.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -26,8 +28,7 @@ use arrow::array::{
     new_null_array,
 };
 use arrow::compute::{
-    CastOptions, and, cast_with_options, concat_batches, filter_record_batch, is_not_null, not,
-    take,
+    CastOptions, and, cast_with_options, concat_batches, filter_record_batch, not, take,
 };
 use arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
 use arrow::row::{RowConverter, SortField};
@@ -44,6 +45,7 @@ use roaring::RoaringTreemap;
 
 use crate::assign::Assignment;
 use crate::delete::{finish, refuse_change_data};
+use crate::keys::{KeyValues, SourceKeys, all_valid, partitions};
 use crate::mark::{mark_deleted, remove_files, uses_deletion_vectors};
 use crate::source::{DEFAULT_MEMORY_BUDGET, MergeSource, PARTITIONS, gather};
 use crate::{DmlOutcome, MergeError};
@@ -445,18 +447,18 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         .collect();
     let converter = RowConverter::new(fields)?;
     let mut key_range = KeyRange::new(keys.len());
+    let source_key_columns = |batch: &RecordBatch| {
+        let side = joined(&names, None, Some(&as_struct(batch)), batch.num_rows())?;
+        key_columns(&keys, &side, false)
+    };
     let spill_dir = merge.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let gathered = gather(
         merge.source,
         &merge.source_schema,
         merge.memory_budget,
         &spill_dir,
-        |batch: &RecordBatch| {
-            let side = joined(&names, None, Some(&as_struct(batch)), batch.num_rows())?;
-            let key_values = key_columns(&keys, &side, false)?;
-            key_range.observe(&key_values)?;
-            partitions(&converter, &key_values)
-        },
+        |batch: &RecordBatch| key_range.observe(&source_key_columns(batch)?),
+        |batch: &RecordBatch| partitions(&converter, &source_key_columns(batch)?),
     )
     .await?;
     let mut txn = Transaction::new(table, Some(snapshot.clone()), OPERATION)
@@ -512,7 +514,7 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
             num_source += source.num_rows() as u64;
             let source_side = joined(&names, None, Some(&source_struct), source.num_rows())?;
             let source_keys = key_columns(&keys, &source_side, false)?;
-            let source_rows = converter.convert_columns(&source_keys)?;
+            let source_rows = KeyValues::new(&converter, &source_keys)?;
             let source_valid = all_valid(&source_keys)?;
             let table_of_keys = SourceKeys::new(&source_rows, &source_valid);
             let mut in_pass = None;
@@ -708,70 +710,6 @@ fn row_index(batch: &RecordBatch) -> Result<UInt64Array, MergeError> {
         .ok_or_else(|| invalid("the scan gave no row index"))
 }
 
-/// The hash partition (of [`PARTITIONS`]) of each row's keys; rows with a
-/// NULL key (they never match) go to partition 0.
-fn partitions(converter: &RowConverter, keys: &[ArrayRef]) -> Result<Vec<u8>, MergeError> {
-    let rows = converter.convert_columns(keys)?;
-    let valid = all_valid(keys)?;
-    Ok((0..rows.num_rows())
-        .map(|i| match valid.value(i) {
-            true => partition_of_key(rows.row(i).data()),
-            false => 0,
-        })
-        .collect())
-}
-
-/// The partition of one key (in arrow's row format): a hash with fixed
-/// seeds, so that source and target rows agree.
-fn partition_of_key(key: &[u8]) -> u8 {
-    let hash = ahash::RandomState::with_seeds(0x5eed, 0xde17a, 0x3e46e, 0x9a55).hash_one(key);
-    // PARTITIONS is 64: the low six bits
-    (hash % PARTITIONS as u64) as u8
-}
-
-/// The source rows by key (in the row format): the first row of each key,
-/// then a chain to the next row with the same key.
-struct SourceKeys<'a> {
-    first: HashMap<&'a [u8], u32, ahash::RandomState>,
-    next: Vec<u32>,
-}
-
-/// The end of a chain in [`SourceKeys`].
-const END: u32 = u32::MAX;
-
-impl<'a> SourceKeys<'a> {
-    /// The table of the rows whose keys are all non-null (`valid`).
-    fn new(rows: &'a arrow::row::Rows, valid: &BooleanArray) -> SourceKeys<'a> {
-        let mut first: HashMap<&[u8], u32, ahash::RandomState> =
-            HashMap::with_capacity_and_hasher(rows.num_rows(), ahash::RandomState::new());
-        let mut next = vec![END; rows.num_rows()];
-        // rows are chained newest first, then each chain is walked in order
-        for i in (0..rows.num_rows()).rev() {
-            if !valid.value(i) {
-                continue;
-            }
-            let index = u32::try_from(i).unwrap_or(END);
-            if let Some(head) = first.insert(rows.row(i).data(), index) {
-                next[i] = head;
-            }
-        }
-        SourceKeys { first, next }
-    }
-
-    /// The source rows with this key, in source order.
-    fn matches(&self, key: &[u8]) -> impl Iterator<Item = u32> + '_ {
-        let mut at = self.first.get(key).copied().unwrap_or(END);
-        std::iter::from_fn(move || {
-            if at == END {
-                return None;
-            }
-            let row = at;
-            at = self.next[row as usize];
-            Some(row)
-        })
-    }
-}
-
 /// What a merge did, by row.
 #[derive(Debug, Default)]
 struct Counts {
@@ -848,14 +786,14 @@ impl Ctx<'_> {
         let target_struct = as_struct(&target);
         let side = joined(self.names, Some(&target_struct), None, n)?;
         let keys = key_columns(self.keys, &side, true)?;
-        let rows = self.converter.convert_columns(&keys)?;
+        let rows = KeyValues::new(self.converter, &keys)?;
         let valid = all_valid(&keys)?;
         // the target rows of this pass: those whose key partition it holds
         let in_pass: Vec<bool> = match &self.in_pass {
             None => vec![true; n],
             Some(set) => (0..n)
                 .map(|i| match valid.value(i) {
-                    true => set[usize::from(partition_of_key(rows.row(i).data()))],
+                    true => set[rows.partition(i)],
                     false => set[0],
                 })
                 .collect(),
@@ -866,7 +804,7 @@ impl Ctx<'_> {
             if !here || !valid.value(i) {
                 continue;
             }
-            for s in self.table_of_keys.matches(rows.row(i).as_ref()) {
+            for s in self.table_of_keys.matches(&rows, i) {
                 pair_t.push(u32::try_from(i).unwrap_or(u32::MAX));
                 pair_s.push(s);
             }
@@ -1236,19 +1174,6 @@ fn key_columns(
             })
         })
         .collect()
-}
-
-/// Rows where every key is non-null (NULL keys never match).
-fn all_valid(columns: &[ArrayRef]) -> Result<BooleanArray, MergeError> {
-    let mut valid: Option<BooleanArray> = None;
-    for c in columns {
-        let v = is_not_null(c)?;
-        valid = Some(match valid {
-            Some(acc) => and(&acc, &v)?,
-            None => v,
-        });
-    }
-    valid.ok_or_else(|| invalid("no key"))
 }
 
 /// Splits the qualified ON condition into key equalities (target side =

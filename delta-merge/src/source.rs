@@ -107,15 +107,16 @@ fn spill_error(path: &Path, error: impl std::fmt::Display) -> MergeError {
     }
 }
 
-/// Reads the source, calling `partitions` once on every batch (it gives
-/// each row's partition); once what is held passes `budget` bytes,
-/// everything goes to partition files under `spill_dir` instead.
+/// Reads the source, showing every batch to `observe` once; once what is
+/// held passes `budget` bytes, everything goes to partition files under
+/// `spill_dir` instead, each row to the partition `partitions` gives it.
 pub(crate) async fn gather(
     source: MergeSource,
     schema: &SchemaRef,
     budget: usize,
     spill_dir: &Path,
-    mut partitions: impl FnMut(&RecordBatch) -> Result<Vec<u8>, MergeError>,
+    mut observe: impl FnMut(&RecordBatch) -> Result<(), MergeError>,
+    partitions: impl Fn(&RecordBatch) -> Result<Vec<u8>, MergeError>,
 ) -> Result<Gathered, MergeError> {
     let mut stream = match source {
         MergeSource::Batches(batches) => futures::stream::iter(batches.into_iter().map(Ok)).boxed(),
@@ -143,16 +144,16 @@ pub(crate) async fn gather(
                 ),
             });
         }
-        let parts = partitions(&batch)?;
+        observe(&batch)?;
         match &mut spill {
-            Some(s) => s.write(&batch, &parts)?,
+            Some(s) => s.write(&batch, &partitions(&batch)?)?,
             None => {
                 held_bytes += batch.get_array_memory_size();
-                held.push((batch, parts));
+                held.push(batch);
                 if held_bytes > budget {
                     let mut s = Spilling::new(spill_dir, schema)?;
-                    for (b, p) in held.drain(..) {
-                        s.write(&b, &p)?;
+                    for b in held.drain(..) {
+                        s.write(&b, &partitions(&b)?)?;
                     }
                     spill = Some(s);
                 }
@@ -160,9 +161,7 @@ pub(crate) async fn gather(
         }
     }
     match spill {
-        None => Ok(Gathered::InMemory(
-            held.into_iter().map(|(b, _)| b).collect(),
-        )),
+        None => Ok(Gathered::InMemory(held)),
         Some(s) => Ok(Gathered::Spilled(s.finish(budget)?)),
     }
 }

@@ -369,3 +369,42 @@ async fn duplicate_matches_and_bad_names_are_refused() {
     assert_eq!(rows(&table).await.len(), before.len() + 3);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_composite_key_matches_on_every_part() {
+    for budget in [None, Some(1)] {
+        let (dir, table, before) = target("merge-composite", false, false).await;
+        // id 5 and 6 with their own city match; id 7 with another city and
+        // id 3 (null city in the target) do not
+        let src: Vec<Row> = vec![
+            (Some(5), city(5), Some(-5)),
+            (Some(6), city(6), Some(-6)),
+            (Some(7), Some("Bergen".into()), Some(-7)),
+            (Some(3), None, Some(-3)),
+        ];
+        let b = batch(&src);
+        let mut statement = Merge::new(
+            b.schema(),
+            vec![b],
+            e("target.id = source.id AND target.city = source.city"),
+        )
+        .when(Clause::MatchedUpdateAll { condition: None })
+        .when(Clause::NotMatchedInsertAll { condition: None });
+        if let Some(bytes) = budget {
+            statement = statement
+                .with_memory_budget(bytes)
+                .with_spill_dir(dir.join("spill"));
+        }
+        let outcome = merge(&table, statement).await.unwrap();
+        let mut expected: Vec<Row> = before
+            .into_iter()
+            .filter(|r| r.0 != Some(5) && r.0 != Some(6))
+            .collect();
+        expected.extend(src);
+        expected.sort();
+        assert_eq!(rows(&table).await, expected, "budget {budget:?}");
+        assert_eq!(outcome.metrics["numTargetRowsUpdated"], 2);
+        assert_eq!(outcome.metrics["numTargetRowsInserted"], 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
