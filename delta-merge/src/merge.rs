@@ -546,30 +546,38 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
                     .only_files(vec![index])
                     .with_row_index()
                     .execute()?;
-                // copy-on-write in one pass: a file's rows are held only
-                // until its first change; from then on they are written as
-                // they come
+                // copy-on-write in one pass: a file's rows (those that stay
+                // and the new versions, as they come) are held only until
+                // its first change, then written as they come; marking: only
+                // the new versions are written, gathered into batches of a
+                // useful size
                 let mut held: Vec<RecordBatch> = Vec::new();
+                let mut new_rows = Pending::default();
                 let mut changed_rows = RoaringTreemap::new();
                 let mut stay = 0;
                 while let Some(batch) = batches.next().await {
                     let out = ctx.target_batch(&batch?, &mut source_matched, &mut counts)?;
                     changed_rows |= &out.changed;
-                    stay += out.stay;
-                    let rows = if marking {
-                        // only the new versions of updated rows are written
-                        vec![out.updated]
-                    } else if !changed_rows.is_empty() {
-                        held.drain(..).chain([out.all]).collect()
-                    } else {
-                        held.push(out.all);
-                        Vec::new()
-                    };
-                    for rows in rows.iter().filter(|r| r.num_rows() > 0) {
-                        let rows = conformer.conform(rows)?;
-                        constraints.check(&rows)?;
-                        writer.write(&rows).await?;
+                    if marking {
+                        new_rows.push(out.updated);
+                        if let Some(rows) = new_rows.take_if_full(&target_arrow)? {
+                            put(&rows, &conformer, &constraints, &mut writer).await?;
+                        }
+                        continue;
                     }
+                    stay += out.stay.num_rows() as u64;
+                    held.push(match out.updated.num_rows() {
+                        0 => out.stay,
+                        _ => concat_batches(&target_arrow, [&out.stay, &out.updated])?,
+                    });
+                    if !changed_rows.is_empty() {
+                        for rows in held.drain(..) {
+                            put(&rows, &conformer, &constraints, &mut writer).await?;
+                        }
+                    }
+                }
+                if let Some(rows) = new_rows.take(&target_arrow)? {
+                    put(&rows, &conformer, &constraints, &mut writer).await?;
                 }
                 if changed_rows.is_empty() {
                     continue;
@@ -590,11 +598,7 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
                 let rows = take_struct(&source_struct, &UInt32Array::from(unmatched))?;
                 let side = joined(&names, None, Some(&rows), rows.len())?;
                 let inserted = ctx.insert(&side, &mut counts)?;
-                if inserted.num_rows() > 0 {
-                    let rows = conformer.conform(&inserted)?;
-                    constraints.check(&rows)?;
-                    writer.write(&rows).await?;
-                }
+                put(&inserted, &conformer, &constraints, &mut writer).await?;
             }
         }
         if marking && !deletion_vectors {
@@ -660,6 +664,62 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     Ok(outcome)
 }
 
+/// Rows waiting to be written together.
+#[derive(Default)]
+struct Pending {
+    batches: Vec<RecordBatch>,
+    rows: usize,
+}
+
+/// How many rows [`Pending`] gathers before they are written.
+const PENDING_ROWS: usize = 64 * 1024;
+
+impl Pending {
+    fn push(&mut self, batch: RecordBatch) {
+        if batch.num_rows() > 0 {
+            self.rows += batch.num_rows();
+            self.batches.push(batch);
+        }
+    }
+
+    /// All rows, if there are enough.
+    fn take_if_full(&mut self, schema: &SchemaRef) -> Result<Option<RecordBatch>, MergeError> {
+        match self.rows >= PENDING_ROWS {
+            true => self.take(schema),
+            false => Ok(None),
+        }
+    }
+
+    /// All rows, if any.
+    fn take(&mut self, schema: &SchemaRef) -> Result<Option<RecordBatch>, MergeError> {
+        if self.rows == 0 {
+            return Ok(None);
+        }
+        self.rows = 0;
+        Ok(Some(concat_batches(
+            schema,
+            &std::mem::take(&mut self.batches),
+        )?))
+    }
+}
+
+/// Conforms rows to the table schema, checks the constraints and writes
+/// them.
+async fn put(
+    rows: &RecordBatch,
+    conformer: &Conformer,
+    constraints: &Constraints,
+    writer: &mut delta_io::writer::DataWriter,
+) -> Result<(), MergeError> {
+    if rows.num_rows() == 0 {
+        return Ok(());
+    }
+    let rows = conformer.conform(rows)?;
+    constraints.check(&rows)?;
+    writer.write(&rows).await?;
+    Ok(())
+}
+
 /// Writes the rows of file `index` that are not in `changed` again (copy-
 /// on-write after a merge in several passes); returns how many.
 async fn copy_unchanged(
@@ -693,10 +753,8 @@ async fn copy_unchanged(
         let mut fields = kept.schema().fields().to_vec();
         fields.pop();
         let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-        let rows = conformer.conform(&rows)?;
-        constraints.check(&rows)?;
         copied += rows.num_rows() as u64;
-        writer.write(&rows).await?;
+        put(&rows, conformer, constraints, writer).await?;
     }
     Ok(copied)
 }
@@ -731,10 +789,8 @@ impl Counts {
 
 /// What one target batch becomes.
 struct TargetOut {
-    /// Every row that stays, changed or not (copy-on-write in one pass).
-    all: RecordBatch,
-    /// How many rows of `all` are unchanged.
-    stay: u64,
+    /// The rows that stay unchanged (copy-on-write in one pass).
+    stay: RecordBatch,
     /// Only the new versions of updated rows (deletion vectors).
     updated: RecordBatch,
     /// Row indexes (in the file) of rows updated or deleted.
@@ -894,13 +950,25 @@ impl Ctx<'_> {
             .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
             .collect();
         let unmatched_rows = UInt32Array::from(unmatched_rows);
-        let lonely = joined(
-            self.names,
-            Some(&take_struct(&target_struct, &unmatched_rows)?),
-            None,
-            unmatched_rows.len(),
-        )?;
-        let by_source = self.apply(Kind::NotMatchedBySource, &lonely, counts)?;
+        let by_source = if self
+            .clauses
+            .iter()
+            .any(|c| c.kind == Kind::NotMatchedBySource)
+        {
+            let lonely = joined(
+                self.names,
+                Some(&take_struct(&target_struct, &unmatched_rows)?),
+                None,
+                unmatched_rows.len(),
+            )?;
+            self.apply(Kind::NotMatchedBySource, &lonely, counts)?
+        } else {
+            // no clause for them: they all stay, without copying them
+            Applied {
+                untouched: BooleanArray::from(vec![true; unmatched_rows.len()]),
+                updated: RecordBatch::new_empty(Arc::clone(self.target_arrow)),
+            }
+        };
         // which target rows changed, and the rows that stay
         let mut changed = RoaringTreemap::new();
         for (rows, which) in [(&pair_t, &matched), (&unmatched_rows, &by_source)] {
@@ -913,42 +981,24 @@ impl Ctx<'_> {
         let updated = concat_batches(self.target_arrow, [&matched.updated, &by_source.updated])?;
         if self.marking {
             return Ok(TargetOut {
-                all: RecordBatch::new_empty(Arc::clone(self.target_arrow)),
-                stay: 0,
+                stay: RecordBatch::new_empty(Arc::clone(self.target_arrow)),
                 updated,
                 changed,
             });
         }
         // copy-on-write: untouched rows of matched pairs stay once per target
         // row (several matches are only allowed when nothing changes them)
-        let mut untouched_matched = vec![false; n];
-        for (i, row) in pair_t.values().iter().enumerate() {
-            if matched.untouched.value(i) {
-                untouched_matched[*row as usize] = true;
+        let mut stays = vec![false; n];
+        for (rows, which) in [(&pair_t, &matched), (&unmatched_rows, &by_source)] {
+            for (i, row) in rows.values().iter().enumerate() {
+                if which.untouched.value(i) {
+                    stays[*row as usize] = true;
+                }
             }
         }
-        let stay_unmatched: Vec<u32> = unmatched_rows
-            .values()
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| by_source.untouched.value(*i))
-            .map(|(_, r)| *r)
-            .collect();
-        let stay: Vec<u32> = (0..n)
-            .filter(|&i| untouched_matched[i])
-            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
-            .chain(stay_unmatched)
-            .collect();
-        // the rows that stay and the new versions, copied once
-        let picks: Vec<(usize, usize)> = stay
-            .iter()
-            .map(|&r| (0, r as usize))
-            .chain((0..updated.num_rows()).map(|r| (1, r)))
-            .collect();
-        let all = interleave_batches(&[&target, &updated], &picks)?;
+        let stay = filter_record_batch(&target, &BooleanArray::from(stays))?;
         Ok(TargetOut {
-            all,
-            stay: stay.len() as u64,
+            stay,
             updated,
             changed,
         })
@@ -1095,25 +1145,6 @@ fn take_struct(array: &StructArray, indices: &UInt32Array) -> Result<StructArray
         .downcast_ref::<StructArray>()
         .cloned()
         .ok_or_else(|| invalid("taking rows of a struct gave no struct"))
-}
-
-/// Rows `(batch, row)` of batches of one schema, in this order.
-fn interleave_batches(
-    batches: &[&RecordBatch],
-    picks: &[(usize, usize)],
-) -> Result<RecordBatch, MergeError> {
-    let schema = batches[0].schema();
-    let columns = (0..schema.fields().len())
-        .map(|c| {
-            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-            arrow::compute::interleave(&arrays, picks)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new_with_options(
-        schema,
-        columns,
-        &arrow::array::RecordBatchOptions::new().with_row_count(Some(picks.len())),
-    )?)
 }
 
 fn take_batch(batch: &RecordBatch, indices: &UInt32Array) -> Result<RecordBatch, MergeError> {
