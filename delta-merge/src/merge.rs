@@ -709,7 +709,7 @@ async fn put(
     rows: &RecordBatch,
     conformer: &Conformer,
     constraints: &Constraints,
-    writer: &mut delta_io::writer::DataWriter,
+    writer: &mut delta_txn::background_writer::BackgroundWriter,
 ) -> Result<(), MergeError> {
     if rows.num_rows() == 0 {
         return Ok(());
@@ -728,7 +728,7 @@ async fn copy_unchanged(
     changed: &RoaringTreemap,
     conformer: &Conformer,
     constraints: &Constraints,
-    writer: &mut delta_io::writer::DataWriter,
+    writer: &mut delta_txn::background_writer::BackgroundWriter,
 ) -> Result<u64, MergeError> {
     let mut copied = 0;
     let mut batches = snapshot

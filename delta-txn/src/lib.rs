@@ -10,6 +10,7 @@
 //! ```
 
 mod alter;
+pub mod background_writer;
 pub mod column_mapping;
 pub mod conflict;
 pub mod constraints;

@@ -12,6 +12,7 @@ use delta_schema::{StructField, StructType};
 use futures::StreamExt;
 use roaring::RoaringTreemap;
 
+use crate::background_writer::BackgroundWriter;
 use crate::enforce::Conformer;
 use crate::skipping::partition_values;
 use crate::{Snapshot, Table, TxnError};
@@ -151,21 +152,22 @@ pub async fn matching_files(
 
 /// A writer of data files for `table` with schema `schema` and the
 /// partitioning, column mapping and writer properties of `metadata` (a
-/// snapshot's, or the new metadata of a transaction that changes them).
+/// snapshot's, or the new metadata of a transaction that changes them),
+/// encoding on a task of its own while the caller makes the next rows.
 pub fn data_writer(
     table: &Table,
     metadata: &Metadata,
     schema: &StructType,
-) -> Result<DataWriter, TxnError> {
+) -> Result<BackgroundWriter, TxnError> {
     let properties = TableProperties::parse(&metadata.configuration)?;
-    Ok(DataWriter::try_new(
+    Ok(BackgroundWriter::new(DataWriter::try_new(
         table.location().store.clone(),
         table.location().root.clone(),
         schema,
         &metadata.partition_columns,
         properties.column_mapping,
         WriterOptions::from_table(&properties),
-    )?)
+    )?))
 }
 
 /// Writes the rows of the files `files` (indices in the snapshot) again,
@@ -177,7 +179,7 @@ pub async fn rewrite_files(
     files: &[usize],
     mut change: impl FnMut(RecordBatch) -> Result<RecordBatch, TxnError>,
     conformer: &Conformer,
-    writer: &mut DataWriter,
+    writer: &mut BackgroundWriter,
 ) -> Result<u64, TxnError> {
     let mut written = 0;
     for &i in files {
