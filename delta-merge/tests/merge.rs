@@ -183,7 +183,9 @@ async fn merge_follows_deltas_semantics() {
     merge_matches_the_model(None).await;
 }
 
-#[tokio::test]
+// on a multi-threaded runtime: the data files are written on a task of
+// their own
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_larger_than_the_memory_budget_is_joined_in_passes() {
     // every batch is over a budget of one byte: the source is spilled in
     // partitions, each its own pass

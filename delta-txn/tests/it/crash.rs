@@ -111,6 +111,17 @@ async fn every_crash_point_leaves_the_state_before_or_after() {
 /// checksum and checkpoint, each crash point before and after its write.
 #[tokio::test]
 async fn every_crash_point_of_a_data_write_leaves_the_state_before_or_after() {
+    data_write_crash_points().await;
+}
+
+/// The same where the data files are written on a task of their own (a
+/// multi-threaded runtime): the task's errors reach the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_crash_point_of_a_background_data_write_leaves_the_state_before_or_after() {
+    data_write_crash_points().await;
+}
+
+async fn data_write_crash_points() {
     use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
     use delta_txn::WriteOptions;
 
