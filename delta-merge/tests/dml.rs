@@ -11,9 +11,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
 use delta_expr::parse;
-use delta_merge::{MergeError, delete, update};
+use delta_merge::{Clause, Merge, MergeError, delete, merge, update};
 use delta_txn::{Table, TxnError, WriteOptions};
 use futures::stream;
 
@@ -328,9 +328,9 @@ async fn bad_statements_change_nothing() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// DELETE and UPDATE on a table Spark wrote with deletion vectors: rows its
-/// vectors delete stay deleted, and with `delta.enableDeletionVectors` our
-/// vectors extend Spark's.
+/// DELETE, UPDATE and MERGE on a table Spark wrote with deletion vectors:
+/// rows its vectors delete stay deleted, and with
+/// `delta.enableDeletionVectors` our vectors extend Spark's.
 #[tokio::test]
 async fn dml_on_spark_deletion_vectors() {
     use arrow::compute::cast;
@@ -420,6 +420,53 @@ async fn dml_on_spark_deletion_vectors() {
                 "{spark_dvs:?} -> {ours:?}"
             );
         }
+        // MERGE into it: six existing keys updated, one new row inserted
+        let mut keys: Vec<(i64, i64)> = expected.iter().map(|r| (r.0, r.1)).collect();
+        keys.dedup();
+        keys.truncate(6);
+        let mut source_keys = keys.clone();
+        source_keys.push((keys[0].0, 1_000_000));
+        let int_column = |values: Vec<i32>| Arc::new(Int32Array::from(values)) as ArrayRef;
+        let source = RecordBatch::try_from_iter([
+            (
+                "part",
+                int_column(source_keys.iter().map(|k| k.0 as i32).collect()),
+            ),
+            (
+                "col1",
+                int_column(source_keys.iter().map(|k| k.1 as i32).collect()),
+            ),
+            (
+                "col2",
+                Arc::new(StringArray::from(vec!["merged"; source_keys.len()])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let statement = Merge::new(
+            source.schema(),
+            vec![source],
+            parse("target.part = source.part AND target.col1 = source.col1").unwrap(),
+        )
+        .when(Clause::MatchedUpdate {
+            condition: None,
+            set: vec![("col2".to_string(), parse("source.col2").unwrap())],
+        })
+        .when(Clause::NotMatchedInsertAll { condition: None });
+        let outcome = merge(&table, statement).await.unwrap();
+        let mut updated = 0;
+        for r in expected.iter_mut().filter(|r| keys.contains(&(r.0, r.1))) {
+            r.2 = "merged".to_string();
+            updated += 1;
+        }
+        expected.push((keys[0].0, 1_000_000, "merged".to_string()));
+        expected.sort();
+        assert_eq!(
+            read(table.clone()).await,
+            expected,
+            "merge, deletion vectors {dvs}"
+        );
+        assert_eq!(outcome.metrics["numTargetRowsUpdated"], updated);
+        assert_eq!(outcome.metrics["numTargetRowsInserted"], 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

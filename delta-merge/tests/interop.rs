@@ -1,5 +1,6 @@
-//! Tables DELETE and UPDATE change, with and without deletion vectors, for
-//! the interop check: `cargo xtask test` runs this with `DELTA_INTEROP_DIR`
+//! Tables DELETE, UPDATE and MERGE (with schema merging) change, with and
+//! without deletion vectors, for the interop check: `cargo xtask test` runs
+//! this with `DELTA_INTEROP_DIR`
 //! and has delta-rs and Polars read every version (see delta-txn's interop
 //! test for the report format). Without the variable the tables go to a
 //! scratch directory.
@@ -117,6 +118,28 @@ async fn make(dir: &Path, name: &str, partitioned: bool, dvs: bool) {
     delta_merge::delete(&table, Some(&parse("id >= 2000").unwrap()))
         .await
         .unwrap();
+    // an upsert that adds a column: ids 1990..2010, some there, some not
+    let upsert = rows(1990..2010);
+    let notes: Vec<String> = (1990..2010).map(|i| format!("n{i}")).collect();
+    let mut columns = upsert.columns().to_vec();
+    columns.push(Arc::new(StringArray::from(notes)) as ArrayRef);
+    let mut fields = upsert.schema().fields().to_vec();
+    fields.push(Arc::new(arrow::datatypes::Field::new(
+        "note",
+        arrow::datatypes::DataType::Utf8,
+        true,
+    )));
+    let source =
+        RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns).unwrap();
+    let statement = delta_merge::Merge::new(
+        source.schema(),
+        vec![source],
+        parse("target.id = source.id").unwrap(),
+    )
+    .with_merge_schema(true)
+    .when(delta_merge::Clause::MatchedUpdateAll { condition: None })
+    .when(delta_merge::Clause::NotMatchedInsertAll { condition: None });
+    delta_merge::merge(&table, statement).await.unwrap();
     report(dir, name).await;
 }
 
@@ -139,10 +162,14 @@ async fn write_dml_interop_tables() {
     );
     let batches = snapshot.scan().collect().await.unwrap();
     let count: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let expected = (0..2000i64)
-        .filter(|i| i % 100 != 7 && i % 100 != 8 && !(i % 3 == 1 && *i < 1500) && i % 3 != 2)
+    // the rows the deletes left, and the upserted ones
+    let expected = (0..2010i64)
+        .filter(|i| {
+            *i >= 1990 || (i % 100 != 7 && i % 100 != 8 && !(i % 3 == 1 && *i < 1500) && i % 3 != 2)
+        })
         .count();
     assert_eq!(count, expected);
+    assert!(snapshot.schema().field("note").is_some());
     if std::env::var_os("DELTA_INTEROP_DIR").is_none() {
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -105,7 +105,7 @@ fn interop(peer: &mut Peer) -> Result<(), String> {
             &["test", "-p", "delta-txn", "--test", "interop"],
             &[("DELTA_INTEROP_DIR", dir.as_str())],
         )?;
-        // tables DELETE and UPDATE changed, with deletion vectors or not
+        // tables DELETE, UPDATE and MERGE changed, with deletion vectors or not
         cargo(
             &["test", "-p", "delta-merge", "--test", "interop"],
             &[("DELTA_INTEROP_DIR", dir.as_str())],
