@@ -430,7 +430,11 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
     }
     // the ON condition: equalities for the hash join, the rest per pair
     let on = names.qualify(&merge.on, Sides::Both, "the ON condition")?;
-    let (keys, residual) = split_on(&on, &names)?;
+    let OnParts {
+        keys,
+        residual,
+        target_only,
+    } = split_on(&on, &names)?;
     let residual = residual
         .map(|r| bind_predicate(&r, &names.joined))
         .transpose()?;
@@ -472,7 +476,14 @@ pub async fn merge(table: &Table, merge: Merge) -> Result<DmlOutcome, MergeError
         txn.read_whole_table();
         (0..snapshot.files().len()).collect()
     } else {
-        match key_range.predicate(&keys, &names) {
+        // the source's key range and the ON condition's conjuncts on the
+        // target alone
+        let range = key_range.predicate(&keys, &names);
+        let pruning = match (range, target_only) {
+            (Some(r), Some(t)) => Some(Expr::And(Box::new(r), Box::new(t))),
+            (r, t) => r.or(t),
+        };
+        match pruning {
             Some(predicate) => {
                 txn.read_predicate(predicate.clone());
                 snapshot.scan().with_predicate(predicate).chosen_files()?
@@ -1209,7 +1220,7 @@ fn key_columns(
 
 /// Splits the qualified ON condition into key equalities (target side =
 /// source side) and the rest.
-fn split_on(on: &Expr, names: &Names) -> Result<(Vec<Key>, Option<Expr>), MergeError> {
+fn split_on(on: &Expr, names: &Names) -> Result<OnParts, MergeError> {
     let mut conjuncts = Vec::new();
     flatten_and(on, &mut conjuncts);
     let side_of = |e: &Expr| -> Option<bool> {
@@ -1231,6 +1242,7 @@ fn split_on(on: &Expr, names: &Names) -> Result<(Vec<Key>, Option<Expr>), MergeE
     };
     let mut keys = Vec::new();
     let mut rest: Option<Expr> = None;
+    let mut target_only: Option<Expr> = None;
     for c in conjuncts {
         if let Expr::Compare(CompareOp::Eq, a, b) = &c {
             let (t, s) = match (side_of(a), side_of(b)) {
@@ -1259,10 +1271,16 @@ fn split_on(on: &Expr, names: &Names) -> Result<(Vec<Key>, Option<Expr>), MergeE
                 continue;
             }
         }
-        rest = Some(match rest {
-            Some(r) => Expr::And(Box::new(r), Box::new(c)),
-            None => c,
-        });
+        if side_of(&c) == Some(true) {
+            // on target columns alone: also a filter of the target files
+            let unqualified = c.try_map_columns(&mut |path: &[String]| {
+                Ok::<_, ()>(Expr::Column(path[1..].to_vec()))
+            });
+            if let Ok(e) = unqualified {
+                target_only = Some(and_also(target_only, e));
+            }
+        }
+        rest = Some(and_also(rest, c));
     }
     if keys.is_empty() {
         return Err(MergeError::Unsupported {
@@ -1271,7 +1289,30 @@ fn split_on(on: &Expr, names: &Names) -> Result<(Vec<Key>, Option<Expr>), MergeE
                 .to_string(),
         });
     }
-    Ok((keys, rest))
+    Ok(OnParts {
+        keys,
+        residual: rest,
+        target_only,
+    })
+}
+
+/// The ON condition, split.
+struct OnParts {
+    /// The target = source equalities.
+    keys: Vec<Key>,
+    /// The other conjuncts, checked on each pair.
+    residual: Option<Expr>,
+    /// The conjuncts that read target columns only (unqualified): no target
+    /// row where they are not true can match.
+    target_only: Option<Expr>,
+}
+
+/// `a AND b`, or `b` alone.
+fn and_also(a: Option<Expr>, b: Expr) -> Expr {
+    match a {
+        Some(a) => Expr::And(Box::new(a), Box::new(b)),
+        None => b,
+    }
 }
 
 fn flatten_and(e: &Expr, out: &mut Vec<Expr>) {

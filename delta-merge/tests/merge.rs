@@ -410,3 +410,32 @@ async fn a_composite_key_matches_on_every_part() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[tokio::test]
+async fn on_conjuncts_over_the_target_alone_prune_its_files() {
+    let (dir, table, _) = target("merge-prune", true, false).await;
+    // the files of every city but Oslo are gone: a merge that read them
+    // would fail
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with("city=") && name != "city=Oslo" {
+            std::fs::remove_dir_all(entry.path()).unwrap();
+        }
+    }
+    let src: Vec<Row> = (0..4).map(|i| (Some(i), city(i), Some(-i))).collect();
+    let b = batch(&src);
+    let statement = Merge::new(
+        b.schema(),
+        vec![b],
+        e("target.id = source.id AND target.city = 'Oslo'"),
+    )
+    .when(Clause::MatchedUpdate {
+        condition: None,
+        set: vec![("score".into(), e("source.score"))],
+    });
+    let outcome = merge(&table, statement).await.unwrap();
+    // id 0 is the one in Oslo
+    assert_eq!(outcome.metrics["numTargetRowsUpdated"], 1);
+    assert_eq!(outcome.metrics["numTargetFilesRemoved"], 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
