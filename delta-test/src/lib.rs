@@ -31,9 +31,11 @@
 mod canonical;
 mod failing;
 mod fs;
+mod interpose;
 mod proxy;
 
 pub use canonical::{CanonicalError, canonical_hash, canonical_lines, canonical_rows};
 pub use failing::FailingStore;
 pub use fs::{copy_tree, scratch_copy, scratch_dir, testdata_dir};
+pub use interpose::InterposingStore;
 pub use proxy::FaultProxy;
