@@ -63,8 +63,9 @@ pub enum Command {
 pub struct MergeArgs {
     /// The target table.
     pub table: String,
-    /// The source rows: a Parquet, CSV or JSON-lines file.
-    #[arg(long, value_name = "FILE")]
+    /// The source rows: a Parquet, CSV or JSON-lines file, or another
+    /// Delta table (a directory with a _delta_log, or a URL).
+    #[arg(long, value_name = "FILE|TABLE")]
     pub source: PathBuf,
     /// How target and source rows match, e.g. "target.id = source.id".
     #[arg(long, value_name = "COND")]

@@ -56,18 +56,7 @@ pub async fn merge(args: &MergeArgs) -> CliResult<()> {
         return Err("give at least one --when-... clause".into());
     }
     let on = delta::expr::parse(&args.on)?;
-    let schema = input::schema(&args.source, None)?;
-    // read as the merge goes: a source larger than the memory budget is
-    // spilled, never held whole
-    let path = args.source.display().to_string();
-    let source = futures::stream::iter(input::batches(&args.source, &schema)?).map(move |b| {
-        b.map_err(|e| delta::merge::MergeError::Source {
-            source_name: path.clone(),
-            reason: e.to_string(),
-        })
-    });
-    let mut statement =
-        Merge::from_stream(schema, source.boxed(), on).with_merge_schema(args.merge_schema);
+    let mut statement = source(args, on).await?.with_merge_schema(args.merge_schema);
     for clause in clauses {
         statement = statement.when(clause);
     }
@@ -77,6 +66,25 @@ pub async fn merge(args: &MergeArgs) -> CliResult<()> {
     progress.finish_and_clear();
     print_outcome(&outcome?, "merged");
     Ok(())
+}
+
+/// The merge of `--source`: another Delta table (a directory with a
+/// `_delta_log`, or a URL), or a file, read as the merge goes (a source
+/// larger than the memory budget is spilled, never held whole).
+async fn source(args: &MergeArgs, on: Expr) -> CliResult<Merge> {
+    let name = args.source.display().to_string();
+    if name.contains("://") || args.source.join("_delta_log").is_dir() {
+        let snapshot = Table::open(&name).await?.snapshot().await?;
+        return Ok(Merge::from_snapshot(&snapshot, on)?);
+    }
+    let schema = input::schema(&args.source, None)?;
+    let rows = futures::stream::iter(input::batches(&args.source, &schema)?).map(move |b| {
+        b.map_err(|e| delta::merge::MergeError::Source {
+            source_name: name.clone(),
+            reason: e.to_string(),
+        })
+    });
+    Ok(Merge::from_stream(schema, rows.boxed(), on))
 }
 
 /// The MERGE clauses in command-line order, each `--if` given to the

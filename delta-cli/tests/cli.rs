@@ -1078,3 +1078,55 @@ fn merge_upserts_in_clause_order_and_prints_metrics() {
     }
     assert_eq!(ok(&["history", t, "--json"]).lines().count(), 3);
 }
+
+#[test]
+fn merge_takes_a_table_as_source_and_merges_schemas() {
+    let dir = scratch("merge-table-source");
+    let target = dir.join("target.csv");
+    fs::write(&target, "id,city,score\n1,Oslo,10\n2,Rome,20\n").unwrap();
+    let changes = dir.join("changes.csv");
+    fs::write(
+        &changes,
+        "id,city,score,note\n2,Rome,25,late\n3,Lima,30,new\n",
+    )
+    .unwrap();
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    let s = dir.join("s");
+    let s = s.to_str().unwrap();
+    ok(&["write", t, target.to_str().unwrap()]);
+    ok(&["write", s, changes.to_str().unwrap()]);
+    let merge = |extra: &[&str]| {
+        let mut args = vec![
+            "merge",
+            t,
+            "--source",
+            s,
+            "--on",
+            "target.id = source.id",
+            "--when-matched-update-all",
+            "--when-not-matched-insert-all",
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    // without --merge-schema the source's new column is left out
+    let without: Vec<String> = merge(&[]);
+    let without: Vec<&str> = without.iter().map(String::as_str).collect();
+    ok(&without);
+    let header = ok(&["cat", t, "--format", "csv"]);
+    assert_eq!(header.lines().next(), Some("id,city,score"), "{header}");
+    // with it the table gains the column
+    let with: Vec<String> = merge(&["--merge-schema"]);
+    let with: Vec<&str> = with.iter().map(String::as_str).collect();
+    let out = ok(&with);
+    assert!(out.contains("numTargetRowsUpdated: 2"), "{out}");
+    let rows: BTreeSet<String> = ok(&["cat", t, "--format", "csv"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(rows.contains("id,city,score,note"), "{rows:?}");
+    assert!(rows.contains("2,Rome,25,late"), "{rows:?}");
+    assert!(rows.contains("3,Lima,30,new"), "{rows:?}");
+    assert!(rows.contains("1,Oslo,10,"), "{rows:?}");
+}

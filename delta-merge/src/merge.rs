@@ -38,7 +38,7 @@ use delta_schema::{DataType, StructField, StructType, add_source_columns};
 use delta_txn::constraints::Constraints;
 use delta_txn::enforce::Conformer;
 use delta_txn::rewrite::data_writer;
-use delta_txn::{Table, Transaction, TxnError, evolve_schema, now_ms};
+use delta_txn::{Snapshot, Table, Transaction, TxnError, evolve_schema, now_ms};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use roaring::RoaringTreemap;
@@ -179,6 +179,16 @@ impl Merge {
         on: Expr,
     ) -> Merge {
         Merge::from_source(source_schema, MergeSource::Stream(source), on)
+    }
+
+    /// A merge of the rows of another table (the snapshot given: its latest
+    /// version, or any other) into the target on `on`.
+    pub fn from_snapshot(source: &Snapshot, on: Expr) -> Result<Merge, MergeError> {
+        let rows = source
+            .scan()
+            .execute()?
+            .map(|b| b.map_err(MergeError::from));
+        Ok(Merge::from_stream(source.arrow_schema(), rows.boxed(), on))
     }
 
     fn from_source(source_schema: SchemaRef, source: MergeSource, on: Expr) -> Merge {
@@ -734,7 +744,7 @@ async fn put(
 /// Writes the rows of file `index` that are not in `changed` again (copy-
 /// on-write after a merge in several passes); returns how many.
 async fn copy_unchanged(
-    snapshot: &delta_txn::Snapshot,
+    snapshot: &Snapshot,
     index: usize,
     changed: &RoaringTreemap,
     conformer: &Conformer,

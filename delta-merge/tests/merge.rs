@@ -439,3 +439,30 @@ async fn on_conjuncts_over_the_target_alone_prune_its_files() {
     assert_eq!(outcome.metrics["numTargetFilesRemoved"], 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn another_table_is_a_source() {
+    let (dir, table, mut before) = target("merge-from-table", false, false).await;
+    let (source_dir, source_table, _) = target("merge-source-table", true, false).await;
+    // the source table: its rows of ids 0..5 changed, and a new one
+    let changes = batch(&[(Some(2), None, Some(-2)), (Some(99), city(99), Some(99))]);
+    let statement = Merge::new(changes.schema(), vec![changes], e("target.id = source.id"))
+        .when(Clause::MatchedUpdateAll { condition: None })
+        .when(Clause::NotMatchedInsertAll { condition: None });
+    merge(&source_table, statement).await.unwrap();
+    let source_rows = rows(&source_table).await;
+    // merge the whole source table into the target
+    let snapshot = source_table.snapshot().await.unwrap();
+    let statement = Merge::from_snapshot(&snapshot, e("target.id = source.id"))
+        .unwrap()
+        .when(Clause::MatchedUpdateAll { condition: None })
+        .when(Clause::NotMatchedInsertAll { condition: None });
+    let outcome = merge(&table, statement).await.unwrap();
+    assert_eq!(outcome.metrics["numSourceRows"], source_rows.len() as u64);
+    before.retain(|r| !source_rows.iter().any(|s| s.0 == r.0));
+    before.extend(source_rows);
+    before.sort();
+    assert_eq!(rows(&table).await, before);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&source_dir).unwrap();
+}
