@@ -55,6 +55,27 @@ pub enum Command {
     /// the first that matches a row wins; an `--if COND` belongs to the
     /// clause flag right before it.
     Merge(MergeArgs),
+    /// Compact small files into files of about the target size, e.g.
+    /// `delta optimize t --where "day = DATE '2024-01-01'"`; the rows stay
+    /// the same.
+    Optimize(OptimizeArgs),
+}
+
+/// `delta optimize`.
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
+    /// The table.
+    pub table: String,
+    /// The size in bytes to pack files toward (the table's
+    /// delta.targetFileSize, else 1 GiB).
+    #[arg(long, value_name = "BYTES")]
+    pub target_size: Option<u64>,
+    /// Cluster the rows by these columns (Z-order).
+    #[arg(long, value_name = "c1,c2", value_delimiter = ',')]
+    pub zorder_by: Vec<String>,
+    /// Only the partitions where this predicate (on partition columns) is true.
+    #[arg(long = "where", value_name = "PARTITION_PRED")]
+    pub predicate: Option<String>,
 }
 
 /// `delta merge`. The clause flags are read in command-line order (see

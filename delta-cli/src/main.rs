@@ -18,6 +18,7 @@ mod describe;
 mod dml;
 mod history;
 mod input;
+mod optimize;
 mod output;
 mod progress;
 mod write;
@@ -82,5 +83,6 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Delete(args) => dml::delete(args).await,
         Command::Update(args) => dml::update(args).await,
         Command::Merge(args) => dml::merge(args).await,
+        Command::Optimize(args) => optimize::run(args).await,
     }
 }

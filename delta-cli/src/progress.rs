@@ -21,20 +21,45 @@ pub fn bar(message: &str) -> ProgressBar {
     bar
 }
 
-/// A bar the library moves (`delta::txn::progress::Progress`).
-pub struct Bar(pub ProgressBar);
+/// A bar the library moves (`delta::txn::progress::Progress`), in rows or
+/// in bytes.
+pub struct Bar {
+    bar: ProgressBar,
+    template: &'static str,
+}
+
+impl Bar {
+    /// Counts rows checked.
+    pub fn rows_checked(bar: ProgressBar) -> Bar {
+        Bar {
+            bar,
+            template: "{bar:30} {human_pos}/{human_len} rows checked ({per_sec}, {eta} left)",
+        }
+    }
+
+    /// Counts bytes rewritten.
+    pub fn bytes_rewritten(bar: ProgressBar) -> Bar {
+        Bar {
+            bar,
+            template: "{bar:30} {binary_bytes}/{binary_total_bytes} rewritten ({binary_bytes_per_sec}, {eta} left)",
+        }
+    }
+
+    /// Removes the bar from the terminal.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
 
 impl delta::txn::progress::Progress for Bar {
     fn total(&self, units: u64) {
-        self.0.set_length(units);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{bar:30} {human_pos}/{human_len} rows checked ({per_sec}, {eta} left)",
-        ) {
-            self.0.set_style(style);
+        self.bar.set_length(units);
+        if let Ok(style) = ProgressStyle::with_template(self.template) {
+            self.bar.set_style(style);
         }
     }
 
     fn advance(&self, units: u64) {
-        self.0.inc(units);
+        self.bar.inc(units);
     }
 }

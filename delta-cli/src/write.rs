@@ -140,12 +140,12 @@ pub async fn constraint(args: &ConstraintArgs) -> CliResult<()> {
             name,
             expression,
         } => {
-            let bar = Bar(progress::bar("rows checked"));
+            let bar = Bar::rows_checked(progress::bar("rows checked"));
             let outcome = Table::open(table)
                 .await?
                 .add_constraint_with(name, expression, &bar)
                 .await;
-            bar.0.finish_and_clear();
+            bar.finish();
             let outcome = outcome?;
             println!(
                 "added constraint {} ({expression}) at version {}",

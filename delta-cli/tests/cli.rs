@@ -1130,3 +1130,36 @@ fn merge_takes_a_table_as_source_and_merges_schemas() {
     assert!(rows.contains("3,Lima,30,new"), "{rows:?}");
     assert!(rows.contains("1,Oslo,10,"), "{rows:?}");
 }
+
+#[test]
+fn optimize_compacts_and_keeps_the_rows() {
+    let dir = scratch("optimize");
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    for i in 0..4 {
+        let file = dir.join(format!("part{i}.csv"));
+        fs::write(
+            &file,
+            format!("id,city\n{},Oslo\n{},Rome\n", i * 2, i * 2 + 1),
+        )
+        .unwrap();
+        ok(&["write", t, file.to_str().unwrap(), "--partition-by", "city"]);
+    }
+    let before = ok(&["cat", t, "--format", "csv"]);
+    let out = ok(&["optimize", t, "--where", "city = 'Oslo'"]);
+    assert!(out.contains("4 files removed, 1 files added"), "{out}");
+    let out = ok(&["optimize", t]);
+    assert!(out.contains("4 files removed, 1 files added"), "{out}");
+    let out = ok(&["optimize", t]);
+    assert!(out.contains("nothing to compact"), "{out}");
+    let sorted = |text: String| -> BTreeSet<String> { text.lines().map(str::to_string).collect() };
+    assert_eq!(sorted(ok(&["cat", t, "--format", "csv"])), sorted(before));
+    let history = ok(&["history", t, "--json"]);
+    assert!(history.contains("OPTIMIZE"), "{history}");
+    // refused with the reason, nothing committed
+    let err = fails(&["optimize", t, "--where", "id > 1"], 1);
+    assert!(err.contains("not a partition column"), "{err}");
+    let err = fails(&["optimize", t, "--zorder-by", "id"], 1);
+    assert!(err.contains("not supported yet"), "{err}");
+    assert_eq!(ok(&["history", t, "--json"]).lines().count(), 6);
+}

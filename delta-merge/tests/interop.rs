@@ -18,17 +18,9 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use delta_expr::parse;
 use delta_txn::{Table, WriteOptions};
-use serde_json::json;
 
 fn out_dir() -> PathBuf {
-    match std::env::var_os("DELTA_INTEROP_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            dir
-        }
-        None => delta_test::scratch_dir("merge-interop").unwrap(),
-    }
+    delta_test::interop_dir("merge-interop").unwrap()
 }
 
 /// `<dir>/<name>.ours.json`: what our reader sees at every version.
@@ -37,23 +29,18 @@ async fn report(dir: &Path, name: &str) {
     let latest = table.snapshot().await.unwrap().version();
     let mut versions = Vec::new();
     for v in 0..=latest {
-        let batches = table
-            .snapshot_at(v)
-            .await
-            .unwrap()
-            .scan()
-            .collect()
-            .await
-            .unwrap();
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        versions.push(json!({
-            "version": v,
-            "num_rows": rows,
-            "hash": delta_test::canonical_hash(&batches).unwrap(),
-        }));
+        versions.push(
+            table
+                .snapshot_at(v)
+                .await
+                .unwrap()
+                .scan()
+                .collect()
+                .await
+                .unwrap(),
+        );
     }
-    let text = json!({"latest_version": latest, "versions": versions}).to_string();
-    std::fs::write(dir.join(format!("{name}.ours.json")), text).unwrap();
+    delta_test::write_interop_report(dir, name, &versions).unwrap();
 }
 
 fn rows(ids: std::ops::Range<i64>) -> RecordBatch {

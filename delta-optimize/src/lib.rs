@@ -1,5 +1,29 @@
-//! File management for Delta tables.
+//! File management for Delta tables: compaction (OPTIMIZE), each committed
+//! through `delta-txn`. Z-order clustering, VACUUM, log cleanup and RESTORE
+//! come next. It knows no MERGE and no consistency checks.
 //!
-//! This crate is a placeholder: it will hold bin-packing compaction, Z-order
-//! clustering, VACUUM with retention safety and log cleanup, each committed
-//! through `delta-txn`. It knows no MERGE and no consistency checks.
+//! ```no_run
+//! # async fn demo() -> Result<(), delta_optimize::OptimizeError> {
+//! use delta_optimize::{OptimizeOptions, optimize};
+//! use delta_txn::progress::NoProgress;
+//! let table = delta_txn::Table::open("/data/events").await?;
+//! let options = OptimizeOptions {
+//!     predicate: Some(delta_expr::parse("day >= DATE '2024-01-01'")?),
+//!     ..OptimizeOptions::default()
+//! };
+//! let outcome = optimize(&table, options, &NoProgress).await?;
+//! println!(
+//!     "{} files compacted into {}",
+//!     outcome.metrics.num_files_removed, outcome.metrics.num_files_added
+//! );
+//! # Ok(())
+//! # }
+//! ```
+
+mod compact;
+mod error;
+
+pub use compact::{
+    DEFAULT_TARGET_SIZE, FileSizes, OptimizeMetrics, OptimizeOptions, OptimizeOutcome, optimize,
+};
+pub use error::OptimizeError;

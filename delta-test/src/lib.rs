@@ -31,11 +31,13 @@
 mod canonical;
 mod failing;
 mod fs;
+mod interop;
 mod interpose;
 mod proxy;
 
 pub use canonical::{CanonicalError, canonical_hash, canonical_lines, canonical_rows};
 pub use failing::FailingStore;
 pub use fs::{copy_tree, scratch_copy, scratch_dir, testdata_dir};
+pub use interop::{interop_dir, write_interop_report};
 pub use interpose::InterposingStore;
 pub use proxy::FaultProxy;

@@ -25,17 +25,9 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Int32Type};
 use delta_txn::{SaveMode, Table, WriteOptions};
-use serde_json::json;
 
 fn out_dir() -> PathBuf {
-    match std::env::var_os("DELTA_INTEROP_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            dir
-        }
-        None => delta_test::scratch_dir("interop").unwrap(),
-    }
+    delta_test::interop_dir("interop").unwrap()
 }
 
 async fn write(table: &Table, batch: RecordBatch, options: WriteOptions) {
@@ -51,25 +43,18 @@ async fn report(dir: &Path, name: &str) {
     let latest = table.snapshot().await.unwrap().version();
     let mut versions = Vec::new();
     for v in 0..=latest {
-        let batches = table
-            .snapshot_at(v)
-            .await
-            .unwrap()
-            .scan()
-            .collect()
-            .await
-            .unwrap();
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        versions.push(json!({
-            "version": v,
-            "num_rows": rows,
-            "hash": delta_test::canonical_hash(&batches).unwrap(),
-        }));
+        versions.push(
+            table
+                .snapshot_at(v)
+                .await
+                .unwrap()
+                .scan()
+                .collect()
+                .await
+                .unwrap(),
+        );
     }
-    let text =
-        serde_json::to_string_pretty(&json!({"latest_version": latest, "versions": versions}))
-            .unwrap();
-    std::fs::write(dir.join(format!("{name}.ours.json")), text).unwrap();
+    delta_test::write_interop_report(dir, name, &versions).unwrap();
 }
 
 fn fresh(dir: &Path, name: &str) -> Table {

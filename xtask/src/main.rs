@@ -110,6 +110,11 @@ fn interop(peer: &mut Peer) -> Result<(), String> {
             &["test", "-p", "delta-merge", "--test", "interop"],
             &[("DELTA_INTEROP_DIR", dir.as_str())],
         )?;
+        // tables OPTIMIZE compacted, with deletion vectors or not
+        cargo(
+            &["test", "-p", "delta-optimize", "--test", "interop"],
+            &[("DELTA_INTEROP_DIR", dir.as_str())],
+        )?;
         // the table 8 processes appended to at once (local disk)
         cargo(
             &[

@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::JoinHandle;
 
+/// Why tables with deletion vectors are read another way.
+const DELETION_VECTORS: &str = "delta-rs's pyarrow path refuses the deletionVectors reader \
+     feature; its DataFusion scan and Polars apply deletion vectors";
+
 /// Tables checked another way, and why.
 const SPECIAL: &[(&str, &str, &str)] = &[
     (
@@ -39,14 +43,17 @@ const SPECIAL: &[(&str, &str, &str)] = &[
     (
         "dml-deletion-vectors",
         "querybuilder,polars",
-        "delta-rs's pyarrow path refuses the deletionVectors reader feature; its DataFusion \
-         scan and Polars apply deletion vectors",
+        DELETION_VECTORS,
     ),
     (
         "dml-deletion-vectors-partitioned",
         "querybuilder,polars",
-        "delta-rs's pyarrow path refuses the deletionVectors reader feature; its DataFusion \
-         scan and Polars apply deletion vectors",
+        DELETION_VECTORS,
+    ),
+    (
+        "optimized-deletion-vectors",
+        "querybuilder,polars",
+        DELETION_VECTORS,
     ),
     (
         "negative-decimal-partition",
