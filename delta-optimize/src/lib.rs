@@ -1,6 +1,6 @@
-//! File management for Delta tables: compaction (OPTIMIZE), each committed
-//! through `delta-txn`. Z-order clustering, VACUUM, log cleanup and RESTORE
-//! come next. It knows no MERGE and no consistency checks.
+//! File management for Delta tables: compaction (OPTIMIZE) and VACUUM,
+//! through `delta-txn`. Z-order clustering, log cleanup and RESTORE come
+//! next. It knows no MERGE and no consistency checks.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), delta_optimize::OptimizeError> {
@@ -22,8 +22,10 @@
 
 mod compact;
 mod error;
+mod vacuum;
 
 pub use compact::{
     DEFAULT_TARGET_SIZE, FileSizes, OptimizeMetrics, OptimizeOptions, OptimizeOutcome, optimize,
 };
 pub use error::OptimizeError;
+pub use vacuum::{VacuumOptions, VacuumOutcome, vacuum};
