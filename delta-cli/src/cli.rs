@@ -59,6 +59,26 @@ pub enum Command {
     /// `delta optimize t --where "day = DATE '2024-01-01'"`; the rows stay
     /// the same.
     Optimize(OptimizeArgs),
+    /// Delete the files no version inside the retention needs, e.g.
+    /// `delta vacuum t --dry-run`.
+    Vacuum(VacuumArgs),
+}
+
+/// `delta vacuum`.
+#[derive(Debug, Args)]
+pub struct VacuumArgs {
+    /// The table.
+    pub table: String,
+    /// Keep files newer than this many hours (the table's
+    /// delta.deletedFileRetentionDuration, 168 by default).
+    #[arg(long, value_name = "H")]
+    pub retain_hours: Option<u64>,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Allow a retention shorter than the table's.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `delta optimize`.

@@ -84,5 +84,6 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Update(args) => dml::update(args).await,
         Command::Merge(args) => dml::merge(args).await,
         Command::Optimize(args) => optimize::run(args).await,
+        Command::Vacuum(args) => optimize::vacuum(args).await,
     }
 }

@@ -1,9 +1,9 @@
-//! `delta optimize`.
+//! `delta optimize` and `delta vacuum`.
 
-use delta::optimize::{OptimizeOptions, optimize};
+use delta::optimize::{OptimizeOptions, VacuumOptions, optimize};
 use delta::txn::Table;
 
-use crate::cli::OptimizeArgs;
+use crate::cli::{OptimizeArgs, VacuumArgs};
 use crate::output::CliResult;
 use crate::progress::{self, Bar};
 
@@ -46,5 +46,39 @@ pub async fn run(args: &OptimizeArgs) -> CliResult<()> {
     println!("  partitionsOptimized: {}", m.partitions_optimized);
     println!("  totalConsideredFiles: {}", m.total_considered_files);
     println!("  totalFilesSkipped: {}", m.total_files_skipped);
+    Ok(())
+}
+
+/// Runs `delta vacuum`: deletes (or, with `--dry-run`, lists) the files no
+/// version inside the retention needs.
+pub async fn vacuum(args: &VacuumArgs) -> CliResult<()> {
+    let table = Table::open(&args.table).await?;
+    let options = VacuumOptions {
+        retention_hours: args.retain_hours,
+        dry_run: args.dry_run,
+        force: args.force,
+        now_ms: None,
+    };
+    let bar = progress::bar("files looked at");
+    let outcome = delta::optimize::vacuum(&table, options).await;
+    bar.finish_and_clear();
+    let outcome = outcome?;
+    let hours = outcome.retention_ms / 3_600_000;
+    if args.dry_run {
+        for path in &outcome.paths {
+            println!("{path}");
+        }
+        println!(
+            "dry run: {} files ({} bytes) older than {hours} hours would be deleted",
+            outcome.files, outcome.bytes
+        );
+    } else {
+        println!(
+            "vacuumed: {} files ({} bytes) older than {hours} hours deleted, version {}",
+            outcome.files,
+            outcome.bytes,
+            outcome.version.unwrap_or_default()
+        );
+    }
     Ok(())
 }

@@ -1163,3 +1163,33 @@ fn optimize_compacts_and_keeps_the_rows() {
     assert!(err.contains("not supported yet"), "{err}");
     assert_eq!(ok(&["history", t, "--json"]).lines().count(), 6);
 }
+
+#[test]
+fn vacuum_refuses_a_short_retention_and_keeps_what_the_table_needs() {
+    let dir = scratch("vacuum");
+    let t = dir.join("t");
+    let file = dir.join("rows.csv");
+    fs::write(&file, "id,city\n1,Oslo\n2,Rome\n").unwrap();
+    let ts = t.to_str().unwrap();
+    ok(&["write", ts, file.to_str().unwrap()]);
+    ok(&["write", ts, file.to_str().unwrap(), "--mode", "overwrite"]);
+    let before = ok(&["cat", ts, "--format", "csv"]);
+    let orphan = t.join("orphan.parquet");
+    fs::write(&orphan, b"x").unwrap();
+    // the default retention keeps everything this young
+    let out = ok(&["vacuum", ts, "--dry-run"]);
+    assert!(out.contains("0 files"), "{out}");
+    let err = fails(&["vacuum", ts, "--retain-hours", "0"], 1);
+    assert!(err.contains("delta.deletedFileRetentionDuration"), "{err}");
+    assert!(orphan.exists());
+    let out = ok(&["vacuum", ts, "--retain-hours", "0", "--force", "--dry-run"]);
+    assert!(out.contains("orphan.parquet"), "{out}");
+    assert!(out.contains("2 files"), "{out}");
+    assert!(orphan.exists());
+    let out = ok(&["vacuum", ts, "--retain-hours", "0", "--force"]);
+    assert!(out.contains("2 files"), "{out}");
+    assert!(!orphan.exists());
+    assert_eq!(ok(&["cat", ts, "--format", "csv"]), before);
+    let history = ok(&["history", ts]);
+    assert!(history.contains("VACUUM END"), "{history}");
+}

@@ -68,7 +68,9 @@ pub struct TableState {
     pub metadata: Metadata,
     /// The active data files.
     pub files: ActiveFiles,
-    /// Files removed after the checkpoint this snapshot was built from.
+    /// Files removed and not added again (tombstones): from the commits
+    /// replayed and from the checkpoint (which keeps those younger than
+    /// the deleted-file retention).
     pub tombstones: Vec<Remove>,
     /// The newest `txn` per application id.
     pub txns: HashMap<String, Txn>,

@@ -196,7 +196,8 @@ impl Kept {
                 files.insert(p);
             }
             if let Some(dv) = dv
-                && let Ok(DvLocation::File { path, .. }) = delta_io::dv::DvDescriptor::from(dv).locate()
+                && let Ok(DvLocation::File { path, .. }) =
+                    delta_io::dv::DvDescriptor::from(dv).locate()
                 && let Ok(p) = resolve_log_path(root, table.as_ref(), &path)
             {
                 files.insert(p);
@@ -216,7 +217,10 @@ impl Kept {
 
 /// `path` relative to `root` (`None` for a path not under it).
 fn relative_to(root: &Path, path: &Path) -> Option<String> {
-    let parts: Vec<_> = path.prefix_match(root)?.map(|p| p.as_ref().to_string()).collect();
+    let parts: Vec<_> = path
+        .prefix_match(root)?
+        .map(|p| p.as_ref().to_string())
+        .collect();
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 

@@ -106,7 +106,13 @@ async fn history(name: &str, dvs: bool) -> (PathBuf, Table) {
     let dir = delta_test::scratch_dir(name).unwrap();
     let table = Table::at(dir.to_str().unwrap()).unwrap();
     for i in 0..4 {
-        write(&table, rows(i * 30..i * 30 + 30), SaveMode::Append, dvs && i == 0).await;
+        write(
+            &table,
+            rows(i * 30..i * 30 + 30),
+            SaveMode::Append,
+            dvs && i == 0,
+        )
+        .await;
     }
     delta_merge::delete(&table, Some(&parse("id % 5 = 0").unwrap()))
         .await
@@ -148,7 +154,11 @@ async fn inside_the_retention_nothing_a_version_needs_goes() {
         )
         .await
         .unwrap();
-        assert!(dry.paths.contains(&"city=Oslo/orphan.parquet".to_string()), "{:?}", dry.paths);
+        assert!(
+            dry.paths.contains(&"city=Oslo/orphan.parquet".to_string()),
+            "{:?}",
+            dry.paths
+        );
         assert!(orphan.exists(), "a dry run deletes nothing");
         let before = every_version(&table).await;
         let version = table.snapshot().await.unwrap().version();
@@ -169,7 +179,11 @@ fn vector_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("deletion_vector_"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("deletion_vector_")
+        })
         .count()
 }
 
@@ -214,7 +228,9 @@ async fn a_short_retention_is_refused_unless_forced() {
     let err = vacuum(&table, short).await.unwrap_err();
     assert!(
         matches!(err, OptimizeError::Invalid { .. })
-            && err.to_string().contains("delta.deletedFileRetentionDuration"),
+            && err
+                .to_string()
+                .contains("delta.deletedFileRetentionDuration"),
         "{err}"
     );
     assert!(orphan.exists());
