@@ -62,6 +62,24 @@ pub enum Command {
     /// Delete the files no version inside the retention needs, e.g.
     /// `delta vacuum t --dry-run`.
     Vacuum(VacuumArgs),
+    /// Restore the table to an earlier version as a new commit, e.g.
+    /// `delta restore t --version 3`.
+    Restore(RestoreArgs),
+}
+
+/// `delta restore`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["version", "timestamp"])))]
+pub struct RestoreArgs {
+    /// The table.
+    pub table: String,
+    /// The version to restore.
+    #[arg(long, value_name = "N")]
+    pub version: Option<u64>,
+    /// Restore the latest version committed at or before this RFC 3339
+    /// timestamp such as 2024-01-31T12:00:00Z.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub timestamp: Option<DateTime<FixedOffset>>,
 }
 
 /// `delta vacuum`.

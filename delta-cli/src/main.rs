@@ -85,5 +85,6 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Merge(args) => dml::merge(args).await,
         Command::Optimize(args) => optimize::run(args).await,
         Command::Vacuum(args) => optimize::vacuum(args).await,
+        Command::Restore(args) => optimize::restore(args).await,
     }
 }

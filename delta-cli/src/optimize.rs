@@ -1,9 +1,9 @@
-//! `delta optimize` and `delta vacuum`.
+//! `delta optimize`, `delta vacuum` and `delta restore`.
 
-use delta::optimize::{OptimizeOptions, VacuumOptions, optimize};
+use delta::optimize::{OptimizeOptions, RestoreTarget, VacuumOptions, optimize};
 use delta::txn::Table;
 
-use crate::cli::{OptimizeArgs, VacuumArgs};
+use crate::cli::{OptimizeArgs, RestoreArgs, VacuumArgs};
 use crate::output::CliResult;
 use crate::progress::{self, Bar};
 
@@ -80,5 +80,34 @@ pub async fn vacuum(args: &VacuumArgs) -> CliResult<()> {
             outcome.version.unwrap_or_default()
         );
     }
+    Ok(())
+}
+
+/// Runs `delta restore`.
+pub async fn restore(args: &RestoreArgs) -> CliResult<()> {
+    let target = match (args.version, args.timestamp) {
+        (Some(v), _) => RestoreTarget::Version(v),
+        (None, Some(t)) => RestoreTarget::Timestamp(t.timestamp_millis()),
+        (None, None) => return Err("give --version or --timestamp".into()),
+    };
+    let table = Table::open(&args.table).await?;
+    let outcome = delta::optimize::restore(&table, target).await?;
+    if outcome.committed {
+        println!(
+            "restored version {} as version {}",
+            outcome.restored_version, outcome.version
+        );
+    } else {
+        println!(
+            "version {} already has the content of version {}: nothing committed",
+            outcome.version, outcome.restored_version
+        );
+    }
+    println!("  numRestoredFiles: {}", outcome.num_restored_files);
+    println!("  numRemovedFiles: {}", outcome.num_removed_files);
+    println!("  restoredFilesSize: {}", outcome.restored_files_size);
+    println!("  removedFilesSize: {}", outcome.removed_files_size);
+    println!("  numOfFilesAfterRestore: {}", outcome.num_files_after);
+    println!("  tableSizeAfterRestore: {}", outcome.table_size_after);
     Ok(())
 }

@@ -1193,3 +1193,24 @@ fn vacuum_refuses_a_short_retention_and_keeps_what_the_table_needs() {
     let history = ok(&["history", ts]);
     assert!(history.contains("VACUUM END"), "{history}");
 }
+
+#[test]
+fn restore_brings_back_a_version_as_a_new_commit() {
+    let dir = scratch("restore");
+    let t = dir.join("t");
+    let t = t.to_str().unwrap();
+    let file = dir.join("rows.csv");
+    fs::write(&file, "id,city\n1,Oslo\n2,Rome\n").unwrap();
+    ok(&["write", t, file.to_str().unwrap()]);
+    let v0 = ok(&["cat", t, "--format", "csv"]);
+    ok(&["delete", t, "--where", "id = 1"]);
+    let out = ok(&["restore", t, "--version", "0"]);
+    assert!(out.contains("restored version 0 as version 2"), "{out}");
+    assert_eq!(ok(&["cat", t, "--format", "csv"]), v0);
+    let history = ok(&["history", t]);
+    assert!(history.contains("RESTORE"), "{history}");
+    // errors: exit 1 with the reason
+    let err = fails(&["restore", t, "--version", "9"], 1);
+    assert!(err.contains("newer than"), "{err}");
+    fails(&["restore", t], 2);
+}

@@ -1,5 +1,5 @@
-//! File management for Delta tables: compaction (OPTIMIZE) and VACUUM,
-//! through `delta-txn`. Z-order clustering, log cleanup and RESTORE come
+//! File management for Delta tables: compaction (OPTIMIZE), VACUUM and
+//! RESTORE, through `delta-txn`. Z-order clustering and log cleanup come
 //! next. It knows no MERGE and no consistency checks.
 //!
 //! ```no_run
@@ -22,10 +22,12 @@
 
 mod compact;
 mod error;
+mod restore;
 mod vacuum;
 
 pub use compact::{
     DEFAULT_TARGET_SIZE, FileSizes, OptimizeMetrics, OptimizeOptions, OptimizeOutcome, optimize,
 };
 pub use error::OptimizeError;
+pub use restore::{RestoreOutcome, RestoreTarget, restore};
 pub use vacuum::{VacuumOptions, VacuumOutcome, vacuum};

@@ -1,4 +1,5 @@
-//! Tables OPTIMIZE compacted, with and without deletion vectors, for the
+//! Tables OPTIMIZE compacted and RESTORE brought back, with and without
+//! deletion vectors, for the
 //! interop check: `cargo xtask test` runs this with `DELTA_INTEROP_DIR` and
 //! has delta-rs and Polars read every version. Without the variable the
 //! tables go to a scratch directory.
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use delta_expr::parse;
-use delta_optimize::{OptimizeOptions, optimize};
+use delta_optimize::{OptimizeOptions, RestoreTarget, optimize, restore};
 use delta_txn::progress::NoProgress;
 use delta_txn::{Table, WriteOptions};
 
@@ -35,7 +36,7 @@ fn rows(ids: std::ops::Range<i64>) -> RecordBatch {
 }
 
 /// Twelve small appends, a delete, a compaction of one partition, then of
-/// the whole table.
+/// the whole table, a restore to before the compactions and back.
 async fn make(dir: &Path, name: &str, dvs: bool) {
     let path = dir.join(name);
     let _ = std::fs::remove_dir_all(&path);
@@ -71,7 +72,16 @@ async fn make(dir: &Path, name: &str, dvs: bool) {
         .unwrap();
     assert!(all.committed);
     assert_eq!(all.snapshot.files().len(), 3);
-    let latest = all.version;
+    // back to before the compactions (the version after the delete), then
+    // forward again
+    let deleted = all.version - 2;
+    restore(&table, RestoreTarget::Version(deleted))
+        .await
+        .unwrap();
+    let latest = restore(&table, RestoreTarget::Version(all.version))
+        .await
+        .unwrap()
+        .version;
     let mut versions = Vec::new();
     for v in 0..=latest {
         versions.push(
