@@ -129,6 +129,16 @@ pub async fn checkpoint(args: &CheckpointArgs) -> CliResult<()> {
         "checkpoint at version {}: {} actions, {} files, {} bytes",
         info.version, info.size, info.num_of_add_files, info.size_in_bytes
     );
+    // as Delta after a checkpoint: log files past delta.logRetentionDuration
+    // go, up to a checkpoint
+    let cleaned = delta::optimize::cleanup_log(&table, Default::default()).await?;
+    if cleaned.files > 0 {
+        println!(
+            "expired log files deleted: {} (the log now starts at version {})",
+            cleaned.files,
+            cleaned.oldest_kept.unwrap_or_default()
+        );
+    }
     Ok(())
 }
 

@@ -47,6 +47,8 @@ pub const ENABLE_TYPE_WIDENING: &str = "delta.enableTypeWidening";
 pub const DELETED_FILE_RETENTION: &str = "delta.deletedFileRetentionDuration";
 /// `delta.logRetentionDuration`.
 pub const LOG_RETENTION: &str = "delta.logRetentionDuration";
+/// `delta.enableExpiredLogCleanup`.
+pub const ENABLE_EXPIRED_LOG_CLEANUP: &str = "delta.enableExpiredLogCleanup";
 /// `delta.checkpointRetentionDuration`.
 pub const CHECKPOINT_RETENTION: &str = "delta.checkpointRetentionDuration";
 /// `delta.targetFileSize`.
@@ -176,6 +178,8 @@ pub struct TableProperties {
     pub deleted_file_retention_ms: i64,
     /// `delta.logRetentionDuration` in ms (default 30 days).
     pub log_retention_ms: i64,
+    /// `delta.enableExpiredLogCleanup` (default true).
+    pub enable_expired_log_cleanup: bool,
     /// `delta.checkpointRetentionDuration` in ms (default 2 days).
     pub checkpoint_retention_ms: i64,
     /// `delta.targetFileSize` in bytes.
@@ -210,6 +214,7 @@ impl Default for TableProperties {
             enable_type_widening: false,
             deleted_file_retention_ms: DEFAULT_DELETED_FILE_RETENTION_MS,
             log_retention_ms: DEFAULT_LOG_RETENTION_MS,
+            enable_expired_log_cleanup: true,
             checkpoint_retention_ms: DEFAULT_CHECKPOINT_RETENTION_MS,
             target_file_size: None,
             compression: None,
@@ -297,6 +302,7 @@ impl TableProperties {
                 ENABLE_TYPE_WIDENING => p.enable_type_widening = boolean()?,
                 DELETED_FILE_RETENTION => p.deleted_file_retention_ms = interval()?,
                 LOG_RETENTION => p.log_retention_ms = interval()?,
+                ENABLE_EXPIRED_LOG_CLEANUP => p.enable_expired_log_cleanup = boolean()?,
                 CHECKPOINT_RETENTION => p.checkpoint_retention_ms = interval()?,
                 TARGET_FILE_SIZE => {
                     p.target_file_size = Some(

@@ -1,6 +1,6 @@
-//! File management for Delta tables: compaction (OPTIMIZE), VACUUM and
-//! RESTORE, through `delta-txn`. Z-order clustering and log cleanup come
-//! next. It knows no MERGE and no consistency checks.
+//! File management for Delta tables: compaction (OPTIMIZE), VACUUM, log
+//! cleanup and RESTORE, through `delta-txn`. Z-order clustering comes next.
+//! It knows no MERGE and no consistency checks.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), delta_optimize::OptimizeError> {
@@ -22,6 +22,7 @@
 
 mod compact;
 mod error;
+mod log_cleanup;
 mod restore;
 mod vacuum;
 
@@ -29,5 +30,6 @@ pub use compact::{
     DEFAULT_TARGET_SIZE, FileSizes, OptimizeMetrics, OptimizeOptions, OptimizeOutcome, optimize,
 };
 pub use error::OptimizeError;
+pub use log_cleanup::{LogCleanupOptions, LogCleanupOutcome, cleanup_log};
 pub use restore::{RestoreOutcome, RestoreTarget, restore};
 pub use vacuum::{VacuumOptions, VacuumOutcome, vacuum};

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use delta_expr::parse;
 use delta_optimize::{
-    OptimizeError, OptimizeOptions, VacuumOptions, VacuumOutcome, optimize, vacuum,
+    LogCleanupOptions, OptimizeError, OptimizeOptions, RestoreTarget, VacuumOptions, VacuumOutcome,
+    cleanup_log, optimize, restore, vacuum,
 };
 use delta_txn::progress::NoProgress;
 use delta_txn::{SaveMode, Table, WriteOptions, now_ms};
@@ -41,13 +42,11 @@ async fn write(table: &Table, batch: RecordBatch, mode: SaveMode, dvs: bool) {
     let options = WriteOptions {
         mode,
         partition_by: Some(vec!["city".to_string()]),
-        properties: match dvs {
-            true => HashMap::from([(
-                "delta.enableDeletionVectors".to_string(),
-                "true".to_string(),
-            )]),
-            false => HashMap::new(),
-        },
+        // a checkpoint every other commit
+        properties: HashMap::from([
+            ("delta.enableDeletionVectors".to_string(), dvs.to_string()),
+            ("delta.checkpointInterval".to_string(), "2".to_string()),
+        ]),
         ..Default::default()
     };
     table
@@ -249,10 +248,11 @@ async fn a_short_retention_is_refused_unless_forced() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Random histories (a fixed seed): appends, overwrites of a partition,
-/// deletes with and without deletion vectors, compactions; then VACUUM at a
-/// time inside the retention of every tombstone keeps every version
-/// readable and equal, and VACUUM after the retention keeps the latest.
+/// Random histories (a fixed seed, a checkpoint every other commit):
+/// appends, replaceWhere overwrites, deletes and updates with and without
+/// deletion vectors, compactions, restores; then VACUUM and log cleanup at
+/// a time inside the retention keep every version readable and equal, and
+/// after the retention keep the latest.
 #[tokio::test]
 async fn random_histories_keep_every_retained_version() {
     let mut seed: u64 = 0x5eed_2026_1130;
@@ -269,7 +269,7 @@ async fn random_histories_keep_every_retained_version() {
         write(&table, rows(0..60), SaveMode::Append, dvs).await;
         for step in 0..8 {
             let base = 1000 * (step + 1);
-            match next(5) {
+            match next(6) {
                 0 => write(&table, rows(base..base + 20), SaveMode::Append, false).await,
                 1 => {
                     let predicate = format!("id % {} = {}", next(5) + 2, next(2));
@@ -279,6 +279,13 @@ async fn random_histories_keep_every_retained_version() {
                 }
                 2 => {
                     optimize(&table, OptimizeOptions::default(), &NoProgress)
+                        .await
+                        .unwrap();
+                }
+                5 => {
+                    let latest = table.snapshot().await.unwrap().version();
+                    let version = next(latest + 1);
+                    restore(&table, RestoreTarget::Version(version))
                         .await
                         .unwrap();
                 }
@@ -314,11 +321,26 @@ async fn random_histories_keep_every_retained_version() {
         plant(&dir, "orphan.parquet");
         let before = every_version(&table).await;
         vacuum(&table, at(now_ms() + DAY_MS)).await.unwrap();
+        let cleanup = LogCleanupOptions {
+            now_ms: Some(now_ms() + DAY_MS),
+        };
+        assert_eq!(cleanup_log(&table, cleanup).await.unwrap().files, 0);
         let after = every_version(&table).await;
         // the two VACUUM commits read as the version before them
         assert_eq!(after[..before.len()], before[..], "case {case}");
         vacuum(&table, at(now_ms() + 30 * DAY_MS)).await.unwrap();
-        assert_eq!(latest(&table).await, *before.last().unwrap(), "case {case}");
+        let cleanup = LogCleanupOptions {
+            now_ms: Some(now_ms() + 31 * DAY_MS),
+        };
+        let cleaned = cleanup_log(&table, cleanup).await.unwrap();
+        let fresh = Table::at(dir.to_str().unwrap()).unwrap();
+        assert_eq!(latest(&fresh).await, *before.last().unwrap(), "case {case}");
+        // every version from the oldest checkpoint kept on still loads
+        let kept = cleaned.oldest_kept.unwrap_or(0);
+        let newest = fresh.snapshot().await.unwrap().version();
+        for v in kept..=newest {
+            fresh.snapshot_at(v).await.unwrap();
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

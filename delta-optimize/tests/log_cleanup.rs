@@ -1,0 +1,134 @@
+//! Log cleanup removes only expired log files, only up to a checkpoint:
+//! every version it keeps reads as before.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+use delta_optimize::{LogCleanupOptions, cleanup_log};
+use delta_txn::{Table, WriteOptions, now_ms};
+
+const DAY_MS: i64 = 24 * 3_600_000;
+
+async fn table_with(name: &str, properties: &[(&str, &str)]) -> (std::path::PathBuf, Table) {
+    let dir = delta_test::scratch_dir(name).unwrap();
+    let table = Table::at(dir.to_str().unwrap()).unwrap();
+    for i in 0..10i64 {
+        let b = RecordBatch::try_from_iter([(
+            "id",
+            Arc::new(Int64Array::from(vec![i, i + 100])) as ArrayRef,
+        )])
+        .unwrap();
+        let options = WriteOptions {
+            properties: match i {
+                0 => properties
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<HashMap<_, _>>(),
+                _ => HashMap::new(),
+            },
+            ..Default::default()
+        };
+        table
+            .write(b.schema(), futures::stream::iter([Ok(b)]), options)
+            .await
+            .unwrap();
+    }
+    (dir, table)
+}
+
+async fn content(table: &Table, version: u64) -> Option<String> {
+    let snapshot = table.snapshot_at(version).await.ok()?;
+    let batches = snapshot.scan().collect().await.ok()?;
+    Some(delta_test::canonical_hash(&batches).unwrap())
+}
+
+fn at(now: i64) -> LogCleanupOptions {
+    LogCleanupOptions { now_ms: Some(now) }
+}
+
+fn log_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir.join("_delta_log")).unwrap().count()
+}
+
+#[tokio::test]
+async fn expired_versions_go_up_to_a_checkpoint_and_the_rest_reads_the_same() {
+    let (dir, table) = table_with("log-cleanup", &[("delta.checkpointInterval", "3")]).await;
+    let mut before = Vec::new();
+    for v in 0..10 {
+        before.push(content(&table, v).await.unwrap());
+    }
+    // inside the 30 days: nothing goes
+    let files = log_files(&dir);
+    let outcome = cleanup_log(&table, at(now_ms() + DAY_MS)).await.unwrap();
+    assert_eq!(outcome.files, 0);
+    assert_eq!(log_files(&dir), files);
+    // 31 days later every commit expired: the log starts at the newest
+    // checkpoint (version 9), which reads as before, as does the latest
+    let outcome = cleanup_log(&table, at(now_ms() + 31 * DAY_MS))
+        .await
+        .unwrap();
+    assert_eq!(outcome.oldest_kept, Some(9));
+    assert!(outcome.files > 0);
+    let fresh = Table::at(dir.to_str().unwrap()).unwrap();
+    assert_eq!(content(&fresh, 9).await.as_ref(), Some(&before[9]));
+    assert!(content(&fresh, 5).await.is_none(), "version 5 is gone");
+    let names: Vec<String> = std::fs::read_dir(dir.join("_delta_log"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with("0000000000000000000") || n.starts_with("00000000000000000009")),
+        "{names:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn cleanup_can_be_turned_off_and_the_retention_set() {
+    let (dir, table) = table_with(
+        "log-cleanup-off",
+        &[
+            ("delta.checkpointInterval", "3"),
+            ("delta.enableExpiredLogCleanup", "false"),
+        ],
+    )
+    .await;
+    let files = log_files(&dir);
+    let outcome = cleanup_log(&table, at(now_ms() + 90 * DAY_MS))
+        .await
+        .unwrap();
+    assert_eq!(outcome.files, 0);
+    assert_eq!(log_files(&dir), files);
+    std::fs::remove_dir_all(&dir).unwrap();
+    // a retention of two days: three days later the log starts at version 9
+    let (dir, table) = table_with(
+        "log-cleanup-two-days",
+        &[
+            ("delta.checkpointInterval", "3"),
+            ("delta.logRetentionDuration", "interval 2 days"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        cleanup_log(&table, at(now_ms() + DAY_MS))
+            .await
+            .unwrap()
+            .files,
+        0
+    );
+    let outcome = cleanup_log(&table, at(now_ms() + 4 * DAY_MS))
+        .await
+        .unwrap();
+    assert_eq!(outcome.oldest_kept, Some(9));
+    let fresh = Table::at(dir.to_str().unwrap()).unwrap();
+    assert!(content(&fresh, 9).await.is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
