@@ -9,9 +9,6 @@ use crate::progress::{self, Bar};
 
 /// Runs `delta optimize`: compacts, then prints what it removed and added.
 pub async fn run(args: &OptimizeArgs) -> CliResult<()> {
-    if !args.zorder_by.is_empty() {
-        return Err("--zorder-by: Z-order clustering is not supported yet".into());
-    }
     let predicate = args
         .predicate
         .as_deref()
@@ -20,6 +17,7 @@ pub async fn run(args: &OptimizeArgs) -> CliResult<()> {
     let options = OptimizeOptions {
         predicate,
         target_size: args.target_size,
+        zorder_by: args.zorder_by.clone(),
         ..OptimizeOptions::default()
     };
     let table = Table::open(&args.table).await?;

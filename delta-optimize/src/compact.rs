@@ -41,6 +41,10 @@ pub struct OptimizeOptions {
     pub target_size: Option<u64>,
     /// How many bins are rewritten at once (at least 1).
     pub parallelism: usize,
+    /// Z-order by these columns (not partition columns): every file of each
+    /// chosen partition is rewritten with its rows ordered by a Morton key
+    /// over the columns' ranks, a partition at a time in memory.
+    pub zorder_by: Vec<String>,
 }
 
 impl Default for OptimizeOptions {
@@ -49,6 +53,7 @@ impl Default for OptimizeOptions {
             predicate: None,
             target_size: None,
             parallelism: 2,
+            zorder_by: Vec::new(),
         }
     }
 }
@@ -135,6 +140,10 @@ pub struct OptimizeOutcome {
     pub snapshot: Snapshot,
 }
 
+fn arrow_error(e: arrow::error::ArrowError) -> OptimizeError {
+    invalid(format!("ordering rows: {e}"))
+}
+
 fn invalid(reason: impl Into<String>) -> OptimizeError {
     OptimizeError::Invalid {
         operation: OPERATION,
@@ -159,7 +168,11 @@ pub async fn optimize(
         return Err(invalid("the target size must be more than 0 bytes"));
     }
     let considered = considered_files(&snapshot, options.predicate.as_ref())?;
-    let bins = plan_bins(&snapshot, &considered, target);
+    let zorder = zorder_columns(&snapshot, &options.zorder_by)?;
+    let bins = match zorder.is_empty() {
+        true => plan_bins(&snapshot, &considered, target),
+        false => partitions_of(&snapshot, &considered),
+    };
     let in_bins: Vec<usize> = bins.iter().flatten().copied().collect();
     let mut metrics = OptimizeMetrics {
         total_considered_files: considered.len() as u64,
@@ -187,8 +200,9 @@ pub async fn optimize(
         .map(|bin| {
             let writer_options = writer_options.clone();
             let snapshot = &snapshot;
+            let zorder = &zorder;
             async move {
-                let adds = rewrite_bin(table, snapshot, bin, writer_options).await?;
+                let adds = rewrite_bin(table, snapshot, bin, writer_options, zorder).await?;
                 progress.advance(bin.iter().map(size_of).sum::<i64>().max(0) as u64);
                 Ok::<_, OptimizeError>(adds)
             }
@@ -233,7 +247,10 @@ pub async fn optimize(
             "predicate",
             serde_json::to_string(&predicates).unwrap_or_default(),
         )
-        .parameter("zOrderBy", "[]");
+        .parameter(
+            "zOrderBy",
+            serde_json::to_string(&zorder).unwrap_or_default(),
+        );
     // what it read: the files it compacts (a concurrent removal of one is a
     // conflict; appends are not, as its actions change no data)
     txn.read_files(&in_bins);
@@ -303,6 +320,62 @@ fn considered_files(
         .chosen_files()?)
 }
 
+/// The table's names of the Z-order columns, checked: top-level, not
+/// partition columns, of a type with an order.
+fn zorder_columns(snapshot: &Snapshot, names: &[String]) -> Result<Vec<String>, OptimizeError> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let field = snapshot
+            .schema()
+            .fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "Z-order column '{name}' is not in the table (columns: {})",
+                    snapshot
+                        .schema()
+                        .field_names()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+        if snapshot
+            .partition_columns()
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(&field.name))
+        {
+            return Err(invalid(format!(
+                "'{}' is a partition column: Z-order clusters rows inside partitions",
+                field.name
+            )));
+        }
+        if !crate::zorder::orderable(&field.data_type.to_arrow()) {
+            return Err(invalid(format!(
+                "Z-order by '{}' of type {} is not supported",
+                field.name, field.data_type
+            )));
+        }
+        if !out.contains(&field.name) {
+            out.push(field.name.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The considered files grouped by partition: Z-order rewrites each
+/// partition whole.
+fn partitions_of(snapshot: &Snapshot, considered: &[usize]) -> Vec<Vec<usize>> {
+    let mut by_partition: BTreeMap<PartitionKey, Vec<usize>> = BTreeMap::new();
+    for &i in considered {
+        by_partition
+            .entry(partition_key(snapshot, i))
+            .or_default()
+            .push(i);
+    }
+    by_partition.into_values().collect()
+}
+
 /// A file's partition values, in a fixed order.
 type PartitionKey = Vec<(String, Option<String>)>;
 
@@ -368,13 +441,18 @@ fn plan_bins(snapshot: &Snapshot, considered: &[usize], target: u64) -> Vec<Vec<
     bins
 }
 
+/// How many rows go to the writer at once when Z-ordered rows are written.
+const ZORDER_SLICE_ROWS: usize = 64 * 1024;
+
 /// Reads the files of one bin (deletion vectors applied) and writes their
-/// rows again; the new files' `add` actions.
+/// rows again, in Z-order over `zorder` when it names columns; the new
+/// files' `add` actions.
 async fn rewrite_bin(
     table: &Table,
     snapshot: &Snapshot,
     bin: &[usize],
     options: WriterOptions,
+    zorder: &[String],
 ) -> Result<Vec<Add>, OptimizeError> {
     let properties = TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;
     let mut writer = BackgroundWriter::new(DataWriter::try_new(
@@ -387,11 +465,41 @@ async fn rewrite_bin(
     )?);
     let written = async {
         let mut batches = snapshot.scan().only_files(bin.to_vec()).execute()?;
-        while let Some(batch) = batches.next().await {
-            let batch = batch?;
-            if batch.num_rows() > 0 {
-                writer.write(&batch).await?;
+        if zorder.is_empty() {
+            while let Some(batch) = batches.next().await {
+                let batch = batch?;
+                if batch.num_rows() > 0 {
+                    writer.write(&batch).await?;
+                }
             }
+            return Ok(());
+        }
+        // Z-order: the partition's rows, sorted by their key
+        let mut all = Vec::new();
+        while let Some(batch) = batches.next().await {
+            all.push(batch?);
+        }
+        let Some(first) = all.first() else {
+            return Ok(());
+        };
+        let rows = arrow::compute::concat_batches(&first.schema(), &all).map_err(arrow_error)?;
+        drop(all);
+        let columns: Vec<usize> = zorder
+            .iter()
+            .filter_map(|name| rows.schema().index_of(name).ok())
+            .collect();
+        let order = crate::zorder::zorder(&rows, &columns).map_err(arrow_error)?;
+        for slice in order.chunks(ZORDER_SLICE_ROWS) {
+            let indices = arrow::array::UInt32Array::from(slice.to_vec());
+            let columns = rows
+                .columns()
+                .iter()
+                .map(|c| arrow::compute::take(c, &indices, None))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(arrow_error)?;
+            let sorted =
+                arrow::array::RecordBatch::try_new(rows.schema(), columns).map_err(arrow_error)?;
+            writer.write(&sorted).await?;
         }
         Ok::<_, OptimizeError>(())
     }

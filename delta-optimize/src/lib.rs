@@ -1,6 +1,6 @@
-//! File management for Delta tables: compaction (OPTIMIZE), VACUUM, log
-//! cleanup and RESTORE, through `delta-txn`. Z-order clustering comes next.
-//! It knows no MERGE and no consistency checks.
+//! File management for Delta tables: compaction and Z-order clustering
+//! (OPTIMIZE), VACUUM, log cleanup and RESTORE, through `delta-txn`. It
+//! knows no MERGE and no consistency checks.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), delta_optimize::OptimizeError> {
@@ -25,6 +25,7 @@ mod error;
 mod log_cleanup;
 mod restore;
 mod vacuum;
+mod zorder;
 
 pub use compact::{
     DEFAULT_TARGET_SIZE, FileSizes, OptimizeMetrics, OptimizeOptions, OptimizeOutcome, optimize,
