@@ -1,4 +1,4 @@
-//! Tables OPTIMIZE compacted and RESTORE brought back, with and without
+//! Tables OPTIMIZE compacted and Z-ordered and RESTORE brought back, with and without
 //! deletion vectors, for the
 //! interop check: `cargo xtask test` runs this with `DELTA_INTEROP_DIR` and
 //! has delta-rs and Polars read every version. Without the variable the
@@ -36,7 +36,8 @@ fn rows(ids: std::ops::Range<i64>) -> RecordBatch {
 }
 
 /// Twelve small appends, a delete, a compaction of one partition, then of
-/// the whole table, a restore to before the compactions and back.
+/// the whole table, a restore to before the compactions and back, a
+/// Z-order.
 async fn make(dir: &Path, name: &str, dvs: bool) {
     let path = dir.join(name);
     let _ = std::fs::remove_dir_all(&path);
@@ -78,10 +79,15 @@ async fn make(dir: &Path, name: &str, dvs: bool) {
     restore(&table, RestoreTarget::Version(deleted))
         .await
         .unwrap();
-    let latest = restore(&table, RestoreTarget::Version(all.version))
+    restore(&table, RestoreTarget::Version(all.version))
         .await
-        .unwrap()
-        .version;
+        .unwrap();
+    // Z-order by id within each partition
+    let zorder = OptimizeOptions {
+        zorder_by: vec!["id".to_string()],
+        ..OptimizeOptions::default()
+    };
+    let latest = optimize(&table, zorder, &NoProgress).await.unwrap().version;
     let mut versions = Vec::new();
     for v in 0..=latest {
         versions.push(

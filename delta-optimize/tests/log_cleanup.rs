@@ -132,3 +132,34 @@ async fn cleanup_can_be_turned_off_and_the_retention_set() {
     assert!(content(&fresh, 9).await.is_some());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_writer_feature_we_do_not_know_stops_cleanup_and_vacuum_by_name() {
+    let (dir, table) = table_with(
+        "log-cleanup-protected",
+        &[("delta.checkpointInterval", "3")],
+    )
+    .await;
+    // another writer upgraded the table to checkpointProtection
+    let protocol = r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":7,"writerFeatures":["checkpointProtection"]}}"#;
+    std::fs::write(
+        dir.join("_delta_log/00000000000000000010.json"),
+        format!("{protocol}\n"),
+    )
+    .unwrap();
+    let files = log_files(&dir);
+    let fresh = Table::at(dir.to_str().unwrap()).unwrap();
+    let err = cleanup_log(&fresh, at(now_ms() + 31 * DAY_MS))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("checkpointProtection"), "{err}");
+    let vacuum = delta_optimize::VacuumOptions {
+        retention_hours: Some(0),
+        force: true,
+        ..Default::default()
+    };
+    let err = delta_optimize::vacuum(&fresh, vacuum).await.unwrap_err();
+    assert!(err.to_string().contains("checkpointProtection"), "{err}");
+    assert_eq!(log_files(&dir), files);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
