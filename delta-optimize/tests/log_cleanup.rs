@@ -135,7 +135,7 @@ async fn cleanup_can_be_turned_off_and_the_retention_set() {
 
 #[tokio::test]
 async fn a_writer_feature_we_do_not_know_stops_cleanup_and_vacuum_by_name() {
-    let (dir, table) = table_with(
+    let (dir, _) = table_with(
         "log-cleanup-protected",
         &[("delta.checkpointInterval", "3")],
     )
