@@ -163,3 +163,36 @@ async fn a_writer_feature_we_do_not_know_stops_cleanup_and_vacuum_by_name() {
     assert_eq!(log_files(&dir), files);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn only_versions_past_the_retention_go_and_the_others_read_the_same() {
+    let (dir, table) = table_with("log-cleanup-mixed", &[("delta.checkpointInterval", "3")]).await;
+    let mut before = Vec::new();
+    for v in 0..10 {
+        before.push(content(&table, v).await.unwrap());
+    }
+    // commits 0..=5 were made 40 days ago, 6..=9 now
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 24 * 3600);
+    for v in 0..=5u64 {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.join(format!("_delta_log/{v:020}.json")))
+            .unwrap();
+        file.set_modified(old).unwrap();
+    }
+    let outcome = cleanup_log(&table, LogCleanupOptions::default())
+        .await
+        .unwrap();
+    // the newest checkpoint at or before commit 5 is version 3
+    assert_eq!(outcome.oldest_kept, Some(3));
+    let fresh = Table::at(dir.to_str().unwrap()).unwrap();
+    for v in 3..10u64 {
+        assert_eq!(
+            content(&fresh, v).await.as_ref(),
+            Some(&before[v as usize]),
+            "version {v}"
+        );
+    }
+    assert!(content(&fresh, 2).await.is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -20,6 +20,7 @@ use delta_optimize::{
 };
 use delta_txn::progress::NoProgress;
 use delta_txn::{SaveMode, Table, WriteOptions, now_ms};
+use proptest::prelude::*;
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -248,31 +249,24 @@ async fn a_short_retention_is_refused_unless_forced() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Random histories (a fixed seed, a checkpoint every other commit):
-/// appends, replaceWhere overwrites, deletes and updates with and without
-/// deletion vectors, compactions, restores; then VACUUM and log cleanup at
-/// a time inside the retention keep every version readable and equal, and
-/// after the retention keep the latest.
-#[tokio::test]
-async fn random_histories_keep_every_retained_version() {
-    let mut seed: u64 = 0x5eed_2026_1130;
-    let mut next = |n: u64| {
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (seed >> 33) % n
-    };
-    for case in 0..6 {
+/// One random history (a checkpoint every other commit): appends,
+/// replaceWhere overwrites, deletes and updates with and without deletion
+/// vectors, compactions, restores; then VACUUM and log cleanup at a time
+/// inside the retention keep every version readable and equal, and after
+/// the retention keep the latest.
+async fn retention_keeps_retained_versions(dvs: bool, steps: &[(u8, u8, u8)]) {
+    static CASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let case = CASES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    {
         let dir = delta_test::scratch_dir(&format!("vacuum-random-{case}")).unwrap();
         let table = Table::at(dir.to_str().unwrap()).unwrap();
-        let dvs = case % 2 == 1;
         write(&table, rows(0..60), SaveMode::Append, dvs).await;
-        for step in 0..8 {
-            let base = 1000 * (step + 1);
-            match next(6) {
+        for (step, &(op, a, b)) in steps.iter().enumerate() {
+            let base = 1000 * (step as i64 + 1);
+            match op % 6 {
                 0 => write(&table, rows(base..base + 20), SaveMode::Append, false).await,
                 1 => {
-                    let predicate = format!("id % {} = {}", next(5) + 2, next(2));
+                    let predicate = format!("id % {} = {}", a % 5 + 2, b % 2);
                     delta_merge::delete(&table, Some(&parse(&predicate).unwrap()))
                         .await
                         .unwrap();
@@ -284,7 +278,7 @@ async fn random_histories_keep_every_retained_version() {
                 }
                 5 => {
                     let latest = table.snapshot().await.unwrap().version();
-                    let version = next(latest + 1);
+                    let version = u64::from(a) % (latest + 1);
                     restore(&table, RestoreTarget::Version(version))
                         .await
                         .unwrap();
@@ -342,5 +336,20 @@ async fn random_histories_keep_every_retained_version() {
             fresh.snapshot_at(v).await.unwrap();
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(8)
+    ))]
+
+    #[test]
+    fn retention_keeps_every_version_it_must(
+        dvs in any::<bool>(),
+        steps in proptest::collection::vec((0u8..6, any::<u8>(), any::<u8>()), 1..10),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(retention_keeps_retained_versions(dvs, &steps));
     }
 }

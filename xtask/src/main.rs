@@ -194,6 +194,7 @@ fn proptest() -> Result<(), String> {
             "skipping_never_drops",
             "predicate_scans",
             "concurrent_transactions",
+            "retention_keeps",
         ],
         &[("PROPTEST_CASES", cases.as_str())],
     )
