@@ -281,6 +281,7 @@ pub fn run(
         ("W11", false) => w11(dirs, manifest, workload, implementation, &path)?,
         ("W8" | "W9", false) => dml(&rt, manifest, workload, &path)?,
         ("W7", false) => w7(&rt, dirs, &path)?,
+        ("W10", false) => w10(&rt, manifest, &path)?,
         (id, _) => return Err(format!("{id} ({implementation}): not implemented yet")),
     };
     // W11's workers report their own peaks: the record has the largest
@@ -781,6 +782,32 @@ fn dml(
         "num_removed_files": metric("numRemovedFiles"),
         "num_copied_rows": metric("numCopiedRows"),
         "num_deletion_vectors_added": metric("numDeletionVectorsAdded"),
+        "version": outcome.version,
+    }));
+    Ok(result)
+}
+
+/// W10: OPTIMIZE (bin-packing) of a copy of small200 toward the
+/// manifest's target size.
+fn w10(rt: &Runtime, manifest: &Manifest, path: &Path) -> Result<RunResult, String> {
+    let location = text(path)?;
+    let mut result = RunResult::default();
+    let clock = Clock::start();
+    let outcome = rt
+        .block_on(async {
+            let table = Table::open(location).await?;
+            let options = delta_optimize::OptimizeOptions {
+                target_size: Some(manifest.w10_target_size),
+                ..Default::default()
+            };
+            delta_optimize::optimize(&table, options, &delta_txn::progress::NoProgress).await
+        })
+        .map_err(|e| format!("W10: {e}"))?;
+    clock.stop(&mut result);
+    result.rows = Some(manifest.n);
+    result.extra = json_map(json!({
+        "numFilesAdded": outcome.metrics.num_files_added,
+        "numFilesRemoved": outcome.metrics.num_files_removed,
         "version": outcome.version,
     }));
     Ok(result)

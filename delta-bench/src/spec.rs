@@ -59,7 +59,7 @@ pub const WORKLOADS: &[Workload] = &[
     w("W7", "merge-upsert", Setup::Copy("base"), true),
     w("W8", "delete-10pct", Setup::Copy("base"), true),
     w("W9", "update-10pct", Setup::Copy("base"), true),
-    w("W10", "optimize-compact", Setup::Copy("small200"), false),
+    w("W10", "optimize-compact", Setup::Copy("small200"), true),
     w("W11", "concurrent-appends", Setup::Create, true),
 ];
 
@@ -112,6 +112,8 @@ pub struct Manifest {
     pub w8_categories: Vec<String>,
     /// W9: the category updated.
     pub w9_category: String,
+    /// W10: the target file size of the compaction, bytes.
+    pub w10_target_size: u64,
     /// W11: worker processes.
     pub w11_workers: u64,
     /// W11: append commits per worker.
