@@ -502,6 +502,10 @@ pub fn check(
             expect("final version", extra_u64(result, "final_version"), commits)?;
             expect("active files", extra_u64(result, "active_files"), commits)?;
         }
+        "W10" => {
+            // small200: every one of its 200 files is compacted
+            expect("files removed", extra_u64(result, "numFilesRemoved"), 200)?;
+        }
         "W4" => {
             expect("count", result.rows, m.n)?;
             let sum = result.extra.get("sum_value").and_then(Value::as_f64);
@@ -531,7 +535,7 @@ mod tests {
             r#"{"scale":"small","n":100000,"c2":20,"c11":5,"w11_workers":4,"c3":200,"c3b":100,
                 "w8_categories":["cat_03","cat_11"],"w9_category":"cat_07",
                 "w6_version":100,"batch_rows":1000,"seed":20261124,
-                "w5_lo":37000,"w5_hi":37200}"#,
+                "w5_lo":37000,"w5_hi":37200,"w10_target_size":268435456}"#,
         )
         .unwrap()
     }
