@@ -1,18 +1,11 @@
 //! VACUUM never deletes a file a version inside the retention needs (data
 //! files, deletion-vector files), never touches the log or hidden paths,
 //! refuses a short retention unless forced, and records its commits.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::array::{RecordBatch, StringArray};
 use delta_expr::parse;
 use delta_optimize::{
     LogCleanupOptions, OptimizeError, OptimizeOptions, RestoreTarget, VacuumOptions, VacuumOutcome,
@@ -20,24 +13,11 @@ use delta_optimize::{
 };
 use delta_txn::progress::NoProgress;
 use delta_txn::{SaveMode, Table, WriteOptions, now_ms};
+
+use crate::{city_rows as rows, hash_at};
 use proptest::prelude::*;
 
 const DAY_MS: i64 = 24 * 3_600_000;
-
-fn rows(ids: std::ops::Range<i64>) -> RecordBatch {
-    let cities: Vec<&str> = ids
-        .clone()
-        .map(|i| ["Oslo", "Rome", "Lima"][(i % 3) as usize])
-        .collect();
-    RecordBatch::try_from_iter([
-        (
-            "id",
-            Arc::new(Int64Array::from_iter_values(ids.clone())) as ArrayRef,
-        ),
-        ("city", Arc::new(StringArray::from(cities)) as ArrayRef),
-    ])
-    .unwrap()
-}
 
 async fn write(table: &Table, batch: RecordBatch, mode: SaveMode, dvs: bool) {
     let options = WriteOptions {
@@ -72,18 +52,6 @@ async fn every_version(table: &Table) -> Vec<String> {
         out.push(delta_test::canonical_hash(&batches).unwrap());
     }
     out
-}
-
-async fn latest(table: &Table) -> String {
-    let batches = table
-        .snapshot()
-        .await
-        .unwrap()
-        .scan()
-        .collect()
-        .await
-        .unwrap();
-    delta_test::canonical_hash(&batches).unwrap()
 }
 
 fn plant(dir: &Path, relative: &str) -> PathBuf {
@@ -166,7 +134,10 @@ async fn inside_the_retention_nothing_a_version_needs_goes() {
         assert_eq!(done.files, dry.files);
         assert!(!orphan.exists());
         assert!(hidden.iter().all(|h| h.exists()));
-        assert_eq!(latest(&table).await, *before.last().unwrap());
+        assert_eq!(
+            hash_at(&table, None).await.unwrap(),
+            *before.last().unwrap()
+        );
         // VACUUM START and VACUUM END are commits
         assert_eq!(done.version, Some(version + 2));
         let snapshot = table.snapshot().await.unwrap();
@@ -200,7 +171,7 @@ async fn a_forced_zero_retention_keeps_the_latest_versions_files_and_vectors() {
             .unwrap();
     }
     assert!(vector_files(&dir) >= 2);
-    let before = latest(&table).await;
+    let before = hash_at(&table, None).await.unwrap();
     let zero = VacuumOptions {
         retention_hours: Some(0),
         force: true,
@@ -209,7 +180,7 @@ async fn a_forced_zero_retention_keeps_the_latest_versions_files_and_vectors() {
     };
     let outcome = vacuum(&table, zero).await.unwrap();
     assert!(outcome.files > 0);
-    assert_eq!(latest(&table).await, before);
+    assert_eq!(hash_at(&table, None).await.unwrap(), before);
     // the vector file the latest version names is still there
     assert_eq!(vector_files(&dir), 1);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -328,7 +299,11 @@ async fn retention_keeps_retained_versions(dvs: bool, steps: &[(u8, u8, u8)]) {
         };
         let cleaned = cleanup_log(&table, cleanup).await.unwrap();
         let fresh = Table::at(dir.to_str().unwrap()).unwrap();
-        assert_eq!(latest(&fresh).await, *before.last().unwrap(), "case {case}");
+        assert_eq!(
+            hash_at(&fresh, None).await.unwrap(),
+            *before.last().unwrap(),
+            "case {case}"
+        );
         // every version from the oldest checkpoint kept on still loads
         let kept = cleaned.oldest_kept.unwrap_or(0);
         let newest = fresh.snapshot().await.unwrap().version();

@@ -1,12 +1,6 @@
 //! RESTORE: the content of the restored version, as a new commit; back
 //! again; by timestamp; the schema comes back; refused, naming the files,
 //! when VACUUM took what the version needs.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,35 +13,13 @@ use delta_optimize::{
 use delta_txn::progress::NoProgress;
 use delta_txn::{Table, WriteOptions, now_ms};
 
-fn rows(ids: std::ops::Range<i64>) -> RecordBatch {
-    let cities: Vec<&str> = ids
-        .clone()
-        .map(|i| ["Oslo", "Rome", "Lima"][(i % 3) as usize])
-        .collect();
-    RecordBatch::try_from_iter([
-        (
-            "id",
-            Arc::new(Int64Array::from_iter_values(ids.clone())) as ArrayRef,
-        ),
-        ("city", Arc::new(StringArray::from(cities)) as ArrayRef),
-    ])
-    .unwrap()
-}
+use crate::{city_rows as rows, hash_at};
 
 async fn append(table: &Table, batch: RecordBatch, options: WriteOptions) {
     table
         .write(batch.schema(), futures::stream::iter([Ok(batch)]), options)
         .await
         .unwrap();
-}
-
-async fn content_at(table: &Table, version: Option<u64>) -> String {
-    let snapshot = match version {
-        Some(v) => table.snapshot_at(v).await.unwrap(),
-        None => table.snapshot().await.unwrap(),
-    };
-    let batches = snapshot.scan().collect().await.unwrap();
-    delta_test::canonical_hash(&batches).unwrap()
 }
 
 /// Versions 0..=4: append, append, delete, optimize, append.
@@ -82,17 +54,25 @@ async fn history(name: &str, dvs: bool) -> (std::path::PathBuf, Table) {
 async fn restore_and_restore_back_give_each_versions_rows() {
     for dvs in [false, true] {
         let (dir, table) = history("restore", dvs).await;
-        let v1 = content_at(&table, Some(1)).await;
-        let v4 = content_at(&table, Some(4)).await;
+        let v1 = hash_at(&table, Some(1)).await.unwrap();
+        let v4 = hash_at(&table, Some(4)).await.unwrap();
         let outcome = restore(&table, RestoreTarget::Version(1)).await.unwrap();
         assert!(outcome.committed);
         assert_eq!(outcome.version, 5);
         assert!(outcome.num_restored_files > 0 && outcome.num_removed_files > 0);
-        assert_eq!(content_at(&table, None).await, v1, "deletion vectors {dvs}");
+        assert_eq!(
+            hash_at(&table, None).await.unwrap(),
+            v1,
+            "deletion vectors {dvs}"
+        );
         // and back to where it was
         let back = restore(&table, RestoreTarget::Version(4)).await.unwrap();
         assert_eq!(back.version, 6);
-        assert_eq!(content_at(&table, None).await, v4, "deletion vectors {dvs}");
+        assert_eq!(
+            hash_at(&table, None).await.unwrap(),
+            v4,
+            "deletion vectors {dvs}"
+        );
         // the commits say what they did, with dataChange
         let log =
             std::fs::read_to_string(dir.join("_delta_log/00000000000000000005.json")).unwrap();
@@ -111,7 +91,7 @@ async fn a_timestamp_picks_the_version_and_the_schema_comes_back() {
     let (dir, table) = history("restore-timestamp", false).await;
     let v2 = table.snapshot_at(2).await.unwrap();
     let at = v2.state().timestamp_ms;
-    let expected = content_at(&table, Some(2)).await;
+    let expected = hash_at(&table, Some(2)).await.unwrap();
     // a column added later goes away again
     let wider = RecordBatch::try_from_iter([
         ("id", Arc::new(Int64Array::from(vec![9999])) as ArrayRef),
@@ -131,7 +111,7 @@ async fn a_timestamp_picks_the_version_and_the_schema_comes_back() {
     assert_eq!(outcome.restored_version, 2);
     let snapshot = table.snapshot().await.unwrap();
     assert!(snapshot.schema().field("note").is_none());
-    assert_eq!(content_at(&table, None).await, expected);
+    assert_eq!(hash_at(&table, None).await.unwrap(), expected);
     let err = restore(&table, RestoreTarget::Version(99))
         .await
         .unwrap_err();

@@ -1,11 +1,5 @@
 //! Z-order: the same rows, clustered so that a predicate on any of the
 //! chosen columns reads fewer files.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
 
 use std::sync::Arc;
 
@@ -14,6 +8,8 @@ use delta_expr::parse;
 use delta_optimize::{OptimizeError, OptimizeOptions, optimize};
 use delta_txn::progress::NoProgress;
 use delta_txn::{Table, WriteOptions};
+
+use crate::hash_at;
 
 /// 20 appends of 5,000 rows with x and y spread over 0..10,000 at random
 /// (a fixed seed): every file holds the whole range of both.
@@ -58,24 +54,12 @@ async fn files_read(table: &Table, predicate: &str) -> usize {
         .len()
 }
 
-async fn content(table: &Table) -> String {
-    let batches = table
-        .snapshot()
-        .await
-        .unwrap()
-        .scan()
-        .collect()
-        .await
-        .unwrap();
-    delta_test::canonical_hash(&batches).unwrap()
-}
-
 #[tokio::test]
 async fn zorder_clusters_every_column_it_names() {
     let dir = delta_test::scratch_dir("zorder").unwrap();
     let table = Table::at(dir.to_str().unwrap()).unwrap();
     scattered(&table).await;
-    let before = content(&table).await;
+    let before = hash_at(&table, None).await.unwrap();
     // ranges at the ends of each column, and a band in the middle of one
     // (the hardest case for a Morton curve: files near its seams span it)
     let queries = [
@@ -107,7 +91,7 @@ async fn zorder_clusters_every_column_it_names() {
     assert_eq!(outcome.metrics.num_files_removed, 20);
     let files = outcome.snapshot.files().len();
     assert!(files >= 8, "{files} files");
-    assert_eq!(content(&table).await, before);
+    assert_eq!(hash_at(&table, None).await.unwrap(), before);
     let mut read_after = Vec::new();
     for q in queries {
         read_after.push(files_read(&table, q).await);

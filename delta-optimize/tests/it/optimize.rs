@@ -1,12 +1,6 @@
 //! OPTIMIZE (compaction): the same rows before and after, fewer files,
 //! `dataChange = false`, deletion vectors applied, partition predicates,
 //! and Delta's outcome beside concurrent writers.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +15,8 @@ use futures::FutureExt;
 use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
+
+use crate::hash_at;
 
 fn rows(ids: std::ops::Range<i64>) -> RecordBatch {
     let cities: Vec<&str> = ids
@@ -60,18 +56,6 @@ async fn small_files(table: &Table, properties: &[(&str, &str)]) {
     }
 }
 
-async fn content(table: &Table) -> String {
-    let batches = table
-        .snapshot()
-        .await
-        .unwrap()
-        .scan()
-        .collect()
-        .await
-        .unwrap();
-    delta_test::canonical_hash(&batches).unwrap()
-}
-
 async fn file_count(table: &Table) -> usize {
     table.snapshot().await.unwrap().files().len()
 }
@@ -86,7 +70,7 @@ fn local(name: &str) -> (std::path::PathBuf, Table) {
 async fn compaction_keeps_the_rows_in_fewer_files() {
     let (dir, table) = local("optimize");
     small_files(&table, &[]).await;
-    let before = content(&table).await;
+    let before = hash_at(&table, None).await.unwrap();
     assert_eq!(file_count(&table).await, 30);
     let outcome = optimize(&table, OptimizeOptions::default(), &NoProgress)
         .await
@@ -96,7 +80,7 @@ async fn compaction_keeps_the_rows_in_fewer_files() {
     assert_eq!((m.num_files_removed, m.num_files_added), (30, 3), "{m:?}");
     assert_eq!(m.partitions_optimized, 3);
     assert_eq!(m.files_removed.total_files, 30);
-    assert_eq!(content(&table).await, before);
+    assert_eq!(hash_at(&table, None).await.unwrap(), before);
     assert_eq!(file_count(&table).await, 3);
     // the commit changes no data
     let log = std::fs::read_to_string(dir.join(format!("_delta_log/{:020}.json", outcome.version)))
@@ -129,7 +113,7 @@ async fn compaction_keeps_the_rows_in_fewer_files() {
 async fn a_partition_predicate_and_a_target_size_limit_the_work() {
     let (dir, table) = local("optimize-partition");
     small_files(&table, &[]).await;
-    let before = content(&table).await;
+    let before = hash_at(&table, None).await.unwrap();
     let oslo = OptimizeOptions {
         predicate: Some(parse("city = 'Oslo'").unwrap()),
         ..OptimizeOptions::default()
@@ -153,7 +137,7 @@ async fn a_partition_predicate_and_a_target_size_limit_the_work() {
     };
     let outcome = optimize(&table, small, &NoProgress).await.unwrap();
     assert!(outcome.metrics.num_bins > 2, "{:?}", outcome.metrics);
-    assert_eq!(content(&table).await, before);
+    assert_eq!(hash_at(&table, None).await.unwrap(), before);
     // the predicate may read partition columns only
     let bad = OptimizeOptions {
         predicate: Some(parse("id > 3").unwrap()),
@@ -181,12 +165,12 @@ async fn deletion_vectors_are_applied_by_the_rewrite() {
             .iter()
             .any(|f| f.deletion_vector().is_some())
     );
-    let before = content(&table).await;
+    let before = hash_at(&table, None).await.unwrap();
     let outcome = optimize(&table, OptimizeOptions::default(), &NoProgress)
         .await
         .unwrap();
     assert!(outcome.metrics.num_deletion_vectors_removed > 0);
-    assert_eq!(content(&table).await, before);
+    assert_eq!(hash_at(&table, None).await.unwrap(), before);
     let snapshot = table.snapshot().await.unwrap();
     assert!(
         snapshot

@@ -1,11 +1,5 @@
 //! Log cleanup removes only expired log files, only up to a checkpoint:
 //! every version it keeps reads as before.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +7,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Int64Array, RecordBatch};
 use delta_optimize::{LogCleanupOptions, cleanup_log};
 use delta_txn::{Table, WriteOptions, now_ms};
+
+use crate::hash_at;
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -43,12 +39,6 @@ async fn table_with(name: &str, properties: &[(&str, &str)]) -> (std::path::Path
     (dir, table)
 }
 
-async fn content(table: &Table, version: u64) -> Option<String> {
-    let snapshot = table.snapshot_at(version).await.ok()?;
-    let batches = snapshot.scan().collect().await.ok()?;
-    Some(delta_test::canonical_hash(&batches).unwrap())
-}
-
 fn at(now: i64) -> LogCleanupOptions {
     LogCleanupOptions { now_ms: Some(now) }
 }
@@ -62,7 +52,7 @@ async fn expired_versions_go_up_to_a_checkpoint_and_the_rest_reads_the_same() {
     let (dir, table) = table_with("log-cleanup", &[("delta.checkpointInterval", "3")]).await;
     let mut before = Vec::new();
     for v in 0..10 {
-        before.push(content(&table, v).await.unwrap());
+        before.push(hash_at(&table, Some(v)).await.unwrap());
     }
     // inside the 30 days: nothing goes
     let files = log_files(&dir);
@@ -77,8 +67,11 @@ async fn expired_versions_go_up_to_a_checkpoint_and_the_rest_reads_the_same() {
     assert_eq!(outcome.oldest_kept, Some(9));
     assert!(outcome.files > 0);
     let fresh = Table::at(dir.to_str().unwrap()).unwrap();
-    assert_eq!(content(&fresh, 9).await.as_ref(), Some(&before[9]));
-    assert!(content(&fresh, 5).await.is_none(), "version 5 is gone");
+    assert_eq!(hash_at(&fresh, Some(9)).await.as_ref(), Some(&before[9]));
+    assert!(
+        hash_at(&fresh, Some(5)).await.is_none(),
+        "version 5 is gone"
+    );
     let names: Vec<String> = std::fs::read_dir(dir.join("_delta_log"))
         .unwrap()
         .flatten()
@@ -129,7 +122,7 @@ async fn cleanup_can_be_turned_off_and_the_retention_set() {
         .unwrap();
     assert_eq!(outcome.oldest_kept, Some(9));
     let fresh = Table::at(dir.to_str().unwrap()).unwrap();
-    assert!(content(&fresh, 9).await.is_some());
+    assert!(hash_at(&fresh, Some(9)).await.is_some());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -169,7 +162,7 @@ async fn only_versions_past_the_retention_go_and_the_others_read_the_same() {
     let (dir, table) = table_with("log-cleanup-mixed", &[("delta.checkpointInterval", "3")]).await;
     let mut before = Vec::new();
     for v in 0..10 {
-        before.push(content(&table, v).await.unwrap());
+        before.push(hash_at(&table, Some(v)).await.unwrap());
     }
     // commits 0..=5 were made 40 days ago, 6..=9 now
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 24 * 3600);
@@ -188,11 +181,11 @@ async fn only_versions_past_the_retention_go_and_the_others_read_the_same() {
     let fresh = Table::at(dir.to_str().unwrap()).unwrap();
     for v in 3..10u64 {
         assert_eq!(
-            content(&fresh, v).await.as_ref(),
+            hash_at(&fresh, Some(v)).await.as_ref(),
             Some(&before[v as usize]),
             "version {v}"
         );
     }
-    assert!(content(&fresh, 2).await.is_none());
+    assert!(hash_at(&fresh, Some(2)).await.is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
