@@ -131,7 +131,7 @@ pub async fn checkpoint(args: &CheckpointArgs) -> CliResult<()> {
     );
     // as Delta after a checkpoint: log files past delta.logRetentionDuration
     // go, up to a checkpoint
-    let cleaned = delta::optimize::cleanup_log(&table, Default::default()).await?;
+    let cleaned = table.cleanup_log(Default::default()).await?;
     if cleaned.files > 0 {
         println!(
             "expired log files deleted: {} (the log now starts at version {})",

@@ -1,6 +1,7 @@
 //! File management for Delta tables: compaction and Z-order clustering
-//! (OPTIMIZE), VACUUM, log cleanup and RESTORE, through `delta-txn`. It
-//! knows no MERGE and no consistency checks.
+//! (OPTIMIZE), VACUUM and RESTORE, through `delta-txn` (whose commits clean
+//! up the expired log after a checkpoint, `Table::cleanup_log`). It knows
+//! no MERGE and no consistency checks.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), delta_optimize::OptimizeError> {
@@ -22,7 +23,6 @@
 
 mod compact;
 mod error;
-mod log_cleanup;
 mod restore;
 mod vacuum;
 mod zorder;
@@ -31,6 +31,5 @@ pub use compact::{
     DEFAULT_TARGET_SIZE, FileSizes, OptimizeMetrics, OptimizeOptions, OptimizeOutcome, optimize,
 };
 pub use error::OptimizeError;
-pub use log_cleanup::{LogCleanupOptions, LogCleanupOutcome, cleanup_log};
 pub use restore::{RestoreOutcome, RestoreTarget, restore};
 pub use vacuum::{VacuumOptions, VacuumOutcome, vacuum};

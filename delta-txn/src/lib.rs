@@ -17,6 +17,7 @@ pub mod constraints;
 pub mod enforce;
 mod error;
 pub mod location;
+pub mod log_cleanup;
 pub mod progress;
 pub mod protocol;
 pub mod rewrite;

@@ -506,12 +506,13 @@ impl Transaction {
             .await;
         let interval = TableProperties::parse(snapshot.properties())?.checkpoint_interval;
         let checkpoint = if version > 0 && version.is_multiple_of(interval) {
-            Some(
-                self.table
-                    .checkpoint(&snapshot)
-                    .await
-                    .map_err(|e| e.to_string()),
-            )
+            let written = self.table.checkpoint(&snapshot).await;
+            if written.is_ok() {
+                // as Delta after a checkpoint: the expired log goes (best
+                // effort; a failure leaves files a later cleanup deletes)
+                let _ = self.table.cleanup_log(Default::default()).await;
+            }
+            Some(written.map_err(|e| e.to_string()))
         } else {
             None
         };

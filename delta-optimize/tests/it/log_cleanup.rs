@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch};
-use delta_optimize::{LogCleanupOptions, cleanup_log};
+use delta_txn::log_cleanup::LogCleanupOptions;
 use delta_txn::{Table, WriteOptions, now_ms};
 
 use crate::hash_at;
@@ -56,14 +56,12 @@ async fn expired_versions_go_up_to_a_checkpoint_and_the_rest_reads_the_same() {
     }
     // inside the 30 days: nothing goes
     let files = log_files(&dir);
-    let outcome = cleanup_log(&table, at(now_ms() + DAY_MS)).await.unwrap();
+    let outcome = table.cleanup_log(at(now_ms() + DAY_MS)).await.unwrap();
     assert_eq!(outcome.files, 0);
     assert_eq!(log_files(&dir), files);
     // 31 days later every commit expired: the log starts at the newest
     // checkpoint (version 9), which reads as before, as does the latest
-    let outcome = cleanup_log(&table, at(now_ms() + 31 * DAY_MS))
-        .await
-        .unwrap();
+    let outcome = table.cleanup_log(at(now_ms() + 31 * DAY_MS)).await.unwrap();
     assert_eq!(outcome.oldest_kept, Some(9));
     assert!(outcome.files > 0);
     let fresh = Table::at(dir.to_str().unwrap()).unwrap();
@@ -95,9 +93,7 @@ async fn cleanup_can_be_turned_off_and_the_retention_set() {
     )
     .await;
     let files = log_files(&dir);
-    let outcome = cleanup_log(&table, at(now_ms() + 90 * DAY_MS))
-        .await
-        .unwrap();
+    let outcome = table.cleanup_log(at(now_ms() + 90 * DAY_MS)).await.unwrap();
     assert_eq!(outcome.files, 0);
     assert_eq!(log_files(&dir), files);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -111,15 +107,14 @@ async fn cleanup_can_be_turned_off_and_the_retention_set() {
     )
     .await;
     assert_eq!(
-        cleanup_log(&table, at(now_ms() + DAY_MS))
+        table
+            .cleanup_log(at(now_ms() + DAY_MS))
             .await
             .unwrap()
             .files,
         0
     );
-    let outcome = cleanup_log(&table, at(now_ms() + 4 * DAY_MS))
-        .await
-        .unwrap();
+    let outcome = table.cleanup_log(at(now_ms() + 4 * DAY_MS)).await.unwrap();
     assert_eq!(outcome.oldest_kept, Some(9));
     let fresh = Table::at(dir.to_str().unwrap()).unwrap();
     assert!(hash_at(&fresh, Some(9)).await.is_some());
@@ -142,7 +137,8 @@ async fn a_writer_feature_we_do_not_know_stops_cleanup_and_vacuum_by_name() {
     .unwrap();
     let files = log_files(&dir);
     let fresh = Table::at(dir.to_str().unwrap()).unwrap();
-    let err = cleanup_log(&fresh, at(now_ms() + 31 * DAY_MS))
+    let err = fresh
+        .cleanup_log(at(now_ms() + 31 * DAY_MS))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("checkpointProtection"), "{err}");
@@ -173,7 +169,8 @@ async fn only_versions_past_the_retention_go_and_the_others_read_the_same() {
             .unwrap();
         file.set_modified(old).unwrap();
     }
-    let outcome = cleanup_log(&table, LogCleanupOptions::default())
+    let outcome = table
+        .cleanup_log(LogCleanupOptions::default())
         .await
         .unwrap();
     // the newest checkpoint at or before commit 5 is version 3
@@ -187,5 +184,60 @@ async fn only_versions_past_the_retention_go_and_the_others_read_the_same() {
         );
     }
     assert!(hash_at(&fresh, Some(2)).await.is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_commit_that_writes_a_checkpoint_cleans_the_expired_log() {
+    // versions 0..=9, checkpoints at 3, 6 and 9
+    let (dir, table) = table_with(
+        "log-cleanup-on-commit",
+        &[("delta.checkpointInterval", "3")],
+    )
+    .await;
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 24 * 3600);
+    for v in 0..=4u64 {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.join(format!("_delta_log/{v:020}.json")))
+            .unwrap();
+        file.set_modified(old).unwrap();
+    }
+    let before = hash_at(&table, Some(3)).await;
+    // commits 10 and 11 write no checkpoint: nothing goes
+    for i in 10..12 {
+        let b =
+            RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![i])) as ArrayRef)])
+                .unwrap();
+        table
+            .write(
+                b.schema(),
+                futures::stream::iter([Ok(b)]),
+                WriteOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert!(dir.join("_delta_log/00000000000000000000.json").exists());
+    }
+    // commit 12 writes a checkpoint, then the log before checkpoint 3 goes
+    let b = RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![12])) as ArrayRef)])
+        .unwrap();
+    let outcome = table
+        .write(
+            b.schema(),
+            futures::stream::iter([Ok(b)]),
+            WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.checkpoint.is_some_and(|c| c.is_ok()));
+    for v in 0..3u64 {
+        assert!(
+            !dir.join(format!("_delta_log/{v:020}.json")).exists(),
+            "version {v}"
+        );
+    }
+    let fresh = Table::at(dir.to_str().unwrap()).unwrap();
+    assert_eq!(hash_at(&fresh, Some(3)).await, before);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use arrow::array::{RecordBatch, StringArray};
 use delta_expr::parse;
 use delta_optimize::{
-    LogCleanupOptions, OptimizeError, OptimizeOptions, RestoreTarget, VacuumOptions, VacuumOutcome,
-    cleanup_log, optimize, restore, vacuum,
+    OptimizeError, OptimizeOptions, RestoreTarget, VacuumOptions, VacuumOutcome, optimize, restore,
+    vacuum,
 };
+use delta_txn::log_cleanup::LogCleanupOptions;
 use delta_txn::progress::NoProgress;
 use delta_txn::{SaveMode, Table, WriteOptions, now_ms};
 
@@ -289,7 +290,7 @@ async fn retention_keeps_retained_versions(dvs: bool, steps: &[(u8, u8, u8)]) {
         let cleanup = LogCleanupOptions {
             now_ms: Some(now_ms() + DAY_MS),
         };
-        assert_eq!(cleanup_log(&table, cleanup).await.unwrap().files, 0);
+        assert_eq!(table.cleanup_log(cleanup).await.unwrap().files, 0);
         let after = every_version(&table).await;
         // the two VACUUM commits read as the version before them
         assert_eq!(after[..before.len()], before[..], "case {case}");
@@ -297,7 +298,7 @@ async fn retention_keeps_retained_versions(dvs: bool, steps: &[(u8, u8, u8)]) {
         let cleanup = LogCleanupOptions {
             now_ms: Some(now_ms() + 31 * DAY_MS),
         };
-        let cleaned = cleanup_log(&table, cleanup).await.unwrap();
+        let cleaned = table.cleanup_log(cleanup).await.unwrap();
         let fresh = Table::at(dir.to_str().unwrap()).unwrap();
         assert_eq!(
             hash_at(&fresh, None).await.unwrap(),

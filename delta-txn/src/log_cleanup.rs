@@ -12,15 +12,15 @@
 //! The checkpoint, its commit, `_last_checkpoint` and sidecar files stay.
 //! The table's write protocol is checked first: a table whose writer
 //! features we do not know (`checkpointProtection` among them) is refused
-//! by name.
+//! by name. A commit runs it (best effort) after the checkpoint it writes.
 
-use delta_log::TableProperties;
 use delta_log::segment::complete_checkpoints;
-use delta_txn::{Table, Transaction, TxnError, now_ms};
+use delta_log::{LogError, TableProperties};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 
-use crate::OptimizeError;
+use crate::transaction::now_ms;
+use crate::{Table, Transaction, TxnError};
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -41,14 +41,23 @@ pub struct LogCleanupOutcome {
     pub oldest_kept: Option<u64>,
 }
 
-/// Deletes the expired log files of `table` (see the module doc).
-pub async fn cleanup_log(
+impl Table {
+    /// Deletes the expired log files of the table (see the module doc).
+    pub async fn cleanup_log(
+        &self,
+        options: LogCleanupOptions,
+    ) -> Result<LogCleanupOutcome, TxnError> {
+        cleanup_log(self, options).await
+    }
+}
+
+async fn cleanup_log(
     table: &Table,
     options: LogCleanupOptions,
-) -> Result<LogCleanupOutcome, OptimizeError> {
+) -> Result<LogCleanupOutcome, TxnError> {
     let snapshot = table.snapshot().await?;
     Transaction::new(table, Some(snapshot.clone()), "LOG CLEANUP").check_allowed()?;
-    let properties = TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;
+    let properties = TableProperties::parse(snapshot.properties())?;
     if !properties.enable_expired_log_cleanup {
         return Ok(LogCleanupOutcome::default());
     }
@@ -57,7 +66,7 @@ pub async fn cleanup_log(
     let cutoff = cutoff - cutoff.rem_euclid(DAY_MS);
     let log = table.log();
     // the newest commit at or before the cutoff
-    let history = log.history(None).await.map_err(TxnError::from)?;
+    let history = log.history(None).await?;
     let Some(cutoff_commit) = history
         .iter()
         .filter(|e| e.timestamp_ms <= cutoff)
@@ -66,11 +75,7 @@ pub async fn cleanup_log(
     else {
         return Ok(LogCleanupOutcome::default());
     };
-    let files = log
-        .commit_log()
-        .list_from(0)
-        .await
-        .map_err(TxnError::from)?;
+    let files = log.commit_log().list_from(0).await?;
     let Some(keep_from) = complete_checkpoints(&files)
         .keys()
         .rev()
@@ -90,17 +95,15 @@ pub async fn cleanup_log(
     // oldest first, one at a time: a crash leaves a contiguous log
     let store = log.store().clone();
     let mut deleted = 0u64;
+    let dir = log.commit_log().dir().clone();
     let mut results =
         store.delete_stream(futures::stream::iter(doomed.into_iter().map(Ok)).boxed());
-    while let Some(path) = results
+    while results
         .try_next()
         .await
-        .map_err(|e| OptimizeError::Invalid {
-            operation: "LOG CLEANUP",
-            reason: format!("deleting an expired log file: {e}"),
-        })?
+        .map_err(|e| LogError::store(&dir, e))?
+        .is_some()
     {
-        let _ = path;
         deleted += 1;
     }
     Ok(LogCleanupOutcome {
