@@ -65,6 +65,28 @@ pub enum Command {
     /// Restore the table to an earlier version as a new commit, e.g.
     /// `delta restore t --version 3`.
     Restore(RestoreArgs),
+    /// Check that the log and the data files agree; exit 1 when a problem
+    /// is found, e.g. `delta check t --json`.
+    Check(CheckArgs),
+}
+
+/// `delta check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The table.
+    pub table: String,
+    /// Print one JSON object: the version checked and every finding.
+    #[arg(long)]
+    pub json: bool,
+    /// Also read every data file (footers, statistics, constraints).
+    #[arg(long)]
+    pub deep: bool,
+    /// Repair what can be repaired safely.
+    #[arg(long)]
+    pub repair: bool,
+    /// With --repair: print the plan, change nothing.
+    #[arg(long, requires = "repair")]
+    pub dry_run: bool,
 }
 
 /// `delta restore`.

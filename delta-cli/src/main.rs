@@ -12,6 +12,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cat;
+mod check;
 mod cli;
 mod demo;
 mod describe;
@@ -86,5 +87,6 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Optimize(args) => optimize::run(args).await,
         Command::Vacuum(args) => optimize::vacuum(args).await,
         Command::Restore(args) => optimize::restore(args).await,
+        Command::Check(args) => check::run(args).await,
     }
 }

@@ -1224,3 +1224,30 @@ fn restore_brings_back_a_version_as_a_new_commit() {
     assert!(err.contains("newer than"), "{err}");
     fails(&["restore", t], 2);
 }
+
+#[test]
+fn check_finds_a_missing_file_and_exits_1() {
+    let dir = scratch("check");
+    let t = dir.join("t");
+    let ts = t.to_str().unwrap();
+    let file = dir.join("rows.csv");
+    fs::write(&file, "id,city\n1,Oslo\n2,Rome\n").unwrap();
+    ok(&["write", ts, file.to_str().unwrap()]);
+    let out = ok(&["check", ts]);
+    assert!(out.contains("no problem found"), "{out}");
+    let data = fs::read_dir(&t)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    fs::remove_file(&data).unwrap();
+    let err = fails(&["check", ts], 1);
+    assert!(err.contains("not consistent"), "{err}");
+    let out = delta(&["check", ts, "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["id"], "data.file-missing");
+    assert_eq!(report["findings"][0]["severity"], "error");
+    let err = fails(&["check", ts, "--repair"], 1);
+    assert!(err.contains("not supported yet"), "{err}");
+}
