@@ -769,15 +769,24 @@ async fn copy_unchanged(
         if kept.num_rows() == 0 {
             continue;
         }
-        let mut columns = kept.columns().to_vec();
-        columns.pop();
-        let mut fields = kept.schema().fields().to_vec();
-        fields.pop();
-        let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+        let rows = without_row_index(&kept)?;
         copied += rows.num_rows() as u64;
         put(&rows, conformer, constraints, writer).await?;
     }
     Ok(copied)
+}
+
+/// The rows of a scan `with_row_index` without its row index column (the
+/// last one), in the schema the scan read.
+fn without_row_index(batch: &RecordBatch) -> Result<RecordBatch, MergeError> {
+    let mut columns = batch.columns().to_vec();
+    columns.pop();
+    let mut fields = batch.schema().fields().to_vec();
+    fields.pop();
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// The row index column a scan `with_row_index` adds (the last one).
@@ -850,15 +859,12 @@ impl Ctx<'_> {
     ) -> Result<TargetOut, MergeError> {
         let n = batch.num_rows();
         let positions = row_index(batch)?;
-        let columns = batch.columns()[..batch.num_columns() - 1].to_vec();
         let target = match self.widen {
-            Some(conformer) => {
-                let mut fields = batch.schema().fields().to_vec();
-                fields.pop();
-                let read = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-                conformer.conform(&read)?
-            }
-            None => RecordBatch::try_new(Arc::clone(self.target_arrow), columns)?,
+            Some(conformer) => conformer.conform(&without_row_index(batch)?)?,
+            None => RecordBatch::try_new(
+                Arc::clone(self.target_arrow),
+                batch.columns()[..batch.num_columns() - 1].to_vec(),
+            )?,
         };
         let target_struct = as_struct(&target);
         let side = joined(self.names, Some(&target_struct), None, n)?;

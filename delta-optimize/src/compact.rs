@@ -14,10 +14,10 @@
 use std::collections::BTreeMap;
 
 use delta_expr::{Expr, bind};
-use delta_io::writer::{DataWriter, WriterOptions};
+use delta_io::writer::WriterOptions;
 use delta_log::{Add, TableProperties};
-use delta_txn::background_writer::BackgroundWriter;
 use delta_txn::progress::Progress;
+use delta_txn::rewrite::data_writer_with;
 use delta_txn::{Snapshot, Table, Transaction, TxnError, now_ms};
 use futures::{StreamExt, TryStreamExt};
 
@@ -454,15 +454,7 @@ async fn rewrite_bin(
     options: WriterOptions,
     zorder: &[String],
 ) -> Result<Vec<Add>, OptimizeError> {
-    let properties = TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;
-    let mut writer = BackgroundWriter::new(DataWriter::try_new(
-        table.location().store.clone(),
-        table.location().root.clone(),
-        snapshot.schema(),
-        snapshot.partition_columns(),
-        properties.column_mapping,
-        options,
-    )?);
+    let mut writer = data_writer_with(table, snapshot.metadata(), snapshot.schema(), options)?;
     let written = async {
         let mut batches = snapshot.scan().only_files(bin.to_vec()).execute()?;
         if zorder.is_empty() {

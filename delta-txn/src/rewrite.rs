@@ -160,13 +160,36 @@ pub fn data_writer(
     schema: &StructType,
 ) -> Result<BackgroundWriter, TxnError> {
     let properties = TableProperties::parse(&metadata.configuration)?;
+    let options = WriterOptions::from_table(&properties);
+    writer_for(table, metadata, schema, &properties, options)
+}
+
+/// [`data_writer`] with other writer options (a compaction's target file
+/// size...).
+pub fn data_writer_with(
+    table: &Table,
+    metadata: &Metadata,
+    schema: &StructType,
+    options: WriterOptions,
+) -> Result<BackgroundWriter, TxnError> {
+    let properties = TableProperties::parse(&metadata.configuration)?;
+    writer_for(table, metadata, schema, &properties, options)
+}
+
+fn writer_for(
+    table: &Table,
+    metadata: &Metadata,
+    schema: &StructType,
+    properties: &TableProperties,
+    options: WriterOptions,
+) -> Result<BackgroundWriter, TxnError> {
     Ok(BackgroundWriter::new(DataWriter::try_new(
         table.location().store.clone(),
         table.location().root.clone(),
         schema,
         &metadata.partition_columns,
         properties.column_mapping,
-        WriterOptions::from_table(&properties),
+        options,
     )?))
 }
 
