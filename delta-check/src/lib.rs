@@ -1,28 +1,52 @@
-//! Consistency checks for Delta tables: does the log hold together, and do
-//! the data files it names exist as it says?
+//! Consistency checks for Delta tables: does the log hold together, do its
+//! checkpoints and checksum files agree with its commits, is its metadata
+//! sound, and do the data files it names exist as it says?
 //!
 //! [`check`] reads the table and reports [`Finding`]s, each with a stable
-//! id, a severity, where (version, file) and a one-line explanation. It is
-//! read-only. The checks so far:
+//! id, a severity, where (version, file, column), a one-line explanation
+//! and, when a safe one exists, the [`Fix`] that [`repair`] applies. The
+//! check itself is read-only.
 //!
-//! | id | severity | what |
-//! |---|---|---|
-//! | `log.unreadable` | error | the latest version cannot be loaded at all |
-//! | `log.version-missing` | error | a commit between the oldest checkpoint and the latest version is missing |
-//! | `log.commit-unreadable` | error | a commit file does not parse |
-//! | `log.duplicate-metadata` | error | a commit has two `metaData` actions |
-//! | `log.add-and-remove` | error | a commit adds and removes the same file (path and deletion vector) |
-//! | `data.file-missing` | error | an active data file is not in the store |
-//! | `data.size-mismatch` | error | an active data file's size differs from the log's |
-//! | `data.dv-file-missing` | error | a deletion-vector file an active file needs is not in the store |
-//!
-//! Repair, deep checks (footers, statistics, constraints) and orphan files
-//! come next.
+//! | id | severity | what | fix |
+//! |---|---|---|---|
+//! | `log.unreadable` | error | the latest version cannot be loaded at all | |
+//! | `log.version-missing` | error | a commit between the oldest checkpoint and the latest version is missing | |
+//! | `log.commit-unreadable` | error | a commit file does not parse | |
+//! | `log.duplicate-metadata` | error | a commit has two `metaData` actions | |
+//! | `log.duplicate-protocol` | error | a commit has two `protocol` actions | |
+//! | `log.add-and-remove` | error | a commit adds and removes the same file (path and deletion vector) | |
+//! | `log.remove-unknown` | error | a commit removes a file that is not in the table | |
+//! | `log.ict-missing` | error | a commit lacks its in-commit timestamp while the feature is on | |
+//! | `log.ict-not-increasing` | error | an in-commit timestamp is not after the one before | |
+//! | `protocol.feature-lists` | error | the feature lists do not fit the protocol versions | |
+//! | `protocol.feature-missing` | error | the metadata uses a feature the protocol does not list | |
+//! | `metadata.schema-invalid` | error | the schema does not parse | |
+//! | `metadata.partition-columns` | error | a partition column is missing, repeated or not primitive | |
+//! | `metadata.property-invalid` | error | a `delta.*` property has a value Delta rejects | |
+//! | `metadata.constraint-invalid` | error | a CHECK constraint or invariant cannot be checked against the schema | |
+//! | `metadata.column-mapping` | error | column-mapping ids or physical names are missing, repeated or above `maxColumnId` | |
+//! | `checkpoint.unreadable` | error | a checkpoint (part or sidecar) cannot be read | rewrite it |
+//! | `checkpoint.differs` | error | a checkpoint's files, protocol, metadata, txns or domains differ from its commits | rewrite it |
+//! | `checkpoint.incomplete` | warning | parts of a multi-part checkpoint are missing (readers skip it) | |
+//! | `checkpoint.last-unreadable` | warning | `_last_checkpoint` does not parse | rewrite it |
+//! | `checkpoint.last-wrong` | warning | `_last_checkpoint` names no complete checkpoint, or the wrong size or parts | rewrite it |
+//! | `checkpoint.last-stale` | info | `_last_checkpoint` names an older checkpoint than the newest | rewrite it |
+//! | `crc.unreadable` | error | a `.crc` file does not parse | delete it |
+//! | `crc.differs` | error | a `.crc` file disagrees with the commits | delete it |
+//! | `data.file-missing` | error | an active data file is not in the store | remove it from the table |
+//! | `data.size-mismatch` | error | an active data file's size differs from the log's | |
+//! | `data.dv-file-missing` | error | a deletion-vector file an active file needs is not in the store | remove the file from the table |
+//! | `data.stats-missing` | info | an active file has no statistics (no data skipping) | |
+//! | `files.unlisted` | warning | the table directory cannot be listed to look for orphans | |
+//! | `files.orphan` | info | a file under the table that no retained version references (VACUUM takes it) | |
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), delta_txn::TxnError> {
+//! use delta_check::{CheckOptions, check};
+//! use delta_txn::progress::NoProgress;
+//!
 //! let table = delta_txn::Table::open("/data/events").await?;
-//! let report = delta_check::check(&table).await;
+//! let report = check(&table, &CheckOptions::default(), &NoProgress).await;
 //! for finding in &report.findings {
 //!     println!("{finding}");
 //! }
@@ -30,17 +54,18 @@
 //! # }
 //! ```
 
-use std::collections::HashSet;
+mod files;
+mod log;
+mod metadata;
+mod repair;
+
 use std::fmt;
 
-use delta_io::dv::{DvDescriptor, DvLocation};
-use delta_io::paths::resolve_log_path;
-use delta_log::segment::complete_checkpoints;
-use delta_log::{Action, FileKey};
-use delta_txn::{Snapshot, Table};
-use futures::StreamExt;
-use object_store::ObjectStoreExt;
+use delta_txn::Table;
+use delta_txn::progress::Progress;
 use serde::Serialize;
+
+pub use repair::{RepairError, RepairOutcome, repair};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -54,6 +79,61 @@ pub enum Severity {
     Error,
 }
 
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// A safe repair of one finding: a normal Delta commit or a rewrite of a
+/// derived file (checkpoint, `_last_checkpoint`, `.crc`). No fix deletes or
+/// changes a data file or a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Fix {
+    /// Commit a `remove` of the active file with this path (as the log
+    /// names it): its data or deletion-vector file is gone.
+    RemoveFile {
+        /// The path in the log.
+        path: String,
+    },
+    /// Write the checkpoint of this version again, from the commits.
+    RewriteCheckpoint {
+        /// The version.
+        version: u64,
+    },
+    /// Point `_last_checkpoint` at the newest sound checkpoint (or delete
+    /// it when there is none).
+    RewriteLastCheckpoint,
+    /// Delete the wrong `.crc` file of this version (it is an optional
+    /// hint; readers do without).
+    DeleteChecksum {
+        /// The version.
+        version: u64,
+    },
+}
+
+impl fmt::Display for Fix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fix::RemoveFile { path } => write!(f, "remove {path} from the table (FSCK commit)"),
+            Fix::RewriteCheckpoint { version } => {
+                write!(f, "write the checkpoint of version {version} again")
+            }
+            Fix::RewriteLastCheckpoint => {
+                f.write_str("point _last_checkpoint at the newest sound checkpoint")
+            }
+            Fix::DeleteChecksum { version } => {
+                write!(f, "delete the checksum file of version {version}")
+            }
+        }
+    }
+}
+
 /// One problem found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -62,28 +142,83 @@ pub struct Finding {
     /// How bad.
     pub severity: Severity,
     /// The version concerned, if one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
-    /// The file concerned (as the log names it), if one.
+    /// The file concerned (as the log names it, or relative to the log
+    /// directory for log files), if one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The column concerned, if one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
     /// What is wrong, in one line.
     pub message: String,
+    /// The safe repair, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+impl Finding {
+    /// A finding of `id` with this severity and message, located nowhere yet.
+    pub fn new(severity: Severity, id: &'static str, message: impl Into<String>) -> Finding {
+        Finding {
+            id,
+            severity,
+            version: None,
+            file: None,
+            column: None,
+            message: message.into(),
+            fix: None,
+        }
+    }
+
+    /// An error finding.
+    pub fn error(id: &'static str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Error, id, message)
+    }
+
+    /// Located at a version.
+    pub fn at_version(mut self, version: u64) -> Finding {
+        self.version = Some(version);
+        self
+    }
+
+    /// Located at a file.
+    pub fn at_file(mut self, file: impl Into<String>) -> Finding {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// Located at a column.
+    pub fn at_column(mut self, column: impl Into<String>) -> Finding {
+        self.column = Some(column.into());
+        self
+    }
+
+    /// With a repair.
+    pub fn with_fix(mut self, fix: Fix) -> Finding {
+        self.fix = Some(fix);
+        self
+    }
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let severity = match self.severity {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        };
-        write!(f, "{severity} [{}]", self.id)?;
+        write!(f, "{} [{}]", self.severity, self.id)?;
         if let Some(v) = self.version {
             write!(f, " version {v}")?;
         }
         if let Some(file) = &self.file {
             write!(f, " {file}")?;
         }
-        write!(f, ": {}", self.message)
+        if let Some(column) = &self.column {
+            write!(f, " column {column}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(fix) = &self.fix {
+            write!(f, " (repair: {fix})")?;
+        }
+        Ok(())
     }
 }
 
@@ -101,194 +236,71 @@ impl Report {
     pub fn is_clean(&self) -> bool {
         !self.findings.iter().any(|f| f.severity == Severity::Error)
     }
+
+    /// The repairs the findings call for, each once, in a safe order
+    /// (file removals, checkpoints, then `_last_checkpoint` and `.crc`).
+    pub fn fixes(&self) -> Vec<Fix> {
+        let mut fixes: Vec<Fix> = self.findings.iter().filter_map(|f| f.fix.clone()).collect();
+        fixes.sort();
+        fixes.dedup();
+        fixes
+    }
+
+    fn push(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
 }
 
-fn finding(
-    id: &'static str,
-    version: Option<u64>,
-    file: Option<&str>,
-    message: impl Into<String>,
-) -> Finding {
-    Finding {
-        id,
-        severity: Severity::Error,
-        version,
-        file: file.map(str::to_string),
-        message: message.into(),
+/// What [`check`] looks at beyond the log, the metadata and the existence
+/// of files.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckOptions {
+    /// List the table directory for files no retained version references.
+    pub orphans: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions { orphans: true }
     }
 }
 
 /// Checks `table` (see the crate doc); never fails: what cannot be read is
-/// a finding.
-pub async fn check(table: &Table) -> Report {
+/// a finding. `progress` counts commits read and files looked up.
+pub async fn check(table: &Table, options: &CheckOptions, progress: &dyn Progress) -> Report {
     let mut report = Report::default();
-    check_log(table, &mut report).await;
-    let snapshot = match table.snapshot().await {
-        Ok(s) => s,
+    let commits = log::check_log(table, &mut report, progress).await;
+    let state = match table.log().state(None).await {
+        Ok(state) => state,
         Err(e) => {
-            report.findings.push(finding(
+            report.push(Finding::error(
                 "log.unreadable",
-                None,
-                None,
                 format!("the latest version cannot be loaded: {e}"),
             ));
             return report;
         }
     };
-    report.version = Some(snapshot.version());
-    check_data_files(table, &snapshot, &mut report).await;
-    report
-}
-
-/// The log: contiguous commits from the oldest checkpoint on, each
-/// parsing, none with actions the protocol forbids together.
-async fn check_log(table: &Table, report: &mut Report) {
-    let log = table.log();
-    let files = match log.commit_log().list_from(0).await {
-        Ok(files) => files,
+    report.version = Some(state.version);
+    let sound = metadata::check_metadata(&state, &mut report);
+    if !sound {
+        return report;
+    }
+    let snapshot = match table.snapshot().await {
+        Ok(s) => s,
         Err(e) => {
-            report.findings.push(finding(
-                "log.unreadable",
-                None,
-                None,
-                format!("the log cannot be listed: {e}"),
-            ));
-            return;
+            report.push(
+                Finding::error(
+                    "log.unreadable",
+                    format!("the latest version cannot be read: {e}"),
+                )
+                .at_version(state.version),
+            );
+            return report;
         }
     };
-    let commits: Vec<u64> = files
-        .iter()
-        .filter(|f| f.suffix == "json")
-        .map(|f| f.version)
-        .collect();
-    let Some(&latest) = commits.iter().max() else {
-        return;
-    };
-    // history is readable from the oldest checkpoint (its commits after it)
-    // or from commit 0
-    let first = match complete_checkpoints(&files).keys().next() {
-        Some(&cp) if !commits.contains(&0) => cp + 1,
-        _ => 0,
-    };
-    let present: HashSet<u64> = commits.iter().copied().collect();
-    for version in first..=latest {
-        if !present.contains(&version) {
-            report.findings.push(finding(
-                "log.version-missing",
-                Some(version),
-                None,
-                format!("commit {version} is missing between versions {first} and {latest}"),
-            ));
-            continue;
-        }
-        match log.read_commit(version).await {
-            Ok(actions) => check_commit(version, &actions, report),
-            Err(e) => report.findings.push(finding(
-                "log.commit-unreadable",
-                Some(version),
-                None,
-                format!("the commit does not parse: {e}"),
-            )),
-        }
+    files::check_data_files(table, &snapshot, &mut report, progress, commits).await;
+    if options.orphans {
+        files::check_orphans(table, &snapshot, &mut report).await;
     }
-}
-
-/// Actions the protocol forbids together in one commit.
-fn check_commit(version: u64, actions: &[Action], report: &mut Report) {
-    let metadata = actions
-        .iter()
-        .filter(|a| matches!(a, Action::Metadata(_)))
-        .count();
-    if metadata > 1 {
-        report.findings.push(finding(
-            "log.duplicate-metadata",
-            Some(version),
-            None,
-            format!("the commit has {metadata} metaData actions; the protocol allows one"),
-        ));
-    }
-    // the same logical file: path and deletion vector (a file whose vector
-    // changes is removed and added again, legally)
-    let added: HashSet<FileKey> = actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Add(add) => Some(add.file_key()),
-            _ => None,
-        })
-        .collect();
-    for action in actions {
-        if let Action::Remove(remove) = action
-            && added.contains(&remove.file_key())
-        {
-            report.findings.push(finding(
-                "log.add-and-remove",
-                Some(version),
-                Some(&remove.path),
-                "the commit adds and removes the same file",
-            ));
-        }
-    }
-}
-
-/// Every active file (and its deletion-vector file) exists with the size
-/// the log says.
-async fn check_data_files(table: &Table, snapshot: &Snapshot, report: &mut Report) {
-    let location = table.location();
-    let url = delta_log::paths::table_url_at(&snapshot.state().table, &location.root);
-    // (id, file as the log names it, expected size)
-    let mut wanted: Vec<(&'static str, String, Option<u64>)> = Vec::new();
-    let mut dv_files: HashSet<String> = HashSet::new();
-    for file in snapshot.files().iter() {
-        wanted.push((
-            "data.file-missing",
-            file.path().to_string(),
-            u64::try_from(file.size()).ok(),
-        ));
-        if let Some(dv) = file.deletion_vector()
-            && let Ok(DvLocation::File { path, .. }) = DvDescriptor::from(dv).locate()
-            && dv_files.insert(path.clone())
-        {
-            wanted.push(("data.dv-file-missing", path, None));
-        }
-    }
-    let version = snapshot.version();
-    let found: Vec<Option<Finding>> = futures::stream::iter(wanted)
-        .map(|(id, path, size)| {
-            let url = url.clone();
-            async move {
-                let store_path = match resolve_log_path(&location.root, url.as_ref(), &path) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        return Some(finding(id, Some(version), Some(&path), e.to_string()));
-                    }
-                };
-                match location.store.head(&store_path).await {
-                    Ok(meta) => match size {
-                        Some(size) if size != meta.size => Some(finding(
-                            "data.size-mismatch",
-                            Some(version),
-                            Some(&path),
-                            format!("the log says {size} bytes, the store has {}", meta.size),
-                        )),
-                        _ => None,
-                    },
-                    Err(object_store::Error::NotFound { .. }) => Some(finding(
-                        id,
-                        Some(version),
-                        Some(&path),
-                        "the file is not in the store",
-                    )),
-                    Err(e) => Some(finding(
-                        id,
-                        Some(version),
-                        Some(&path),
-                        format!("the file cannot be looked up: {e}"),
-                    )),
-                }
-            }
-        })
-        .buffered(16)
-        .collect()
-        .await;
-    report.findings.extend(found.into_iter().flatten());
+    report
 }

@@ -10,7 +10,8 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use delta_check::{Severity, check};
+use delta_check::{CheckOptions, Finding, Report, Severity};
+use delta_txn::progress::NoProgress;
 use delta_txn::{Table, WriteOptions};
 
 async fn table(name: &str) -> (std::path::PathBuf, Table) {
@@ -40,7 +41,25 @@ async fn table(name: &str) -> (std::path::PathBuf, Table) {
     (dir, table)
 }
 
-fn ids(report: &delta_check::Report) -> Vec<&'static str> {
+/// Corpus tables that read, but whose log really is inconsistent, and the
+/// errors the check finds in them.
+const KNOWN_DEFECTS: &[(&str, &[&str])] = &[
+    // delta-rs's test table: commit 1's inCommitTimestamp was edited back
+    // by 10^11 ms (its .crc still has the original)
+    (
+        "deltars-cdc_ict_table",
+        &["log.ict-not-increasing", "crc.differs"],
+    ),
+    // delta-kernel-rs's fixture for reading checksums: its .crc claims 10
+    // files, txns and domains its only commit does not have (testdata README)
+    ("kernel-crc-full", &["crc.differs"]),
+];
+
+async fn check(table: &Table) -> Report {
+    delta_check::check(table, &CheckOptions::default(), &NoProgress).await
+}
+
+fn ids(report: &Report) -> Vec<&'static str> {
     report.findings.iter().map(|f| f.id).collect()
 }
 
@@ -77,13 +96,18 @@ async fn the_corpus_and_our_tables_check_clean() {
             || !latest_readable;
         let table = Table::open(path.to_str().unwrap()).await.unwrap();
         let report = check(&table).await;
-        let errors: Vec<String> = report
+        let errors: Vec<&Finding> = report
             .findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
-            .map(ToString::to_string)
             .collect();
-        assert_eq!(errors.is_empty(), !broken, "{}: {errors:?}", path.display());
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if let Some((_, ids)) = KNOWN_DEFECTS.iter().find(|(t, _)| *t == name) {
+            let found: Vec<&str> = errors.iter().map(|f| f.id).collect();
+            assert_eq!(&found, ids, "{name}: {errors:?}");
+        } else {
+            assert_eq!(errors.is_empty(), !broken, "{name}: {errors:?}");
+        }
         checked += 1;
     }
     assert!(checked > 20, "{checked} corpus tables");

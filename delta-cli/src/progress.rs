@@ -37,6 +37,14 @@ impl Bar {
         }
     }
 
+    /// Counts commits and files checked.
+    pub fn items_checked(bar: ProgressBar) -> Bar {
+        Bar {
+            bar,
+            template: "{bar:30} {human_pos}/{human_len} commits and files checked ({per_sec}, {eta} left)",
+        }
+    }
+
     /// Counts bytes rewritten.
     pub fn bytes_rewritten(bar: ProgressBar) -> Bar {
         Bar {

@@ -1248,6 +1248,22 @@ fn check_finds_a_missing_file_and_exits_1() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["findings"][0]["id"], "data.file-missing");
     assert_eq!(report["findings"][0]["severity"], "error");
-    let err = fails(&["check", ts, "--repair"], 1);
-    assert!(err.contains("not supported yet"), "{err}");
+    // the plan, and nothing changed
+    let log_before = fs::read_dir(t.join("_delta_log")).unwrap().count();
+    let err = fails(&["check", ts, "--repair", "--dry-run"], 1);
+    assert!(
+        err.contains("repair plan:") && err.contains("FSCK"),
+        "{err}"
+    );
+    assert!(err.contains("dry run: nothing changed"), "{err}");
+    assert_eq!(
+        fs::read_dir(t.join("_delta_log")).unwrap().count(),
+        log_before
+    );
+    // repaired: one commit removes the lost file, and the check is clean
+    let out = ok(&["check", ts, "--repair"]);
+    assert!(out.ends_with("version 1: no problem found\n"), "{out}");
+    assert!(ok(&["check", ts]).contains("no problem found"));
+    assert!(ok(&["history", ts]).contains("FSCK"));
+    assert_eq!(ok(&["cat", ts, "--format", "csv"]).trim(), "id,city");
 }

@@ -20,12 +20,9 @@
 //! Listing streams, twice in a real run (count, then delete in chunks), so
 //! memory holds the set of files kept, not the listing.
 
-use std::collections::HashSet;
-
-use delta_io::dv::DvLocation;
-use delta_io::paths::resolve_log_path;
-use delta_log::{DeletionVectorDescriptor, TableProperties};
-use delta_txn::{Snapshot, Table, Transaction, TxnError, now_ms};
+use delta_log::TableProperties;
+use delta_txn::retained::{RetainedFiles, relative_to, vacuum_ignores};
+use delta_txn::{Table, Transaction, TxnError, now_ms};
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectMeta;
 use object_store::path::Path;
@@ -97,14 +94,14 @@ pub async fn vacuum(table: &Table, options: VacuumOptions) -> Result<VacuumOutco
     }
     let now = options.now_ms.unwrap_or_else(now_ms);
     let cutoff = now.saturating_sub(retention_ms);
-    let keep = Kept::of(&snapshot, cutoff);
+    let keep = RetainedFiles::of(&snapshot, cutoff);
     let root = table.location().root.clone();
     let store = table.location().store.clone();
     let doomed = |meta: &ObjectMeta| -> Option<String> {
         let relative = relative_to(&root, &meta.location)?;
         (meta.last_modified.timestamp_millis() < cutoff
-            && !keep.files.contains(&meta.location)
-            && !hidden(&relative, snapshot.partition_columns()))
+            && !keep.contains(&meta.location)
+            && !vacuum_ignores(&relative, snapshot.partition_columns()))
         .then_some(relative)
     };
     // count (and, in a dry run, name) what goes
@@ -176,96 +173,4 @@ async fn delete_all(
 
 fn list_error(root: &Path, e: object_store::Error) -> OptimizeError {
     invalid(format!("listing the files under '{root}': {e}"))
-}
-
-/// The files VACUUM keeps: those of the current version and of tombstones
-/// newer than the cutoff, with their deletion-vector files, as store paths.
-struct Kept {
-    files: HashSet<Path>,
-}
-
-impl Kept {
-    fn of(snapshot: &Snapshot, cutoff: i64) -> Kept {
-        let root = &snapshot.state().root;
-        let table = delta_log::paths::table_url_at(&snapshot.state().table, root);
-        let mut files = HashSet::new();
-        // a path outside the table's store cannot be under its root: it is
-        // never listed, so it needs no entry
-        let mut keep = |path: &str, dv: Option<&DeletionVectorDescriptor>| {
-            if let Ok(p) = resolve_log_path(root, table.as_ref(), path) {
-                files.insert(p);
-            }
-            if let Some(dv) = dv
-                && let Ok(DvLocation::File { path, .. }) =
-                    delta_io::dv::DvDescriptor::from(dv).locate()
-                && let Ok(p) = resolve_log_path(root, table.as_ref(), &path)
-            {
-                files.insert(p);
-            }
-        };
-        for file in snapshot.files().iter() {
-            keep(file.path(), file.deletion_vector());
-        }
-        for tombstone in &snapshot.state().tombstones {
-            if tombstone.deletion_timestamp.unwrap_or(0) > cutoff {
-                keep(&tombstone.path, tombstone.deletion_vector.as_ref());
-            }
-        }
-        Kept { files }
-    }
-}
-
-/// `path` relative to `root` (`None` for a path not under it).
-fn relative_to(root: &Path, path: &Path) -> Option<String> {
-    let parts: Vec<_> = path
-        .prefix_match(root)?
-        .map(|p| p.as_ref().to_string())
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("/"))
-}
-
-/// Whether VACUUM leaves the path alone: the log, and any component that
-/// starts with `_` or `.` except partition directories of the table,
-/// `_change_data` and `_delta_index` (Spark's `isHiddenDirectory`).
-fn hidden(relative: &str, partition_columns: &[String]) -> bool {
-    relative.split('/').any(|component| {
-        (component.starts_with('_') || component.starts_with('.'))
-            && !component.starts_with("_change_data")
-            && !component.starts_with("_delta_index")
-            && !partition_columns
-                .iter()
-                .any(|c| component.starts_with(&format!("{c}=")))
-    }) || relative.starts_with("_delta_log")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hidden_paths_follow_sparks_rule() {
-        let parts = ["_p".to_string()];
-        assert!(hidden("_delta_log/00000000000000000000.json", &parts));
-        assert!(hidden("_delta_log/_commits/x.json", &parts));
-        assert!(hidden(".hidden.parquet", &parts));
-        assert!(hidden("p=a/.name", &parts));
-        assert!(hidden("p=a/_tmp/part-0.parquet", &parts));
-        assert!(hidden("_staging/part-0.parquet", &parts));
-        assert!(!hidden("part-0.parquet", &parts));
-        assert!(!hidden("deletion_vector_x.bin", &parts));
-        assert!(!hidden("_change_data/cdc-0.parquet", &parts));
-        assert!(!hidden("_p=1/part-0.parquet", &parts));
-        assert!(!hidden("ab/part-0.parquet", &parts));
-    }
-
-    #[test]
-    fn relative_paths_are_under_the_root() {
-        let root = Path::from("t");
-        assert_eq!(
-            relative_to(&root, &Path::from("t/p=a/f.parquet")).as_deref(),
-            Some("p=a/f.parquet")
-        );
-        assert_eq!(relative_to(&root, &Path::from("other/f.parquet")), None);
-        assert_eq!(relative_to(&root, &Path::from("t2/f.parquet")), None);
-    }
 }

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use delta_io::writer::parsed_columns;
-use delta_log::{CheckpointInfo, CommitEntry, DeltaLog, Format, Metadata, TableProperties};
+use delta_log::{
+    CheckpointInfo, CommitEntry, DeltaLog, Format, Metadata, TableProperties, TableState,
+};
 use delta_schema::{DataType, StructType};
 use object_store::ObjectStore;
 use object_store::path::Path;
@@ -30,11 +32,9 @@ pub struct CreateOptions {
     pub properties: HashMap<String, String>,
 }
 
-/// Checks that partition columns exist, are primitive and are not repeated.
-pub(crate) fn check_partition_columns(
-    schema: &StructType,
-    columns: &[String],
-) -> Result<(), TxnError> {
+/// Checks that partition columns exist, are primitive, are not repeated and
+/// are not all of the columns; the error says which rule a column breaks.
+pub fn check_partition_columns(schema: &StructType, columns: &[String]) -> Result<(), TxnError> {
     for (i, name) in columns.iter().enumerate() {
         let field = schema
             .field(name)
@@ -322,6 +322,13 @@ impl Table {
     /// The snapshot at `version`.
     pub async fn snapshot_at(&self, version: u64) -> Result<Snapshot, TxnError> {
         Snapshot::try_new(self, self.log.state(Some(version)).await?)
+    }
+
+    /// The snapshot of a state read elsewhere, e.g. from a log segment
+    /// chosen by hand ([`DeltaLog::load_segment`]); checked as any
+    /// snapshot is (readable protocol, parsable schema).
+    pub fn snapshot_of(&self, state: TableState) -> Result<Snapshot, TxnError> {
+        Snapshot::try_new(self, state)
     }
 
     /// The snapshot of the latest version committed at or before

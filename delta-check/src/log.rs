@@ -1,0 +1,752 @@
+//! One pass over the log: every commit from the oldest checkpoint on is
+//! read (a few ahead) and replayed into a light running state (file keys
+//! and sizes, protocol, metadata, txns, domains). Against it the pass
+//! checks each commit's actions, in-commit timestamps, each checkpoint and
+//! each `.crc` file; at the end, `_last_checkpoint`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use delta_log::core::LogFile;
+use delta_log::files::{CheckpointFile, DeltaFileKind, classify};
+use delta_log::parquet_reader::ObjectReader;
+use delta_log::paths::{reconciliation_path, table_url_at};
+use delta_log::properties::in_commit_timestamps_on;
+use delta_log::segment::{LogSegment, complete_checkpoints};
+use delta_log::{
+    Action, DeletionVectorDescriptor, DeltaLog, DomainMetadata, FileKey, LAST_CHECKPOINT, Metadata,
+    Protocol, TableFeature, TableState, Txn,
+};
+use delta_txn::Table;
+use delta_txn::progress::Progress;
+use futures::StreamExt;
+use object_store::ObjectStore;
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use serde::Deserialize;
+use url::Url;
+
+use crate::{Finding, Fix, Report, Severity};
+
+/// How many commits are read ahead.
+const READ_AHEAD: usize = 16;
+/// How many example paths a difference names.
+const EXAMPLES: usize = 3;
+
+/// The log's files, sorted by kind.
+struct Listing {
+    commits: BTreeSet<u64>,
+    checkpoints: BTreeMap<u64, Vec<LogFile>>,
+    checksums: HashMap<u64, LogFile>,
+}
+
+/// Checks the log (see the module doc); returns how many commits it
+/// counted on `progress`.
+pub(crate) async fn check_log(table: &Table, report: &mut Report, progress: &dyn Progress) -> u64 {
+    let log = table.log();
+    let files = match log.commit_log().list_from(0).await {
+        Ok(files) => files,
+        Err(e) => {
+            report.push(Finding::error(
+                "log.unreadable",
+                format!("the log cannot be listed: {e}"),
+            ));
+            return 0;
+        }
+    };
+    let listing = Listing {
+        commits: files
+            .iter()
+            .filter(|f| classify(f) == DeltaFileKind::Commit)
+            .map(|f| f.version)
+            .collect(),
+        checkpoints: complete_checkpoints(&files),
+        checksums: files
+            .iter()
+            .filter(|f| classify(f) == DeltaFileKind::Checksum)
+            .map(|f| (f.version, f.clone()))
+            .collect(),
+    };
+    report_incomplete_checkpoints(&files, &listing, report);
+    let Some(&latest) = listing.commits.last() else {
+        return 0;
+    };
+    // history is readable from the oldest checkpoint (its commits after it)
+    // or from commit 0
+    let base = match listing.checkpoints.keys().next() {
+        Some(&cp) if !listing.commits.contains(&0) => Some(cp),
+        _ => None,
+    };
+    let url = table_url_at(log.table(), log.root());
+    let mut running = match base {
+        None => Some(Running::new(url.clone())),
+        Some(cp) => match load_checkpoint(log, cp, &listing.checkpoints[&cp]).await {
+            Ok(state) => Some(Running::from_state(&state, url.clone())),
+            Err(finding) => {
+                report.push(finding);
+                None
+            }
+        },
+    };
+    let first = base.map_or(0, |cp| cp + 1);
+    let counted = latest.saturating_sub(first) + 1;
+    progress.total(counted);
+    let mut sound = BTreeSet::from_iter(base);
+    let mut commits = futures::stream::iter(first..=latest)
+        .map(|version| {
+            let present = listing.commits.contains(&version);
+            async move {
+                let read = match present {
+                    true => Some(log.read_commit(version).await),
+                    false => None,
+                };
+                (version, read)
+            }
+        })
+        .buffered(READ_AHEAD);
+    while let Some((version, read)) = commits.next().await {
+        match read {
+            None => {
+                report.push(
+                    Finding::error(
+                        "log.version-missing",
+                        format!(
+                            "commit {version} is missing between versions {first} and {latest}"
+                        ),
+                    )
+                    .at_version(version),
+                );
+                running = None;
+            }
+            Some(Err(e)) => {
+                report.push(
+                    Finding::error(
+                        "log.commit-unreadable",
+                        format!("the commit does not parse: {e}"),
+                    )
+                    .at_version(version),
+                );
+                running = None;
+            }
+            Some(Ok(actions)) => {
+                check_commit(version, &actions, report);
+                if let Some(r) = running.as_mut() {
+                    r.apply(version, &actions, report);
+                }
+            }
+        }
+        if let Some(parts) = listing.checkpoints.get(&version) {
+            match load_checkpoint(log, version, parts).await {
+                Err(finding) => {
+                    // the commits can rebuild it when the replay reached it
+                    let fix = running
+                        .is_some()
+                        .then_some(Fix::RewriteCheckpoint { version });
+                    report.push(Finding { fix, ..finding });
+                }
+                Ok(state) => match &running {
+                    Some(r) => {
+                        let differences = r.differences(&state);
+                        if differences.is_empty() {
+                            sound.insert(version);
+                        } else {
+                            report.push(
+                                Finding::error(
+                                    "checkpoint.differs",
+                                    format!(
+                                        "the checkpoint differs from the commits: {}",
+                                        differences.join("; ")
+                                    ),
+                                )
+                                .at_version(version)
+                                .at_file(name_of(&parts[0]))
+                                .with_fix(Fix::RewriteCheckpoint { version }),
+                            );
+                        }
+                    }
+                    // after a gap, the checkpoint is where the replay resumes
+                    None => {
+                        running = Some(Running::from_state(&state, url.clone()));
+                        sound.insert(version);
+                    }
+                },
+            }
+        }
+        if let (Some(file), Some(r)) = (listing.checksums.get(&version), &running) {
+            check_checksum(log, file, r, report).await;
+        }
+        progress.advance(1);
+    }
+    drop(commits);
+    check_last_checkpoint(log, &listing, &sound, report).await;
+    counted
+}
+
+/// A multi-part checkpoint with parts missing: readers skip it.
+fn report_incomplete_checkpoints(files: &[LogFile], listing: &Listing, report: &mut Report) {
+    let mut seen = HashSet::new();
+    for file in files {
+        if matches!(classify(file), DeltaFileKind::Checkpoint(_))
+            && !listing.checkpoints.contains_key(&file.version)
+            && seen.insert(file.version)
+        {
+            report.push(
+                Finding::new(
+                    Severity::Warning,
+                    "checkpoint.incomplete",
+                    "parts of this multi-part checkpoint are missing; readers skip it",
+                )
+                .at_version(file.version)
+                .at_file(name_of(file)),
+            );
+        }
+    }
+}
+
+/// The file's name in the log directory.
+fn name_of(file: &LogFile) -> String {
+    file.location.filename().unwrap_or_default().to_string()
+}
+
+/// The state a checkpoint holds, read alone; a finding when it cannot be read.
+async fn load_checkpoint(
+    log: &DeltaLog,
+    version: u64,
+    parts: &[LogFile],
+) -> Result<TableState, Finding> {
+    let segment = LogSegment {
+        version,
+        checkpoint: Some((version, parts.to_vec())),
+        commits: Vec::new(),
+        covered_commit: None,
+    };
+    log.load_segment(segment).await.map_err(|e| {
+        Finding::error(
+            "checkpoint.unreadable",
+            format!("the checkpoint cannot be read: {e}"),
+        )
+        .at_version(version)
+        .at_file(parts.first().map(name_of).unwrap_or_default())
+    })
+}
+
+/// Actions the protocol forbids together in one commit.
+fn check_commit(version: u64, actions: &[Action], report: &mut Report) {
+    for (what, count) in [
+        (
+            "metaData",
+            actions
+                .iter()
+                .filter(|a| matches!(a, Action::Metadata(_)))
+                .count(),
+        ),
+        (
+            "protocol",
+            actions
+                .iter()
+                .filter(|a| matches!(a, Action::Protocol(_)))
+                .count(),
+        ),
+    ] {
+        if count > 1 {
+            let id = if what == "metaData" {
+                "log.duplicate-metadata"
+            } else {
+                "log.duplicate-protocol"
+            };
+            report.push(
+                Finding::error(
+                    id,
+                    format!("the commit has {count} {what} actions; the protocol allows one"),
+                )
+                .at_version(version),
+            );
+        }
+    }
+    // the same logical file: path and deletion vector (a file whose vector
+    // changes is removed and added again, legally)
+    let added: HashSet<FileKey> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Add(add) => Some(add.file_key()),
+            _ => None,
+        })
+        .collect();
+    for action in actions {
+        if let Action::Remove(remove) = action
+            && added.contains(&remove.file_key())
+        {
+            report.push(
+                Finding::error(
+                    "log.add-and-remove",
+                    "the commit adds and removes the same file",
+                )
+                .at_version(version)
+                .at_file(&remove.path),
+            );
+        }
+    }
+}
+
+/// The state of the table as the replay stands, kept light: file keys and
+/// sizes rather than whole actions.
+struct Running {
+    url: Option<Url>,
+    files: HashMap<FileKey, i64>,
+    protocol: Option<Protocol>,
+    metadata: Option<Metadata>,
+    txns: HashMap<String, i64>,
+    domains: HashMap<String, String>,
+    /// The newest in-commit timestamp seen, and the version that had it.
+    last_ict: Option<(u64, i64)>,
+}
+
+impl Running {
+    fn new(url: Option<Url>) -> Running {
+        Running {
+            url,
+            files: HashMap::new(),
+            protocol: None,
+            metadata: None,
+            txns: HashMap::new(),
+            domains: HashMap::new(),
+            last_ict: None,
+        }
+    }
+
+    fn from_state(state: &TableState, url: Option<Url>) -> Running {
+        let mut running = Running::new(url);
+        for file in state.files.iter() {
+            let key = running.key(file.path(), file.deletion_vector());
+            running.files.insert(key, file.size());
+        }
+        running.protocol = Some(state.protocol.clone());
+        running.metadata = Some(state.metadata.clone());
+        running.txns = txn_versions(state.txns.values());
+        running.domains = domain_configs(state.domains.values());
+        running.last_ict = Some((state.version, state.timestamp_ms)).filter(|_| running.ict_on());
+        running
+    }
+
+    fn key(&self, path: &str, dv: Option<&DeletionVectorDescriptor>) -> FileKey {
+        FileKey {
+            path: reconciliation_path(self.url.as_ref(), path).into_owned(),
+            dv_id: dv.map(DeletionVectorDescriptor::unique_id),
+        }
+    }
+
+    fn ict_on(&self) -> bool {
+        match (&self.protocol, &self.metadata) {
+            (Some(p), Some(m)) => in_commit_timestamps_on(p, m).unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    /// Applies one commit, reporting removes of files not in the table and
+    /// in-commit timestamps that are missing or go back.
+    fn apply(&mut self, version: u64, actions: &[Action], report: &mut Report) {
+        let added: HashSet<FileKey> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Add(add) => Some(self.key(&add.path, add.deletion_vector.as_ref())),
+                _ => None,
+            })
+            .collect();
+        for action in actions {
+            if let Action::Remove(remove) = action {
+                let key = self.key(&remove.path, remove.deletion_vector.as_ref());
+                if self.files.remove(&key).is_none() && !added.contains(&key) {
+                    report.push(
+                        Finding::error(
+                            "log.remove-unknown",
+                            "the commit removes a file (with this deletion vector) that is not in the table",
+                        )
+                        .at_version(version)
+                        .at_file(&remove.path),
+                    );
+                }
+            }
+        }
+        for action in actions {
+            match action {
+                Action::Add(add) => {
+                    let key = self.key(&add.path, add.deletion_vector.as_ref());
+                    self.files.insert(key, add.size);
+                }
+                Action::Protocol(p) => self.protocol = Some(p.clone()),
+                Action::Metadata(m) => self.metadata = Some(m.clone()),
+                Action::Txn(t) => {
+                    self.txns.insert(t.app_id.clone(), t.version);
+                }
+                Action::DomainMetadata(d) => {
+                    if d.removed {
+                        self.domains.remove(&d.domain);
+                    } else {
+                        self.domains
+                            .insert(d.domain.clone(), d.configuration.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.check_ict(version, actions, report);
+    }
+
+    fn check_ict(&mut self, version: u64, actions: &[Action], report: &mut Report) {
+        // the commit that turns the feature on carries one too
+        let ict = match actions.first() {
+            Some(Action::CommitInfo(ci)) => ci.in_commit_timestamp(),
+            _ => None,
+        };
+        if !self.ict_on() {
+            return;
+        }
+        let Some(ict) = ict else {
+            report.push(
+                Finding::error(
+                    "log.ict-missing",
+                    "in-commit timestamps are on, but the commit does not start with a commitInfo carrying inCommitTimestamp",
+                )
+                .at_version(version),
+            );
+            return;
+        };
+        if let Some((before, previous)) = self.last_ict
+            && ict <= previous
+        {
+            report.push(
+                Finding::error(
+                    "log.ict-not-increasing",
+                    format!(
+                        "the in-commit timestamp {ict} is not after {previous} of version {before}"
+                    ),
+                )
+                .at_version(version),
+            );
+        }
+        self.last_ict = Some((version, ict));
+    }
+
+    /// How a state read from a checkpoint differs from this replay.
+    fn differences(&self, state: &TableState) -> Vec<String> {
+        let mut out = Vec::new();
+        let theirs: HashMap<FileKey, i64> = state
+            .files
+            .iter()
+            .map(|f| (self.key(f.path(), f.deletion_vector()), f.size()))
+            .collect();
+        let extra: Vec<&str> = theirs
+            .keys()
+            .filter(|k| !self.files.contains_key(*k))
+            .map(|k| k.path.as_str())
+            .collect();
+        let missing: Vec<&str> = self
+            .files
+            .keys()
+            .filter(|k| !theirs.contains_key(*k))
+            .map(|k| k.path.as_str())
+            .collect();
+        let resized: Vec<&str> = theirs
+            .iter()
+            .filter(|(k, size)| self.files.get(*k).is_some_and(|s| s != *size))
+            .map(|(k, _)| k.path.as_str())
+            .collect();
+        for (paths, what) in [
+            (extra, "files the commits do not have"),
+            (missing, "no entry for files the commits have"),
+            (resized, "other sizes for files"),
+        ] {
+            if !paths.is_empty() {
+                out.push(format!("{} {what} ({})", paths.len(), examples(paths)));
+            }
+        }
+        if !self
+            .protocol
+            .as_ref()
+            .is_some_and(|p| same_protocol(p, &state.protocol))
+        {
+            out.push("another protocol".to_string());
+        }
+        if !self
+            .metadata
+            .as_ref()
+            .is_some_and(|m| same_metadata(m, &state.metadata))
+        {
+            out.push("other metadata".to_string());
+        }
+        // txns past their retention may be left out of a checkpoint
+        let txn_retention = state
+            .metadata
+            .configuration
+            .contains_key("delta.setTransactionRetentionDuration");
+        if !txn_retention && txn_versions(state.txns.values()) != self.txns {
+            out.push("other application transactions (txn)".to_string());
+        }
+        if domain_configs(state.domains.values()) != self.domains {
+            out.push("other domain metadata".to_string());
+        }
+        out
+    }
+}
+
+fn examples(mut paths: Vec<&str>) -> String {
+    paths.sort_unstable();
+    let mut text = paths[..paths.len().min(EXAMPLES)].join(", ");
+    if paths.len() > EXAMPLES {
+        text.push_str(", ...");
+    }
+    text
+}
+
+fn txn_versions<'a>(txns: impl Iterator<Item = &'a Txn>) -> HashMap<String, i64> {
+    txns.map(|t| (t.app_id.clone(), t.version)).collect()
+}
+
+fn domain_configs<'a>(
+    domains: impl Iterator<Item = &'a DomainMetadata>,
+) -> HashMap<String, String> {
+    domains
+        .filter(|d| !d.removed)
+        .map(|d| (d.domain.clone(), d.configuration.clone()))
+        .collect()
+}
+
+/// Protocols compared by versions and features (an absent list and an
+/// empty one are the same).
+fn same_protocol(a: &Protocol, b: &Protocol) -> bool {
+    let features = |p: &Protocol| {
+        let mut all: Vec<TableFeature> = p.features_in_force();
+        all.sort_by(|x, y| x.name().cmp(y.name()));
+        all
+    };
+    a.min_reader_version == b.min_reader_version
+        && a.min_writer_version == b.min_writer_version
+        && features(a) == features(b)
+}
+
+/// Metadata compared by what defines the table (id, schema, partitioning,
+/// configuration).
+fn same_metadata(a: &Metadata, b: &Metadata) -> bool {
+    a.id == b.id
+        && a.schema_string == b.schema_string
+        && a.partition_columns == b.partition_columns
+        && a.configuration == b.configuration
+}
+
+/// The parts of a `.crc` file the check compares (all optional: writers
+/// differ in what they write).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Checksum {
+    table_size_bytes: Option<i64>,
+    num_files: Option<u64>,
+    num_metadata: Option<u64>,
+    num_protocol: Option<u64>,
+    metadata: Option<Metadata>,
+    protocol: Option<Protocol>,
+    set_transactions: Option<Vec<Txn>>,
+    domain_metadata: Option<Vec<DomainMetadata>>,
+    in_commit_timestamp_opt: Option<i64>,
+}
+
+async fn check_checksum(log: &DeltaLog, file: &LogFile, running: &Running, report: &mut Report) {
+    let version = file.version;
+    let finding = |id: &'static str, message: String| {
+        Finding::error(id, message)
+            .at_version(version)
+            .at_file(name_of(file))
+            .with_fix(Fix::DeleteChecksum { version })
+    };
+    let checksum = match log.commit_log().read(&file.location).await {
+        Ok(bytes) => serde_json::from_slice::<Checksum>(&bytes).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let checksum = match checksum {
+        Ok(c) => c,
+        Err(e) => {
+            report.push(finding(
+                "crc.unreadable",
+                format!("the checksum file does not parse: {e}"),
+            ));
+            return;
+        }
+    };
+    let mut wrong = Vec::new();
+    let size: i64 = running.files.values().sum();
+    if checksum.table_size_bytes.is_some_and(|s| s != size) {
+        wrong.push(format!(
+            "tableSizeBytes {} (the commits say {size})",
+            checksum.table_size_bytes.unwrap_or_default()
+        ));
+    }
+    let count = running.files.len() as u64;
+    if checksum.num_files.is_some_and(|n| n != count) {
+        wrong.push(format!(
+            "numFiles {} (the commits say {count})",
+            checksum.num_files.unwrap_or_default()
+        ));
+    }
+    if checksum.num_metadata.is_some_and(|n| n != 1)
+        || checksum.num_protocol.is_some_and(|n| n != 1)
+    {
+        wrong.push("numMetadata or numProtocol is not 1".to_string());
+    }
+    if let (Some(theirs), Some(ours)) = (&checksum.metadata, &running.metadata)
+        && !same_metadata(theirs, ours)
+    {
+        wrong.push("other metadata".to_string());
+    }
+    if let (Some(theirs), Some(ours)) = (&checksum.protocol, &running.protocol)
+        && !same_protocol(theirs, ours)
+    {
+        wrong.push("another protocol".to_string());
+    }
+    if let Some(txns) = &checksum.set_transactions
+        && txn_versions(txns.iter()) != running.txns
+    {
+        wrong.push("other application transactions (setTransactions)".to_string());
+    }
+    if let Some(domains) = &checksum.domain_metadata
+        && domain_configs(domains.iter()) != running.domains
+    {
+        wrong.push("other domain metadata".to_string());
+    }
+    if let (Some(theirs), Some((at, ours))) = (checksum.in_commit_timestamp_opt, running.last_ict)
+        && at == version
+        && theirs != ours
+    {
+        wrong.push(format!(
+            "inCommitTimestampOpt {theirs} (the commit says {ours})"
+        ));
+    }
+    if !wrong.is_empty() {
+        report.push(finding(
+            "crc.differs",
+            format!(
+                "the checksum file disagrees with the commits: {}",
+                wrong.join("; ")
+            ),
+        ));
+    }
+}
+
+/// The part of `_last_checkpoint` the check compares.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LastCheckpoint {
+    version: u64,
+    size: Option<u64>,
+    parts: Option<u64>,
+    size_in_bytes: Option<u64>,
+}
+
+async fn check_last_checkpoint(
+    log: &DeltaLog,
+    listing: &Listing,
+    sound: &BTreeSet<u64>,
+    report: &mut Report,
+) {
+    let warning = |id: &'static str, message: String| {
+        Finding::new(Severity::Warning, id, message)
+            .at_file(LAST_CHECKPOINT)
+            .with_fix(Fix::RewriteLastCheckpoint)
+    };
+    let bytes = match log.commit_log().read_pointer(LAST_CHECKPOINT).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return,
+        Err(e) => {
+            report.push(warning("checkpoint.last-unreadable", e.to_string()));
+            return;
+        }
+    };
+    let pointer = match serde_json::from_slice::<LastCheckpoint>(&bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            report.push(warning(
+                "checkpoint.last-unreadable",
+                format!("the file does not parse: {e}; readers list the log instead"),
+            ));
+            return;
+        }
+    };
+    let Some(parts) = listing.checkpoints.get(&pointer.version) else {
+        report.push(warning(
+            "checkpoint.last-wrong",
+            format!(
+                "it names version {}, which has no complete checkpoint",
+                pointer.version
+            ),
+        ));
+        return;
+    };
+    let classic_or_parts = parts.iter().all(|f| {
+        matches!(
+            classify(f),
+            DeltaFileKind::Checkpoint(CheckpointFile::Classic | CheckpointFile::MultiPart { .. })
+        )
+    });
+    let mut wrong = Vec::new();
+    let multi = parts.len() > 1;
+    match pointer.parts {
+        Some(n) if n != parts.len() as u64 => {
+            wrong.push(format!("parts {n} (the checkpoint has {})", parts.len()));
+        }
+        None if multi => wrong.push(format!("no parts (the checkpoint has {})", parts.len())),
+        _ => {}
+    }
+    if classic_or_parts {
+        let bytes: u64 = parts.iter().map(|f| f.size).sum();
+        if pointer.size_in_bytes.is_some_and(|s| s != bytes) {
+            wrong.push(format!(
+                "sizeInBytes {} (the checkpoint has {bytes})",
+                pointer.size_in_bytes.unwrap_or_default()
+            ));
+        }
+        if let Some(size) = pointer.size
+            && let Ok(rows) = checkpoint_rows(log.store(), parts).await
+            && rows != size
+        {
+            wrong.push(format!("size {size} (the checkpoint has {rows} actions)"));
+        }
+    }
+    if !wrong.is_empty() {
+        report.push(warning(
+            "checkpoint.last-wrong",
+            format!(
+                "it describes the checkpoint of version {} wrongly: {}",
+                pointer.version,
+                wrong.join("; ")
+            ),
+        ));
+    } else if let Some(&newest) = sound.last()
+        && newest > pointer.version
+    {
+        report.push(
+            Finding::new(
+                Severity::Info,
+                "checkpoint.last-stale",
+                format!(
+                    "it names version {}; the newest checkpoint is {newest} (readers list past it)",
+                    pointer.version
+                ),
+            )
+            .at_file(LAST_CHECKPOINT)
+            .with_fix(Fix::RewriteLastCheckpoint),
+        );
+    }
+}
+
+/// How many actions (rows) a Parquet checkpoint holds, from the footers.
+pub(crate) async fn checkpoint_rows(
+    store: &Arc<dyn ObjectStore>,
+    parts: &[LogFile],
+) -> Result<u64, String> {
+    let mut rows = 0u64;
+    for part in parts {
+        let reader = ObjectReader::new(Arc::clone(store), part.location.clone(), Some(part.size));
+        let builder = ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .map_err(|e| e.to_string())?;
+        rows += u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    }
+    Ok(rows)
+}
