@@ -31,13 +31,28 @@ pub fn write_interop_report(
     name: &str,
     versions: &[Vec<RecordBatch>],
 ) -> io::Result<()> {
+    let listed: Vec<(u64, &[RecordBatch])> = versions
+        .iter()
+        .enumerate()
+        .map(|(v, batches)| (v as u64, batches.as_slice()))
+        .collect();
+    write_interop_report_of(dir, name, &listed)
+}
+
+/// [`write_interop_report`] for some versions only (the peers compare the
+/// versions listed), each with its rows; the last one listed is the latest.
+pub fn write_interop_report_of(
+    dir: &Path,
+    name: &str,
+    versions: &[(u64, &[RecordBatch])],
+) -> io::Result<()> {
     let mut entries = Vec::with_capacity(versions.len());
-    for (version, batches) in versions.iter().enumerate() {
+    for (version, batches) in versions {
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let hash = canonical_hash(batches).map_err(io::Error::other)?;
         entries.push(json!({"version": version, "num_rows": rows, "hash": hash}));
     }
-    let latest = versions.len().saturating_sub(1);
+    let latest = versions.last().map_or(0, |(v, _)| *v);
     let text = serde_json::to_string_pretty(&json!({
         "latest_version": latest,
         "versions": entries,

@@ -115,6 +115,11 @@ fn interop(peer: &mut Peer) -> Result<(), String> {
             &["test", "-p", "delta-optimize", "--test", "interop"],
             &[("DELTA_INTEROP_DIR", dir.as_str())],
         )?;
+        // a table damaged four ways and repaired by delta-check
+        cargo(
+            &["test", "-p", "delta-check", "--test", "interop"],
+            &[("DELTA_INTEROP_DIR", dir.as_str())],
+        )?;
         // the table 8 processes appended to at once (local disk)
         cargo(
             &[
