@@ -28,14 +28,14 @@ struct Wanted {
 
 /// Every active file (and its deletion-vector file) exists with the size
 /// the log says; files without statistics are noted. `done` units of
-/// `progress` went to the commits before.
+/// `progress` went to the commits before; returns the units counted now.
 pub(crate) async fn check_data_files(
     table: &Table,
     snapshot: &Snapshot,
     report: &mut Report,
     progress: &dyn Progress,
     done: u64,
-) {
+) -> u64 {
     let location = table.location();
     let url = delta_log::paths::table_url_at(&snapshot.state().table, &location.root);
     let version = snapshot.version();
@@ -50,7 +50,10 @@ pub(crate) async fn check_data_files(
                     "the file has no statistics, so scans cannot skip it",
                 )
                 .at_version(version)
-                .at_file(file.path()),
+                .at_file(file.path())
+                .with_fix(Fix::RecomputeStats {
+                    path: file.path().to_string(),
+                }),
             );
         }
         wanted.push(Wanted {
@@ -71,7 +74,8 @@ pub(crate) async fn check_data_files(
             });
         }
     }
-    progress.total(done + wanted.len() as u64);
+    let counted = done + wanted.len() as u64;
+    progress.total(counted);
     let found: Vec<Option<Finding>> = futures::stream::iter(wanted)
         .map(|wanted| {
             let url = url.clone();
@@ -121,6 +125,7 @@ pub(crate) async fn check_data_files(
     for finding in found.into_iter().flatten() {
         report.push(finding);
     }
+    counted
 }
 
 /// Files under the table root that no retained version references (the

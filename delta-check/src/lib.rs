@@ -36,7 +36,14 @@
 //! | `data.file-missing` | error | an active data file is not in the store | remove it from the table |
 //! | `data.size-mismatch` | error | an active data file's size differs from the log's | |
 //! | `data.dv-file-missing` | error | a deletion-vector file an active file needs is not in the store | remove the file from the table |
-//! | `data.stats-missing` | info | an active file has no statistics (no data skipping) | |
+//! | `data.stats-missing` | info | an active file has no statistics (no data skipping) | compute them |
+//! | `data.unreadable` | error | (deep) an active file does not read as the schema says (its columns do not fit) | |
+//! | `data.num-records` | error | (deep) `numRecords` differs from the rows in the file | compute the statistics again |
+//! | `data.stats-wrong` | error | (deep) a minimum, maximum or null count does not hold for the file's rows | compute the statistics again |
+//! | `data.dv-unreadable` | error | (deep) a deletion vector does not read (checksum, size, format) | |
+//! | `data.dv-cardinality` | error | (deep) a deletion vector deletes another number of rows than the log says | |
+//! | `data.dv-out-of-range` | error | (deep) a deletion vector deletes a row past the end of its file | |
+//! | `data.constraint-violated` | error | (deep) rows break a CHECK constraint or invariant | |
 //! | `files.unlisted` | warning | the table directory cannot be listed to look for orphans | |
 //! | `files.orphan` | info | a file under the table that no retained version references (VACUUM takes it) | |
 //!
@@ -54,6 +61,7 @@
 //! # }
 //! ```
 
+mod deep;
 mod files;
 mod log;
 mod metadata;
@@ -101,6 +109,12 @@ pub enum Fix {
         /// The path in the log.
         path: String,
     },
+    /// Read the active file with this path and commit it again
+    /// (`dataChange=false`) with statistics computed from its rows.
+    RecomputeStats {
+        /// The path in the log.
+        path: String,
+    },
     /// Write the checkpoint of this version again, from the commits.
     RewriteCheckpoint {
         /// The version.
@@ -121,6 +135,9 @@ impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fix::RemoveFile { path } => write!(f, "remove {path} from the table (FSCK commit)"),
+            Fix::RecomputeStats { path } => {
+                write!(f, "compute the statistics of {path} again (FSCK commit)")
+            }
             Fix::RewriteCheckpoint { version } => {
                 write!(f, "write the checkpoint of version {version} again")
             }
@@ -255,18 +272,25 @@ impl Report {
 /// of files.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckOptions {
-    /// List the table directory for files no retained version references.
+    /// List the table directory for files no retained version references
+    /// (on by default).
     pub orphans: bool,
+    /// Read every active file, one at a time: row counts, statistics,
+    /// deletion vectors, schema fit, constraints (off by default).
+    pub deep: bool,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { orphans: true }
+        CheckOptions {
+            orphans: true,
+            deep: false,
+        }
     }
 }
 
 /// Checks `table` (see the crate doc); never fails: what cannot be read is
-/// a finding. `progress` counts commits read and files looked up.
+/// a finding. `progress` counts commits read and files looked up (and read).
 pub async fn check(table: &Table, options: &CheckOptions, progress: &dyn Progress) -> Report {
     let mut report = Report::default();
     let commits = log::check_log(table, &mut report, progress).await;
@@ -280,12 +304,14 @@ pub async fn check(table: &Table, options: &CheckOptions, progress: &dyn Progres
             return report;
         }
     };
-    report.version = Some(state.version);
+    let version = state.version;
+    report.version = Some(version);
     let sound = metadata::check_metadata(&state, &mut report);
     if !sound {
         return report;
     }
-    let snapshot = match table.snapshot().await {
+    // the state just read, not a snapshot the handle may hold
+    let snapshot = match table.snapshot_of(state) {
         Ok(s) => s,
         Err(e) => {
             report.push(
@@ -293,12 +319,15 @@ pub async fn check(table: &Table, options: &CheckOptions, progress: &dyn Progres
                     "log.unreadable",
                     format!("the latest version cannot be read: {e}"),
                 )
-                .at_version(state.version),
+                .at_version(version),
             );
             return report;
         }
     };
-    files::check_data_files(table, &snapshot, &mut report, progress, commits).await;
+    let looked_up = files::check_data_files(table, &snapshot, &mut report, progress, commits).await;
+    if options.deep {
+        deep::check_files_deeply(table, &snapshot, &mut report, progress, looked_up).await;
+    }
     if options.orphans {
         files::check_orphans(table, &snapshot, &mut report).await;
     }

@@ -7,11 +7,12 @@ use bytes::Bytes;
 use delta_log::core::LogFile;
 use delta_log::files::{CheckpointFile, DeltaFileKind, classify};
 use delta_log::segment::{LogSegment, complete_checkpoints};
-use delta_log::{DeltaLog, LAST_CHECKPOINT, LogError};
+use delta_log::{DeltaLog, LAST_CHECKPOINT, LogError, TableProperties};
 use delta_txn::{Table, Transaction, TxnError, now_ms};
 use object_store::ObjectStoreExt;
 use serde::Serialize;
 
+use crate::deep::read_whole;
 use crate::log::checkpoint_rows;
 use crate::{Fix, Report};
 
@@ -25,6 +26,14 @@ pub enum RepairError {
     /// Reading or writing the log failed.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// A file's statistics cannot be computed: it does not read.
+    #[error("the statistics of {path} cannot be computed: {reason}")]
+    Stats {
+        /// The file, as the log names it.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A checkpoint cannot be written again: the commits it summarizes are
     /// gone or unreadable.
     #[error("the checkpoint of version {version} cannot be written again: {reason}")]
@@ -47,7 +56,8 @@ pub struct RepairOutcome {
 
 /// Applies the fixes `report` calls for ([`Report::fixes`]), in order:
 /// one `FSCK` commit removing every active file whose data or
-/// deletion-vector file is gone, checkpoints written again from the
+/// deletion-vector file is gone and adding again, with statistics
+/// computed from their rows, files whose statistics are missing or wrong; checkpoints written again from the
 /// commits (the damaged files replaced), `_last_checkpoint` pointed at the
 /// newest sound checkpoint, wrong `.crc` files deleted.
 pub async fn repair(table: &Table, report: &Report) -> Result<RepairOutcome, RepairError> {
@@ -62,19 +72,23 @@ pub async fn repair(table: &Table, report: &Report) -> Result<RepairOutcome, Rep
         fixes.sort();
     }
     let mut outcome = RepairOutcome::default();
-    let gone: Vec<&str> = fixes
-        .iter()
-        .filter_map(|f| match f {
-            Fix::RemoveFile { path } => Some(path.as_str()),
-            _ => None,
-        })
-        .collect();
-    if !gone.is_empty() {
-        outcome.version = Some(remove_files(table, &gone).await?);
+    let paths = |want_removal: bool| -> Vec<&str> {
+        fixes
+            .iter()
+            .filter_map(|f| match f {
+                Fix::RemoveFile { path } if want_removal => Some(path.as_str()),
+                Fix::RecomputeStats { path } if !want_removal => Some(path.as_str()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (gone, restat) = (paths(true), paths(false));
+    if !gone.is_empty() || !restat.is_empty() {
+        outcome.version = Some(fsck_commit(table, &gone, &restat).await?);
     }
     for fix in &fixes {
         match fix {
-            Fix::RemoveFile { .. } => {}
+            Fix::RemoveFile { .. } | Fix::RecomputeStats { .. } => {}
             Fix::RewriteCheckpoint { version } => rewrite_checkpoint(table, *version).await?,
             Fix::RewriteLastCheckpoint => rewrite_last_checkpoint(table.log()).await?,
             Fix::DeleteChecksum { version } => {
@@ -90,22 +104,47 @@ pub async fn repair(table: &Table, report: &Report) -> Result<RepairOutcome, Rep
     Ok(outcome)
 }
 
-/// One commit removing the active files with these paths (as the log
-/// names them), as Databricks' FSCK REPAIR TABLE does.
-async fn remove_files(table: &Table, paths: &[&str]) -> Result<u64, RepairError> {
+/// One commit removing the active files with paths in `gone` (as the log
+/// names them), as Databricks' FSCK REPAIR TABLE does, and adding those
+/// in `restat` again (`dataChange=false`) with statistics computed from
+/// their rows.
+async fn fsck_commit(table: &Table, gone: &[&str], restat: &[&str]) -> Result<u64, RepairError> {
     let snapshot = table.snapshot().await?;
     let now = now_ms();
     let removes: Vec<_> = snapshot
         .files()
         .iter()
-        .filter(|f| paths.contains(&f.path()))
+        .filter(|f| gone.contains(&f.path()))
         .map(|f| f.to_remove(now))
         .collect();
-    let count = removes.len();
+    let properties = TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;
+    let mut adds = Vec::new();
+    for file in snapshot
+        .files()
+        .iter()
+        .filter(|f| restat.contains(&f.path()))
+    {
+        let read = read_whole(table, &snapshot, file, &properties.stats_columns)
+            .await
+            .map_err(|reason| RepairError::Stats {
+                path: file.path().to_string(),
+                reason,
+            })?;
+        let mut add = file.to_add();
+        add.data_change = false;
+        // with a deletion vector, the bounds of every row are wide for the live ones
+        add.stats = Some(match file.deletion_vector() {
+            Some(_) => read.stats.replacen('{', "{\"tightBounds\":false,", 1),
+            None => read.stats,
+        });
+        adds.push(add);
+    }
     let mut txn = Transaction::new(table, Some(snapshot), "FSCK");
+    txn.metric("numMissingFiles", removes.len());
+    txn.metric("numFilesRemoved", removes.len());
+    txn.metric("numFilesWithStatsRecomputed", adds.len());
     txn.remove_files(removes);
-    txn.metric("numMissingFiles", count);
-    txn.metric("numFilesRemoved", count);
+    txn.add_files(adds);
     Ok(txn.commit().await?.version)
 }
 

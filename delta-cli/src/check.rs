@@ -12,11 +12,12 @@ use crate::progress::{Bar, bar};
 /// again. A finding of severity error left at the end makes it fail with
 /// exit status 1.
 pub async fn run(args: &CheckArgs) -> CliResult<()> {
-    if args.deep {
-        return Err("--deep: reading every data file is not supported yet".into());
-    }
     let table = Table::open(&args.table).await?;
-    let mut report = checked(&table).await;
+    let options = CheckOptions {
+        deep: args.deep,
+        ..CheckOptions::default()
+    };
+    let mut report = checked(&table, &options).await;
     print_report(&report, args.json)?;
     if args.repair {
         let fixes = report.fixes();
@@ -39,7 +40,7 @@ pub async fn run(args: &CheckArgs) -> CliResult<()> {
                     None => eprintln!("repaired: {} fixes applied", outcome.applied.len()),
                 }
                 eprintln!("checking again:");
-                report = checked(&table).await;
+                report = checked(&table, &options).await;
                 print_report(&report, args.json)?;
             }
         }
@@ -56,9 +57,9 @@ pub async fn run(args: &CheckArgs) -> CliResult<()> {
     }
 }
 
-async fn checked(table: &Table) -> Report {
+async fn checked(table: &Table, options: &CheckOptions) -> Report {
     let progress = Bar::items_checked(bar("commits and files checked"));
-    let report = delta::check::check(table, &CheckOptions::default(), &progress).await;
+    let report = delta::check::check(table, options, &progress).await;
     progress.finish();
     report
 }

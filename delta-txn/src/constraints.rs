@@ -73,7 +73,7 @@ impl Constraints {
 
     /// Checks every row of the snapshot, reading only the columns the rules
     /// read; the error counts all violating rows.
-    pub(crate) async fn check_existing(
+    pub async fn check_existing(
         &self,
         snapshot: &Snapshot,
         progress: &dyn Progress,

@@ -5,7 +5,7 @@
 use delta_check::{Finding, Severity};
 use delta_txn::Table;
 
-use crate::{check, table};
+use crate::{check, check_deeply, table};
 
 /// Corpus tables that read, but whose log really is inconsistent, and the
 /// errors the check finds in them.
@@ -44,7 +44,7 @@ async fn the_corpus_and_our_tables_check_clean() {
             || !expected["expected_error_override"].is_null()
             || !latest_readable;
         let table = Table::open(path.to_str().unwrap()).await.unwrap();
-        let report = check(&table).await;
+        let report = check_deeply(&table).await;
         let errors: Vec<&Finding> = report
             .findings
             .iter()
@@ -62,6 +62,8 @@ async fn the_corpus_and_our_tables_check_clean() {
     assert!(checked > 20, "{checked} corpus tables");
     let (dir, ours) = table("check-clean").await;
     let report = check(&ours).await;
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    let report = check_deeply(&ours).await;
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert_eq!(report.version, Some(3));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -10,6 +10,7 @@
 
 mod corpus;
 mod damage;
+mod deep;
 mod repair;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,14 @@ async fn table(name: &str) -> (PathBuf, Table) {
 
 async fn check(table: &Table) -> Report {
     delta_check::check(table, &CheckOptions::default(), &NoProgress).await
+}
+
+async fn check_deeply(table: &Table) -> Report {
+    let options = CheckOptions {
+        deep: true,
+        ..CheckOptions::default()
+    };
+    delta_check::check(table, &options, &NoProgress).await
 }
 
 fn ids(report: &Report) -> Vec<&'static str> {

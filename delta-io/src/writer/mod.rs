@@ -83,7 +83,7 @@ pub use delta_log::properties::StatsColumns;
 pub use partition_path::{
     HIVE_DEFAULT_PARTITION, encode_log_path, escape_path_name, serialize_partition_value,
 };
-pub use stats::{STRING_PREFIX_LENGTH, parsed_columns};
+pub use stats::{STRING_PREFIX_LENGTH, StatsCollector, parsed_columns};
 
 use crate::IoError;
 use crate::paths::resolve_log_path;

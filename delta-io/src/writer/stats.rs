@@ -409,6 +409,38 @@ impl FileStats {
     }
 }
 
+/// The statistics of a file computed from its rows, as the writer computes
+/// them while writing: for a file written elsewhere, or whose statistics
+/// are missing or wrong.
+#[derive(Debug, Clone)]
+pub struct StatsCollector {
+    plan: StatsPlan,
+    stats: FileStats,
+}
+
+impl StatsCollector {
+    /// Statistics of `columns` of the data columns `fields` (the table's
+    /// schema without its partition columns), keyed by physical names
+    /// under column mapping.
+    pub fn new(fields: &[StructField], mapping: ColumnMapping, columns: &StatsColumns) -> Self {
+        let plan = StatsPlan::new(fields, mapping, columns);
+        let stats = FileStats::new(&plan);
+        StatsCollector { plan, stats }
+    }
+
+    /// Adds the rows of `batch`: the data columns, in order, in the table's
+    /// logical Arrow types. The error says which column did not fit.
+    pub fn update(&mut self, batch: &arrow::array::RecordBatch) -> Result<(), String> {
+        self.stats
+            .update(&self.plan, batch.columns(), batch.num_rows())
+    }
+
+    /// The JSON text of `add.stats` for the rows added so far.
+    pub fn to_json(&self) -> String {
+        self.stats.to_json(&self.plan)
+    }
+}
+
 /// The leaf at `path` and its nulls, a row being null when the leaf or any
 /// struct above it is.
 fn resolve(columns: &[ArrayRef], path: &[usize]) -> Option<(ArrayRef, Option<NullBuffer>)> {
