@@ -317,3 +317,17 @@ impl MultipartUpload for FailingUpload {
         self.inner.abort().await
     }
 }
+
+/// A copy, in a new in-memory store, of everything in `from`: the state a
+/// crash test starts from again for each crash point.
+pub async fn copy_store(from: &Arc<dyn ObjectStore>) -> Result<Arc<dyn ObjectStore>> {
+    use futures::TryStreamExt;
+    use object_store::ObjectStoreExt;
+    let to: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let metas: Vec<ObjectMeta> = from.list(None).try_collect().await?;
+    for meta in metas {
+        let bytes = from.get(&meta.location).await?.bytes().await?;
+        to.put(&meta.location, bytes.into()).await?;
+    }
+    Ok(to)
+}

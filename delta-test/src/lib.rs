@@ -36,7 +36,7 @@ mod interpose;
 mod proxy;
 
 pub use canonical::{CanonicalError, canonical_hash, canonical_lines, canonical_rows};
-pub use failing::FailingStore;
+pub use failing::{FailingStore, copy_store};
 pub use fs::{copy_tree, scratch_copy, scratch_dir, testdata_dir};
 pub use interop::{interop_dir, write_interop_report, write_interop_report_of};
 pub use interpose::InterposingStore;

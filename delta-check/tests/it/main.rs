@@ -9,6 +9,7 @@
 )]
 
 mod corpus;
+mod crash;
 mod damage;
 mod deep;
 mod repair;

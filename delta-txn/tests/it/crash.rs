@@ -42,21 +42,7 @@ async fn base_store() -> Arc<dyn ObjectStore> {
 }
 
 async fn copy_store(from: &Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
-    use futures::TryStreamExt;
-    use object_store::ObjectStoreExt;
-    let to: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let metas: Vec<_> = from.list(None).try_collect().await.unwrap();
-    for meta in metas {
-        let bytes = from
-            .get(&meta.location)
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        to.put(&meta.location, bytes.into()).await.unwrap();
-    }
-    to
+    delta_test::copy_store(from).await.unwrap()
 }
 
 #[tokio::test]
