@@ -21,6 +21,7 @@ use delta_txn::Table;
 use delta_txn::progress::Progress;
 use futures::StreamExt;
 use object_store::ObjectStore;
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use serde::Deserialize;
 use url::Url;
@@ -743,7 +744,8 @@ pub(crate) async fn checkpoint_rows(
     let mut rows = 0u64;
     for part in parts {
         let reader = ObjectReader::new(Arc::clone(store), part.location.clone(), Some(part.size));
-        let builder = ParquetRecordBatchStreamBuilder::new(reader)
+        let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
             .await
             .map_err(|e| e.to_string())?;
         rows += u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);

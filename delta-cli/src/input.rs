@@ -10,7 +10,10 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::errors::ParquetError;
 
 use crate::output::{CliResult, Context};
 
@@ -70,15 +73,31 @@ pub fn schema(path: &Path, table: Option<&SchemaRef>) -> CliResult<SchemaRef> {
     Ok(Arc::new(arrow::datatypes::Schema::new(fields)))
 }
 
+/// A reader of a Parquet input file; a damaged footer (its Arrow schema
+/// too, which arrow-ipc would panic on) is an error naming the file.
+fn parquet_builder(path: &Path) -> CliResult<ParquetRecordBatchReaderBuilder<File>> {
+    let bad = |e: ParquetError| Context::new(format!("cannot read '{}'", path.display()), e);
+    let file = open(path)?;
+    let footer = ArrowReaderMetadata::load(
+        &file,
+        ArrowReaderOptions::new().with_skip_arrow_metadata(true),
+    )
+    .map_err(bad)?;
+    let metadata = delta::log::parquet_reader::arrow_metadata_guarded(
+        Arc::clone(footer.metadata()),
+        ArrowReaderOptions::new(),
+    )
+    .map_err(bad)?;
+    Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
+        file, metadata,
+    ))
+}
+
 /// The schema of an input file on its own (inferred for CSV and JSON).
 fn file_schema(path: &Path) -> CliResult<SchemaRef> {
     let bad = |e: ArrowError| Context::new(format!("cannot read '{}'", path.display()), e);
     match kind(path)? {
-        Kind::Parquet => {
-            let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
-                .map_err(|e| Context::new(format!("cannot read '{}'", path.display()), e))?;
-            Ok(builder.schema().clone())
-        }
+        Kind::Parquet => Ok(parquet_builder(path)?.schema().clone()),
         Kind::Csv => {
             let mut file = open(path)?;
             let (schema, _) = arrow::csv::reader::Format::default()
@@ -102,8 +121,9 @@ pub fn batches(path: &Path, schema: &SchemaRef) -> CliResult<Batches> {
     let bad = |e: ArrowError| Context::new(format!("cannot read '{}'", path.display()), e);
     match kind(path)? {
         Kind::Parquet => {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
-                .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+            let reader = parquet_builder(path)?
+                .with_batch_size(BATCH_ROWS)
+                .build()
                 .map_err(|e| Context::new(format!("cannot read '{}'", path.display()), e))?;
             Ok(Box::new(reader))
         }

@@ -9,7 +9,7 @@ use arrow::compute::filter_record_batch;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use delta_expr::SkippingPredicate;
-use delta_log::parquet_reader::ObjectReader;
+use delta_log::parquet_reader::{ObjectReader, arrow_metadata_guarded, panic_safe};
 use delta_log::{ActiveFile, DeletionVectorDescriptor};
 use delta_schema::{StructField, StructType};
 use futures::stream::BoxStream;
@@ -258,8 +258,13 @@ pub async fn open_file(
         _ => PageIndexPolicy::Skip,
     };
     let options = ArrowReaderOptions::new().with_page_index_policy(page_index);
-    let metadata = ArrowReaderMetadata::load_async(&mut reader, options)
-        .await
+    let parquet = ArrowReaderMetadata::load_async(
+        &mut reader,
+        options.clone().with_skip_arrow_metadata(true),
+    )
+    .await
+    .map_err(|e| parquet_error(&path, e))?;
+    let metadata = arrow_metadata_guarded(Arc::clone(parquet.metadata()), options)
         .map_err(|e| parquet_error(&path, e))?;
     let partition_values: Arc<Vec<Option<Option<String>>>> = Arc::new(
         plan.columns
@@ -355,7 +360,7 @@ impl FileSlice {
             .build()
             .map_err(|e| parquet_error(&path, e))?;
         let mut next_row = first_row;
-        let batches = stream
+        let batches = panic_safe(stream)
             .map_err({
                 let path = path.clone();
                 move |e| parquet_error(&path, e)

@@ -110,6 +110,7 @@ async fn build(dir: &std::path::Path, files: u64) {
             commits: Vec::new(),
             covered_commit: None,
         },
+        metadata_file: None,
     };
     let started = Instant::now();
     let info = log.write_checkpoint(&state, 0, None).await.unwrap();

@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 use object_store::path::Path;
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::ParquetRecordBatchStream;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::file::metadata::ParquetMetaData;
@@ -15,7 +16,7 @@ use parquet::file::metadata::ParquetMetaData;
 use crate::LogError;
 use crate::actions::{Action, parse_action_line};
 use crate::checkpoint_decode::CheckpointBatch;
-use crate::parquet_reader::ObjectReader;
+use crate::parquet_reader::{ObjectReader, panic_safe};
 use crate::replay::Replay;
 
 /// The checkpoint columns replay reads (statistics as JSON text; the typed
@@ -79,7 +80,11 @@ async fn checkpoint_batches(
     version: u64,
 ) -> Result<ParquetRecordBatchStream<ObjectReader>, LogError> {
     let reader = ObjectReader::new(Arc::clone(store), path.clone(), size);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+    // the Arrow schema hint in the footer is not needed (columns are read
+    // by name and decoded as the protocol says), and a damaged one panics
+    // in arrow-ipc: it is not read
+    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
         .await
         .map_err(|e| malformed(version, path, e))?;
     let parsed = needs_parsed_stats(builder.metadata()).then_some("add.stats_parsed");
@@ -130,7 +135,7 @@ pub(crate) async fn read_parquet_checkpoint(
     version: u64,
     replay: &mut Replay,
 ) -> Result<(), LogError> {
-    let mut batches = checkpoint_batches(store, path, size, version).await?;
+    let mut batches = panic_safe(checkpoint_batches(store, path, size, version).await?).boxed();
     let mut first_row = 0;
     while let Some(batch) = batches
         .try_next()

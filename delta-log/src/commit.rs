@@ -137,7 +137,15 @@ impl TableState {
                     next.tombstones.push(r.clone());
                 }
                 Action::Protocol(p) => next.protocol = p.clone(),
-                Action::Metadata(m) => next.metadata = m.clone(),
+                Action::Metadata(m) => {
+                    next.metadata = m.clone();
+                    next.metadata_file = Some(
+                        next.root
+                            .clone()
+                            .join(crate::LOG_DIR)
+                            .join(format!("{version:020}.json")),
+                    );
+                }
                 Action::Txn(t) => {
                     next.txns.insert(t.app_id.clone(), t.clone());
                 }

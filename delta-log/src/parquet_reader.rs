@@ -180,3 +180,49 @@ const _: fn() = || {
     fn assert_fetch<T: MetadataFetch>() {}
     assert_fetch::<&mut ObjectReader>();
 };
+
+/// The Arrow view of a file's Parquet metadata, read with `options`, where
+/// a damaged Arrow schema in the footer (the `ARROW:schema` key) is an
+/// error rather than a panic: arrow-ipc panics on some malformed schemas,
+/// so it is decoded apart, and a panic there becomes
+/// [`ParquetError::General`]. Load the metadata with
+/// `with_skip_arrow_metadata(true)` first, then call this.
+pub fn arrow_metadata_guarded(
+    metadata: Arc<ParquetMetaData>,
+    options: ArrowReaderOptions,
+) -> Result<parquet::arrow::arrow_reader::ArrowReaderMetadata, ParquetError> {
+    use parquet::arrow::arrow_reader::ArrowReaderMetadata;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ArrowReaderMetadata::try_new(metadata, options)
+    }))
+    .unwrap_or_else(|_| {
+        Err(ParquetError::General(
+            "the Arrow schema in the file's footer (ARROW:schema) is damaged".to_string(),
+        ))
+    })
+}
+
+/// `batches` (a Parquet decoder's stream), where a panic of the decoder
+/// (it panics on some damaged pages) ends the stream with
+/// [`ParquetError::General`] instead of unwinding through the caller.
+pub fn panic_safe<T, S>(batches: S) -> impl futures::Stream<Item = Result<T, ParquetError>> + Send
+where
+    S: futures::Stream<Item = Result<T, ParquetError>> + Send,
+{
+    use futures::StreamExt;
+    std::panic::AssertUnwindSafe(batches)
+        .catch_unwind()
+        .map(|item| match item {
+            Ok(item) => item,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".to_string());
+                Err(ParquetError::General(format!(
+                    "the data is damaged (the Parquet decoder failed: {what})"
+                )))
+            }
+        })
+}

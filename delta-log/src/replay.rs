@@ -88,6 +88,11 @@ impl Replay {
         self.apply(action, true);
     }
 
+    /// Whether a `metaData` action has been applied yet (the one in force).
+    pub fn has_metadata(&self) -> bool {
+        self.metadata.is_some()
+    }
+
     /// Sidecar files named by the checkpoint so far; takes them out.
     pub fn take_sidecars(&mut self) -> Vec<Sidecar> {
         std::mem::take(&mut self.sidecars)

@@ -78,6 +78,9 @@ pub struct TableState {
     pub domains: HashMap<String, DomainMetadata>,
     /// The files this snapshot was built from.
     pub segment: LogSegment,
+    /// The log file the metadata in force was read from (a commit, or a
+    /// checkpoint part), when known: to name it when the metadata is bad.
+    pub metadata_file: Option<Path>,
 }
 
 /// A time in ms since the epoch as RFC 3339 with milliseconds (UTC), and
@@ -339,6 +342,7 @@ impl DeltaLog {
     async fn load(&self, segment: LogSegment) -> Result<TableState, SegmentError> {
         let mut replay = Replay::for_table(table_url_at(&self.table, &self.root));
         let mut newest_commit_info = None;
+        let mut metadata_file = None;
         let store = self.log.store();
         let mut commits = self.read_files(segment.commits.iter().rev().cloned().collect());
         while let Some((file, bytes)) = commits.try_next().await? {
@@ -350,6 +354,9 @@ impl DeltaLog {
                 });
             }
             replay.apply_commit(actions);
+            if metadata_file.is_none() && replay.has_metadata() {
+                metadata_file = Some(file.location.clone());
+            }
         }
         drop(commits);
         if let Some((cp_version, parts)) = &segment.checkpoint {
@@ -371,6 +378,9 @@ impl DeltaLog {
                 self.read_checkpoint_file(part, *cp_version, &mut replay)
                     .await
                     .map_err(damaged)?;
+                if metadata_file.is_none() && replay.has_metadata() {
+                    metadata_file = Some(part.location.clone());
+                }
             }
             for sidecar in replay.take_sidecars() {
                 let path = self.sidecar_path(&sidecar.path);
@@ -381,16 +391,25 @@ impl DeltaLog {
             }
         }
         let out = replay.finish();
-        let protocol = out.protocol.ok_or_else(|| LogError::MissingAction {
-            table: self.table.clone(),
-            version: segment.version,
-            action: "protocol",
-        })?;
-        let metadata = out.metadata.ok_or_else(|| LogError::MissingAction {
-            table: self.table.clone(),
-            version: segment.version,
-            action: "metaData",
-        })?;
+        // with a checkpoint, a missing action is the checkpoint's damage
+        // (the commits alone may still rebuild the state)
+        let missing = |action: &'static str| match &segment.checkpoint {
+            Some((cp_version, parts)) => SegmentError::Checkpoint(LogError::MalformedCheckpoint {
+                version: *cp_version,
+                path: parts
+                    .first()
+                    .map(|p| p.location.to_string())
+                    .unwrap_or_default(),
+                reason: format!("neither it nor the commits after it hold a {action} action"),
+            }),
+            None => SegmentError::Log(LogError::MissingAction {
+                table: self.table.clone(),
+                version: segment.version,
+                action,
+            }),
+        };
+        let protocol = out.protocol.ok_or_else(|| missing("protocol"))?;
+        let metadata = out.metadata.ok_or_else(|| missing("metaData"))?;
         // a version the checkpoint covers: its in-commit timestamp is in its commit
         if newest_commit_info.is_none()
             && in_commit_timestamps_on(&protocol, &metadata)?
@@ -426,6 +445,7 @@ impl DeltaLog {
             txns: out.txns,
             domains: out.domains,
             segment,
+            metadata_file,
         })
     }
 

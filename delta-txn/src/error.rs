@@ -19,10 +19,12 @@ pub enum TxnError {
     #[error(transparent)]
     Io(#[from] delta_io::IoError),
     /// The table's schema is not valid.
-    #[error("table schema at version {version}: {source}")]
+    #[error("table schema at version {version}{}: {source}", in_file(.file.as_deref()))]
     Schema {
         /// The table version.
         version: u64,
+        /// The log file the schema was read from, when known.
+        file: Option<String>,
         /// The problem.
         #[source]
         source: delta_schema::SchemaError,
@@ -123,4 +125,9 @@ fn detail_text(detail: &str) -> String {
     } else {
         format!(": {detail}")
     }
+}
+
+/// ` (in <file>)` when the file is known.
+fn in_file(file: Option<&str>) -> String {
+    file.map(|f| format!(" (in {f})")).unwrap_or_default()
 }

@@ -53,8 +53,13 @@ impl Snapshot {
         state
             .protocol
             .check_readable(SUPPORTED_READER_FEATURES, version)?;
-        let schema = StructType::from_json(&state.metadata.schema_string)
-            .map_err(|source| TxnError::Schema { version, source })?;
+        let schema = StructType::from_json(&state.metadata.schema_string).map_err(|source| {
+            TxnError::Schema {
+                version,
+                file: state.metadata_file.as_ref().map(ToString::to_string),
+                source,
+            }
+        })?;
         let mode = state
             .metadata
             .configuration

@@ -563,6 +563,7 @@ fn new_table_state(
             commits: Vec::new(),
             covered_commit: None,
         },
+        metadata_file: Some(table.log().commit_log().commit_path(version)),
     })
 }
 

@@ -87,8 +87,12 @@ pub fn check_writable(
     metadata: &Metadata,
     version: u64,
 ) -> Result<(), TxnError> {
-    let schema = StructType::from_json(&metadata.schema_string)
-        .map_err(|source| TxnError::Schema { version, source })?;
+    let schema =
+        StructType::from_json(&metadata.schema_string).map_err(|source| TxnError::Schema {
+            version,
+            file: None,
+            source,
+        })?;
     let properties = TableProperties::parse(&metadata.configuration)?;
     protocol.check_writable(version, |feature| {
         writer_feature_support(feature, &schema, &properties)

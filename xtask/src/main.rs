@@ -11,7 +11,8 @@
 //!   DELETE/UPDATE/MERGE statements agree with delta-rs (or Spark).
 //! - `conformance`: only the conformance suite over `../shared/testdata`.
 //! - `interop`: only the interop check.
-//! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024).
+//! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024;
+//!   `DELTA_FUZZ_CASES`, default a million, for the damaged-log-file test of delta-check).
 //! - `bench`: the workloads of ../shared/BENCH.md against our implementation
 //!   (see [`bench`]: one release-built `delta-bench` process per workload,
 //!   JSON lines, the ratio table against delta-rs); `bench --criterion` runs
@@ -189,6 +190,8 @@ fn conformance() -> Result<(), String> {
 
 fn proptest() -> Result<(), String> {
     let cases = std::env::var("PROPTEST_CASES").unwrap_or_else(|_| "1024".to_string());
+    // damaged log files fed to loading and the check: a million by default
+    let fuzz = std::env::var("DELTA_FUZZ_CASES").unwrap_or_else(|_| "1000000".to_string());
     cargo(
         &[
             "test",
@@ -200,7 +203,11 @@ fn proptest() -> Result<(), String> {
             "predicate_scans",
             "concurrent_transactions",
             "retention_keeps",
+            "mutated_log_files",
         ],
-        &[("PROPTEST_CASES", cases.as_str())],
+        &[
+            ("PROPTEST_CASES", cases.as_str()),
+            ("DELTA_FUZZ_CASES", fuzz.as_str()),
+        ],
     )
 }

@@ -12,6 +12,7 @@ mod corpus;
 mod crash;
 mod damage;
 mod deep;
+mod fuzz;
 mod repair;
 
 use std::path::{Path, PathBuf};

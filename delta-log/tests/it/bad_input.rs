@@ -236,9 +236,16 @@ async fn wrong_checkpoint_contents_are_refused() {
         dir.join("_delta_log/00000000000000000001.checkpoint.parquet"),
     )
     .unwrap();
+    // the checkpoint is named as the damaged file (with no commits to
+    // stand in for it)
     let err = local_log(&dir).state(None).await.unwrap_err();
     assert!(
-        matches!(err, LogError::MissingAction { version: 1, .. }),
+        matches!(err, LogError::MalformedCheckpoint { version: 1, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("00000000000000000001.checkpoint.parquet"),
         "{err}"
     );
     cleanup(&dir);
