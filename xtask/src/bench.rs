@@ -165,6 +165,7 @@ fn criterion() -> Result<(), String> {
         &["bench", "-p", "delta-log", "--bench", "snapshot_load"],
         &[],
     )?;
+    cargo(&["bench", "-p", "delta-check", "--bench", "check"], &[])?;
     let mut peer = Peer::start(&root);
     let table = target_dir(&root).join("bench-work/million-files");
     let table_arg = table.display().to_string();
