@@ -136,8 +136,58 @@ fn interop(peer: &mut Peer) -> Result<(), String> {
     })?;
     cargo(&["build", "-p", "delta-cli"], &[])?;
     let delta = workspace().join("target/debug/delta");
+    check_deeply(
+        &delta,
+        &[
+            workspace().join("target/interop"),
+            workspace().join(REMOTE_INTEROP_DIR),
+        ],
+    )?;
     peer.check_binary(&workspace(), "constraints.py", &delta, &[])?;
     peer.check_binary(&workspace(), "dml_diff.py", &delta, &["--cases", "200"])
+}
+
+/// `delta check --deep` on every table under `dirs` (the tables the test
+/// suites wrote for the interop check): each must have no error.
+fn check_deeply(delta: &std::path::Path, dirs: &[PathBuf]) -> Result<(), String> {
+    let mut tables: Vec<PathBuf> = dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("_delta_log").is_dir())
+        .collect();
+    tables.sort();
+    let mut failed = Vec::new();
+    for table in &tables {
+        let out = Command::new(delta)
+            .args(["check", "--deep"])
+            .arg(table)
+            .output()
+            .map_err(|e| format!("running {}: {e}", delta.display()))?;
+        if !out.status.success() {
+            failed.push(format!(
+                "{}:\n{}{}",
+                table.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    eprintln!(
+        "xtask: delta check --deep: {} tables consistent, {} not",
+        tables.len() - failed.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "delta check --deep found errors in {}",
+            failed.join("\n")
+        ))
+    }
 }
 
 fn test_with(storage: &mut Storage) -> Result<(), String> {

@@ -144,3 +144,79 @@ async fn rows_that_break_a_constraint() {
     assert!(message.contains("id = 12"), "{message}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_damaged_deletion_vector_file_is_found() {
+    let dir = delta_test::scratch_dir("deep-dv").unwrap();
+    let t = delta_txn::Table::at(dir.to_str().unwrap()).unwrap();
+    let b = RecordBatch::try_from_iter([(
+        "id",
+        Arc::new(arrow::array::Int64Array::from_iter_values(0..300)) as ArrayRef,
+    )])
+    .unwrap();
+    let options = delta_txn::WriteOptions {
+        properties: [(
+            "delta.enableDeletionVectors".to_string(),
+            "true".to_string(),
+        )]
+        .into(),
+        ..Default::default()
+    };
+    t.write(b.schema(), futures::stream::iter([Ok(b)]), options)
+        .await
+        .unwrap();
+    let even: Vec<String> = (0..200).step_by(2).map(|i: i64| i.to_string()).collect();
+    let predicate = delta_expr::parse(&format!("id IN ({})", even.join(", "))).unwrap();
+    delta_merge::delete(&t, Some(&predicate)).await.unwrap();
+    assert!(check_deeply(&t).await.findings.is_empty());
+    let dv = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "bin"))
+        .unwrap();
+    // one bit of the bitmap flipped: the CRC no longer matches
+    let mut bytes = std::fs::read(&dv).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&dv, &bytes).unwrap();
+    let report = check_deeply(&t).await;
+    assert_eq!(
+        ids(&report),
+        ["data.dv-unreadable"],
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        report.findings[0].message.contains("checksum"),
+        "{}",
+        report.findings[0]
+    );
+    // the cardinality the log gives is checked too
+    let version = 1;
+    let text = std::fs::read_to_string(commit_file(&dir, version)).unwrap();
+    std::fs::write(&dv, {
+        bytes[middle] ^= 1;
+        &bytes
+    })
+    .unwrap();
+    let edited: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut action: serde_json::Value = serde_json::from_str(line).unwrap();
+            if action["add"]["deletionVector"].is_object() {
+                action["add"]["deletionVector"]["cardinality"] = 7.into();
+            }
+            action.to_string()
+        })
+        .collect();
+    std::fs::write(commit_file(&dir, version), edited.join("\n") + "\n").unwrap();
+    let report = check_deeply(&t).await;
+    assert_eq!(
+        ids(&report),
+        ["data.dv-cardinality"],
+        "{:?}",
+        report.findings
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

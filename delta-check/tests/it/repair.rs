@@ -193,3 +193,57 @@ async fn a_lost_deletion_vector_takes_its_file_out() {
     assert_eq!(row_ids(&dir).await, [300, 301]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_spark_v2_checkpoint_with_a_lost_sidecar_is_written_again() {
+    let name = "kernel-v2-checkpoints-parquet-with-sidecars";
+    let dir = delta_test::scratch_copy(
+        &delta_test::testdata_dir().unwrap().join(name),
+        "repair-v2-sidecar",
+    )
+    .unwrap();
+    let t = delta_txn::Table::open(dir.to_str().unwrap()).await.unwrap();
+    assert!(check(&t).await.is_clean());
+    let rows_at_3 = |t: delta_txn::Table| async move {
+        let batches = t
+            .snapshot_at(3)
+            .await
+            .unwrap()
+            .scan()
+            .collect()
+            .await
+            .unwrap();
+        delta_test::canonical_hash(&batches).unwrap()
+    };
+    let before = rows_at_3(t.clone()).await;
+    let sidecars = dir.join("_delta_log/_sidecars");
+    let lost = std::fs::read_dir(&sidecars)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("00000000000000000003.")
+        })
+        .unwrap();
+    std::fs::remove_file(&lost).unwrap();
+    let report = check(&t).await;
+    assert_eq!(
+        ids(&report),
+        ["checkpoint.unreadable"],
+        "{:?}",
+        report.findings
+    );
+    assert_eq!(report.findings[0].version, Some(3));
+    repair(&t, &report).await.unwrap();
+    let after = check(&t).await;
+    assert!(after.findings.is_empty(), "{:?}", after.findings);
+    // version 3 now reads from the new checkpoint, with the same rows
+    let fresh = delta_txn::Table::open(dir.to_str().unwrap()).await.unwrap();
+    let state = fresh.log().state(Some(3)).await.unwrap();
+    assert_eq!(state.segment.checkpoint.as_ref().map(|(v, _)| *v), Some(3));
+    assert_eq!(rows_at_3(fresh).await, before);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
