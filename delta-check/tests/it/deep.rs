@@ -8,7 +8,8 @@ use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use delta_check::{Fix, repair};
 
 use crate::{
-    a_data_file, append_commit, check, check_deeply, commit_file, ids, metadata_of, row_ids, table,
+    a_data_file, append_commit, check, check_deeply, commit_file, dv_table, ids, metadata_of,
+    row_ids, table,
 };
 
 /// Rewrites the `add` of version `version` for the Oslo file by `change`.
@@ -147,34 +148,8 @@ async fn rows_that_break_a_constraint() {
 
 #[tokio::test]
 async fn a_damaged_deletion_vector_file_is_found() {
-    let dir = delta_test::scratch_dir("deep-dv").unwrap();
-    let t = delta_txn::Table::at(dir.to_str().unwrap()).unwrap();
-    let b = RecordBatch::try_from_iter([(
-        "id",
-        Arc::new(arrow::array::Int64Array::from_iter_values(0..300)) as ArrayRef,
-    )])
-    .unwrap();
-    let options = delta_txn::WriteOptions {
-        properties: [(
-            "delta.enableDeletionVectors".to_string(),
-            "true".to_string(),
-        )]
-        .into(),
-        ..Default::default()
-    };
-    t.write(b.schema(), futures::stream::iter([Ok(b)]), options)
-        .await
-        .unwrap();
-    let even: Vec<String> = (0..200).step_by(2).map(|i: i64| i.to_string()).collect();
-    let predicate = delta_expr::parse(&format!("id IN ({})", even.join(", "))).unwrap();
-    delta_merge::delete(&t, Some(&predicate)).await.unwrap();
+    let (dir, t, dv) = dv_table("deep-dv").await;
     assert!(check_deeply(&t).await.findings.is_empty());
-    let dv = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "bin"))
-        .unwrap();
     // one bit of the bitmap flipped: the CRC no longer matches
     let mut bytes = std::fs::read(&dv).unwrap();
     let middle = bytes.len() / 2;
@@ -193,7 +168,7 @@ async fn a_damaged_deletion_vector_file_is_found() {
         report.findings[0]
     );
     // the cardinality the log gives is checked too
-    let version = 1;
+    let version = 2;
     let text = std::fs::read_to_string(commit_file(&dir, version)).unwrap();
     std::fs::write(&dv, {
         bytes[middle] ^= 1;

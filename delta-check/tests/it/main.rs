@@ -66,6 +66,43 @@ async fn table_with(name: &str, properties: &[(&str, &str)]) -> (PathBuf, Table)
     (dir, table)
 }
 
+/// A table with deletion vectors on: 300 rows in one file (version 0), 2
+/// in another (1), then a hundred scattered deletes (2) that need a vector
+/// file (tiny vectors go inline in the log). The vector file's path too.
+async fn dv_table(name: &str) -> (PathBuf, Table, PathBuf) {
+    let dir = delta_test::scratch_dir(name).unwrap();
+    let table = Table::at(dir.to_str().unwrap()).unwrap();
+    for ids in [0..300i64, 300..302] {
+        let b = RecordBatch::try_from_iter([(
+            "id",
+            Arc::new(Int64Array::from_iter_values(ids)) as ArrayRef,
+        )])
+        .unwrap();
+        let options = WriteOptions {
+            properties: [(
+                "delta.enableDeletionVectors".to_string(),
+                "true".to_string(),
+            )]
+            .into(),
+            ..Default::default()
+        };
+        table
+            .write(b.schema(), futures::stream::iter([Ok(b)]), options)
+            .await
+            .unwrap();
+    }
+    let even: Vec<String> = (0..200).step_by(2).map(|i: i64| i.to_string()).collect();
+    let predicate = delta_expr::parse(&format!("id IN ({})", even.join(", "))).unwrap();
+    delta_merge::delete(&table, Some(&predicate)).await.unwrap();
+    let dv = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "bin"))
+        .unwrap();
+    (dir, table, dv)
+}
+
 async fn table(name: &str) -> (PathBuf, Table) {
     table_with(name, &[]).await
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use delta_check::{Fix, repair};
 
-use crate::{a_data_file, check, ids, log_file, row_ids, table};
+use crate::{a_data_file, check, dv_table, ids, log_file, row_ids, table};
 
 /// Every file under `dir/_delta_log` ending in `.json`, with its bytes.
 fn commits(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -147,39 +147,8 @@ async fn pointers_and_checksums_are_rewritten_or_dropped() {
 
 #[tokio::test]
 async fn a_lost_deletion_vector_takes_its_file_out() {
-    let dir = delta_test::scratch_dir("repair-dv").unwrap();
-    let t = delta_txn::Table::at(dir.to_str().unwrap()).unwrap();
-    // 300 rows, then 2; a hundred scattered deletes need a vector file
-    // (tiny vectors go inline in the log)
-    for ids in [0..300i64, 300..302] {
-        let b = arrow::array::RecordBatch::try_from_iter([(
-            "id",
-            std::sync::Arc::new(arrow::array::Int64Array::from_iter_values(ids))
-                as arrow::array::ArrayRef,
-        )])
-        .unwrap();
-        let options = delta_txn::WriteOptions {
-            properties: [(
-                "delta.enableDeletionVectors".to_string(),
-                "true".to_string(),
-            )]
-            .into(),
-            ..Default::default()
-        };
-        t.write(b.schema(), futures::stream::iter([Ok(b)]), options)
-            .await
-            .unwrap();
-    }
-    let even: Vec<String> = (0..200).step_by(2).map(|i: i64| i.to_string()).collect();
-    let predicate = delta_expr::parse(&format!("id IN ({})", even.join(", "))).unwrap();
-    delta_merge::delete(&t, Some(&predicate)).await.unwrap();
+    let (dir, t, dv) = dv_table("repair-dv").await;
     assert_eq!(row_ids(&dir).await.len(), 202);
-    let dv = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "bin"))
-        .unwrap();
     std::fs::remove_file(&dv).unwrap();
     let report = check(&t).await;
     assert_eq!(ids(&report), ["data.dv-file-missing"]);
