@@ -1,0 +1,69 @@
+//! Delta tables as DataFusion tables.
+//!
+//! [`DeltaTableProvider`] is a DataFusion `TableProvider` over a
+//! [`delta_txn::Table`]: scans read through our own read path (column
+//! mapping, deletion vectors, partition values), with DataFusion's filters
+//! translated into delta-expr predicates that prune files by partition
+//! values and statistics; `INSERT INTO` / `INSERT OVERWRITE` commit through
+//! our transaction, with schema enforcement, constraints and conflict
+//! rules, one commit per statement.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use datafusion::prelude::SessionContext;
+//! use delta_datafusion::DeltaTableProvider;
+//!
+//! let table = delta_txn::Table::open("/data/events").await?;
+//! let ctx = SessionContext::new();
+//! ctx.register_table("events", Arc::new(DeltaTableProvider::latest(table).await?))?;
+//! let rows = ctx.sql("SELECT city, count(*) FROM events GROUP BY city").await?.collect().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod filters;
+mod provider;
+mod scan;
+mod sink;
+
+pub use filters::{Pushdown, pushdown, to_predicate};
+pub use provider::DeltaTableProvider;
+pub use scan::DeltaScanExec;
+pub use sink::DeltaSink;
+
+/// What can go wrong between DataFusion and a Delta table.
+#[derive(Debug, thiserror::Error)]
+pub enum DeltaDataFusionError {
+    /// Reading or committing the table failed.
+    #[error(transparent)]
+    Txn(#[from] delta_txn::TxnError),
+    /// The table's schema has changed since the provider was made (a
+    /// provider keeps one schema for DataFusion's plans).
+    #[error(
+        "the schema of '{table}' changed at version {version} since it was registered; register it again"
+    )]
+    SchemaChanged {
+        /// The table.
+        table: String,
+        /// The version with the new schema.
+        version: u64,
+    },
+    /// A statement this integration does not support, by name.
+    #[error("{what} is not supported")]
+    Unsupported {
+        /// What.
+        what: String,
+    },
+}
+
+impl From<DeltaDataFusionError> for datafusion::error::DataFusionError {
+    fn from(e: DeltaDataFusionError) -> Self {
+        datafusion::error::DataFusionError::External(Box::new(e))
+    }
+}
+
+/// A delta-txn error as a DataFusion error.
+pub(crate) fn df_error(e: delta_txn::TxnError) -> datafusion::error::DataFusionError {
+    DeltaDataFusionError::Txn(e).into()
+}

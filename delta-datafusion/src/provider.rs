@@ -1,0 +1,170 @@
+//! The `TableProvider`: a table at its latest version (looked up again for
+//! every statement, so a query sees the rows an INSERT before it wrote) or
+//! pinned to a version.
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::common::Result;
+use datafusion::datasource::sink::DataSinkExec;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use delta_schema::StructType;
+use delta_txn::{SaveMode, Snapshot, Table};
+
+use crate::DeltaDataFusionError;
+use crate::filters::{pushdown, to_predicate};
+use crate::scan::DeltaScanExec;
+use crate::sink::DeltaSink;
+
+/// Which snapshot a provider reads.
+#[derive(Debug, Clone)]
+enum Pin {
+    /// The latest, looked up for each statement.
+    Latest,
+    /// This one.
+    Snapshot(Snapshot),
+}
+
+/// A Delta table as a DataFusion table (see the crate doc).
+#[derive(Debug, Clone)]
+pub struct DeltaTableProvider {
+    table: Table,
+    pin: Pin,
+    /// The schema DataFusion plans with: the table's when the provider was
+    /// made (Arrow, and as Delta has it), and its partition columns.
+    schema: SchemaRef,
+    table_schema: StructType,
+    partition_columns: Vec<String>,
+}
+
+impl DeltaTableProvider {
+    /// The table at its latest version, for every statement (its schema
+    /// is the one it has now).
+    pub async fn latest(table: Table) -> Result<Self, DeltaDataFusionError> {
+        let snapshot = table.snapshot().await?;
+        let mut provider = DeltaTableProvider::at(table, snapshot);
+        provider.pin = Pin::Latest;
+        Ok(provider)
+    }
+
+    /// The table pinned to one snapshot (time travel): read-only.
+    pub fn at(table: Table, snapshot: Snapshot) -> Self {
+        DeltaTableProvider {
+            schema: snapshot.arrow_schema(),
+            table_schema: snapshot.schema().clone(),
+            partition_columns: snapshot.partition_columns().to_vec(),
+            table,
+            pin: Pin::Snapshot(snapshot),
+        }
+    }
+
+    /// The table.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// The snapshot a statement reads now.
+    pub async fn snapshot(&self) -> Result<Snapshot, DeltaDataFusionError> {
+        match &self.pin {
+            Pin::Snapshot(s) => Ok(s.clone()),
+            Pin::Latest => {
+                let snapshot = self.table.snapshot().await?;
+                if snapshot.arrow_schema() != self.schema {
+                    return Err(DeltaDataFusionError::SchemaChanged {
+                        table: self.table.location().display.clone(),
+                        version: snapshot.version(),
+                    });
+                }
+                Ok(snapshot)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TableProvider for DeltaTableProvider {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let snapshot = self.snapshot().await?;
+        let names: Vec<String> = match projection {
+            Some(indices) => indices
+                .iter()
+                .map(|&i| self.schema.field(i).name().clone())
+                .collect(),
+            None => self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+        };
+        // every filter with a delta-expr form, joined: it chooses the files
+        // and filters their rows
+        let predicate = filters
+            .iter()
+            .filter_map(|f| to_predicate(f, snapshot.schema()))
+            .reduce(|a, b| delta_expr::Expr::And(Box::new(a), Box::new(b)));
+        let partitions = state.config().target_partitions();
+        Ok(Arc::new(DeltaScanExec::try_new(
+            snapshot, names, predicate, limit, partitions,
+        )?))
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| pushdown(f, &self.table_schema, &self.partition_columns))
+            .collect())
+    }
+
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Pin::Snapshot(s) = &self.pin {
+            return Err(DeltaDataFusionError::Unsupported {
+                what: format!(
+                    "writing to '{}' pinned to version {}",
+                    self.table.location().display,
+                    s.version()
+                ),
+            }
+            .into());
+        }
+        let mode = match insert_op {
+            InsertOp::Append => SaveMode::Append,
+            InsertOp::Overwrite => SaveMode::Overwrite,
+            InsertOp::Replace => {
+                return Err(DeltaDataFusionError::Unsupported {
+                    what: "REPLACE INTO a Delta table".to_string(),
+                }
+                .into());
+            }
+        };
+        let sink = DeltaSink::new(self.table.clone(), Arc::clone(&self.schema), mode);
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+}
