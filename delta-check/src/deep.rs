@@ -179,8 +179,7 @@ pub(crate) async fn check_files_deeply(
             )
         {
             let has_dv = file.deletion_vector().is_some();
-            let tight = logged.get("tightBounds").and_then(Value::as_bool) != Some(false);
-            for (column, message) in wrong_stats(&logged, &actual, &types, has_dv, tight) {
+            for (column, message) in wrong_stats(&logged, &actual, &types, has_dv) {
                 report.push(
                     finding("data.stats-wrong", message)
                         .at_column(column)
@@ -276,25 +275,23 @@ fn lookup<'a>(value: &'a Value, keys: &[String]) -> Option<&'a Value> {
 
 /// Where the logged statistics do not hold for the file's rows: a minimum
 /// above its smallest value, a maximum below its largest, a null count
-/// other than its nulls. Bounds are checked unless the file has a
-/// deletion vector and tight bounds (then they describe live rows only);
-/// null counts only for a file without a deletion vector.
+/// other than its nulls; only for files without a deletion vector.
 fn wrong_stats(
     logged: &Value,
     actual: &Value,
     types: &HashMap<Vec<String>, DataType>,
     has_dv: bool,
-    tight: bool,
 ) -> Vec<(String, String)> {
     let mut wrong = Vec::new();
-    let sections: &[(&str, bool)] = match (has_dv, tight) {
-        (false, _) => &[
+    // with a deletion vector, bounds need only cover the live rows (tight
+    // or wide), which the rows read here (every row) do not tell
+    let sections: &[(&str, bool)] = match has_dv {
+        false => &[
             ("minValues", true),
             ("maxValues", false),
             ("nullCount", false),
         ],
-        (true, false) => &[("minValues", true), ("maxValues", false)],
-        (true, true) => &[],
+        true => &[],
     };
     for &(section, is_min) in sections {
         let Some(logged_section) = logged.get(section) else {

@@ -76,7 +76,7 @@ pub(crate) async fn check_data_files(
     }
     let counted = done + wanted.len() as u64;
     progress.total(counted);
-    let found: Vec<Option<Finding>> = futures::stream::iter(wanted)
+    let found: Vec<Finding> = futures::stream::iter(wanted)
         .map(|wanted| {
             let url = url.clone();
             async move {
@@ -90,10 +90,23 @@ pub(crate) async fn check_data_files(
                         .at_version(version)
                         .at_file(&wanted.path)
                 };
+                // a file of another store or bucket (a shallow clone's) is
+                // out of reach, not missing
                 let store_path = match resolve_log_path(&location.root, url.as_ref(), &wanted.path)
                 {
                     Ok(p) => p,
-                    Err(e) => return Some(finding(missing_id, e.to_string())),
+                    Err(e) => {
+                        progress.advance(1);
+                        return Some(
+                            Finding::new(
+                                Severity::Warning,
+                                "data.file-elsewhere",
+                                format!("the file is outside the table's store, so it is not checked: {e}"),
+                            )
+                            .at_version(version)
+                            .at_file(&wanted.path),
+                        );
+                    }
                 };
                 let result = match location.store.head(&store_path).await {
                     Ok(meta) => match wanted.size {
@@ -120,9 +133,10 @@ pub(crate) async fn check_data_files(
             }
         })
         .buffered(LOOKUPS)
+        .filter_map(futures::future::ready)
         .collect()
         .await;
-    for finding in found.into_iter().flatten() {
+    for finding in found {
         report.push(finding);
     }
     counted

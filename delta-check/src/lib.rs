@@ -10,7 +10,7 @@
 //! | id | severity | what | fix |
 //! |---|---|---|---|
 //! | `log.unreadable` | error | the latest version cannot be loaded at all | |
-//! | `log.version-missing` | error | a commit between the oldest checkpoint and the latest version is missing | |
+//! | `log.version-missing` | error | commits are missing (from 0, or after the oldest checkpoint when commit 0 is gone) and no later checkpoint covers them; a warning when one does (only time travel to them fails) | |
 //! | `log.commit-unreadable` | error | a commit file does not parse | |
 //! | `log.duplicate-metadata` | error | a commit has two `metaData` actions | |
 //! | `log.duplicate-protocol` | error | a commit has two `protocol` actions | |
@@ -23,9 +23,9 @@
 //! | `metadata.schema-invalid` | error | the schema does not parse | |
 //! | `metadata.partition-columns` | error | a partition column is missing, repeated or not primitive | |
 //! | `metadata.property-invalid` | error | a `delta.*` property has a value Delta rejects | |
-//! | `metadata.constraint-invalid` | error | a CHECK constraint or invariant cannot be checked against the schema | |
-//! | `metadata.column-mapping` | error | column-mapping ids or physical names are missing, repeated or above `maxColumnId` | |
-//! | `checkpoint.unreadable` | error | a checkpoint (part or sidecar) cannot be read | rewrite it |
+//! | `metadata.constraint-invalid` | warning | a CHECK constraint or invariant cannot be checked against the schema (an unknown column, or a form we lack) | |
+//! | `metadata.column-mapping` | error | column-mapping ids or physical names are missing or repeated, or ids above `maxColumnId` when it is set | |
+//! | `checkpoint.unreadable` | error | a checkpoint (part or sidecar) cannot be read | rewrite it, when the commits before it are there |
 //! | `checkpoint.differs` | error | a checkpoint's files, protocol, metadata, txns or domains differ from its commits | rewrite it |
 //! | `checkpoint.incomplete` | warning | parts of a multi-part checkpoint are missing (readers skip it) | |
 //! | `checkpoint.last-unreadable` | warning | `_last_checkpoint` does not parse | rewrite it |
@@ -36,10 +36,11 @@
 //! | `data.file-missing` | error | an active data file is not in the store | remove it from the table |
 //! | `data.size-mismatch` | error | an active data file's size differs from the log's | |
 //! | `data.dv-file-missing` | error | a deletion-vector file an active file needs is not in the store | remove the file from the table |
+//! | `data.file-elsewhere` | warning | an active file is outside the table's store (a shallow clone's), so it is not checked | |
 //! | `data.stats-missing` | info | an active file has no statistics (no data skipping) | compute them |
 //! | `data.unreadable` | error | (deep) an active file does not read as the schema says (its columns do not fit) | |
 //! | `data.num-records` | error | (deep) `numRecords` differs from the rows in the file | compute the statistics again |
-//! | `data.stats-wrong` | error | (deep) a minimum, maximum or null count does not hold for the file's rows | compute the statistics again |
+//! | `data.stats-wrong` | error | (deep) a minimum, maximum or null count does not hold for the rows of a file without a deletion vector | compute the statistics again |
 //! | `data.dv-unreadable` | error | (deep) a deletion vector does not read (checksum, size, format) | |
 //! | `data.dv-cardinality` | error | (deep) a deletion vector deletes another number of rows than the log says | |
 //! | `data.dv-out-of-range` | error | (deep) a deletion vector deletes a row past the end of its file | |
@@ -103,6 +104,11 @@ impl fmt::Display for Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Fix {
+    /// Write the checkpoint of this version again, from the commits.
+    RewriteCheckpoint {
+        /// The version.
+        version: u64,
+    },
     /// Commit a `remove` of the active file with this path (as the log
     /// names it): its data or deletion-vector file is gone.
     RemoveFile {
@@ -115,13 +121,8 @@ pub enum Fix {
         /// The path in the log.
         path: String,
     },
-    /// Write the checkpoint of this version again, from the commits.
-    RewriteCheckpoint {
-        /// The version.
-        version: u64,
-    },
-    /// Point `_last_checkpoint` at the newest sound checkpoint (or delete
-    /// it when there is none).
+    /// Point `_last_checkpoint` at the newest checkpoint that reads (or
+    /// delete it when there is none).
     RewriteLastCheckpoint,
     /// Delete the wrong `.crc` file of this version (it is an optional
     /// hint; readers do without).
@@ -142,7 +143,7 @@ impl fmt::Display for Fix {
                 write!(f, "write the checkpoint of version {version} again")
             }
             Fix::RewriteLastCheckpoint => {
-                f.write_str("point _last_checkpoint at the newest sound checkpoint")
+                f.write_str("point _last_checkpoint at the newest checkpoint that reads")
             }
             Fix::DeleteChecksum { version } => {
                 write!(f, "delete the checksum file of version {version}")
@@ -254,8 +255,11 @@ impl Report {
         !self.findings.iter().any(|f| f.severity == Severity::Error)
     }
 
-    /// The repairs the findings call for, each once, in a safe order
-    /// (file removals, checkpoints, then `_last_checkpoint` and `.crc`).
+    /// The repairs the findings call for (of every severity, so info-level
+    /// ones too: statistics computed for files without them), each once,
+    /// in a safe order: checkpoints first (so the commit that follows
+    /// starts from the right state), then file removals and statistics,
+    /// then `_last_checkpoint` and `.crc` files.
     pub fn fixes(&self) -> Vec<Fix> {
         let mut fixes: Vec<Fix> = self.findings.iter().filter_map(|f| f.fix.clone()).collect();
         fixes.sort();
@@ -293,8 +297,13 @@ impl Default for CheckOptions {
 /// a finding. `progress` counts commits read and files looked up (and read).
 pub async fn check(table: &Table, options: &CheckOptions, progress: &dyn Progress) -> Report {
     let mut report = Report::default();
-    let commits = log::check_log(table, &mut report, progress).await;
-    let state = match table.log().state(None).await {
+    let facts = log::check_log(table, &mut report, progress).await;
+    // the state the commits say, not one a bad checkpoint gives
+    let state = match facts.bad_checkpoints.is_empty() {
+        true => table.log().state(None).await,
+        false => log::state_avoiding(table.log(), None, &facts.bad_checkpoints).await,
+    };
+    let state = match state {
         Ok(state) => state,
         Err(e) => {
             report.push(Finding::error(
@@ -324,7 +333,8 @@ pub async fn check(table: &Table, options: &CheckOptions, progress: &dyn Progres
             return report;
         }
     };
-    let looked_up = files::check_data_files(table, &snapshot, &mut report, progress, commits).await;
+    let looked_up =
+        files::check_data_files(table, &snapshot, &mut report, progress, facts.counted).await;
     if options.deep {
         deep::check_files_deeply(table, &snapshot, &mut report, progress, looked_up).await;
     }

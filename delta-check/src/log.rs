@@ -12,7 +12,7 @@ use delta_log::files::{CheckpointFile, DeltaFileKind, classify};
 use delta_log::parquet_reader::ObjectReader;
 use delta_log::paths::{reconciliation_path, table_url_at};
 use delta_log::properties::in_commit_timestamps_on;
-use delta_log::segment::{LogSegment, complete_checkpoints};
+use delta_log::segment::{LogSegment, build_segment, complete_checkpoints};
 use delta_log::{
     Action, DeletionVectorDescriptor, DeltaLog, DomainMetadata, FileKey, LAST_CHECKPOINT, Metadata,
     Protocol, TableFeature, TableState, Txn,
@@ -40,9 +40,22 @@ struct Listing {
     checksums: HashMap<u64, LogFile>,
 }
 
-/// Checks the log (see the module doc); returns how many commits it
-/// counted on `progress`.
-pub(crate) async fn check_log(table: &Table, report: &mut Report, progress: &dyn Progress) -> u64 {
+/// What the log pass learned that later checks need.
+#[derive(Debug, Default)]
+pub(crate) struct LogFacts {
+    /// Commits counted on the progress.
+    pub counted: u64,
+    /// Versions of checkpoints that do not read or differ from the commits.
+    pub bad_checkpoints: BTreeSet<u64>,
+}
+
+/// Checks the log (see the module doc).
+pub(crate) async fn check_log(
+    table: &Table,
+    report: &mut Report,
+    progress: &dyn Progress,
+) -> LogFacts {
+    let mut facts = LogFacts::default();
     let log = table.log();
     let files = match log.commit_log().list_from(0).await {
         Ok(files) => files,
@@ -51,7 +64,7 @@ pub(crate) async fn check_log(table: &Table, report: &mut Report, progress: &dyn
                 "log.unreadable",
                 format!("the log cannot be listed: {e}"),
             ));
-            return 0;
+            return facts;
         }
     };
     let listing = Listing {
@@ -69,7 +82,7 @@ pub(crate) async fn check_log(table: &Table, report: &mut Report, progress: &dyn
     };
     report_incomplete_checkpoints(&files, &listing, report);
     let Some(&latest) = listing.commits.last() else {
-        return 0;
+        return facts;
     };
     // history is readable from the oldest checkpoint (its commits after it)
     // or from commit 0
@@ -80,55 +93,41 @@ pub(crate) async fn check_log(table: &Table, report: &mut Report, progress: &dyn
     let url = table_url_at(log.table(), log.root());
     let mut running = match base {
         None => Some(Running::new(url.clone())),
-        Some(cp) => match load_checkpoint(log, cp, &listing.checkpoints[&cp]).await {
-            Ok(state) => Some(Running::from_state(&state, url.clone())),
-            Err(finding) => {
-                report.push(finding);
-                None
-            }
-        },
+        Some(cp) => resume_at(log, &listing, cp, &url, report, &mut facts).await,
     };
-    let first = base.map_or(0, |cp| cp + 1);
-    let counted = latest.saturating_sub(first) + 1;
-    progress.total(counted);
+    let first = base.map_or(0, |cp| cp.saturating_add(1));
+    // only the commits there are: a stray far version is one gap, not a loop
+    let versions: Vec<u64> = listing.commits.range(first..).copied().collect();
+    facts.counted = versions.len() as u64;
+    progress.total(facts.counted);
     let mut sound = BTreeSet::from_iter(base);
-    let mut commits = futures::stream::iter(first..=latest)
-        .map(|version| {
-            let present = listing.commits.contains(&version);
-            async move {
-                let read = match present {
-                    true => Some(log.read_commit(version).await),
-                    false => None,
-                };
-                (version, read)
-            }
-        })
+    let mut expected = first;
+    let mut commits = futures::stream::iter(versions)
+        .map(|version| async move { (version, log.read_commit(version).await) })
         .buffered(READ_AHEAD);
     while let Some((version, read)) = commits.next().await {
+        if version > expected {
+            report_gap(&listing, expected, version - 1, latest, report);
+            // the replay resumes from a checkpoint just before this commit
+            running = match listing.checkpoints.contains_key(&(version - 1)) {
+                true => resume_at(log, &listing, version - 1, &url, report, &mut facts).await,
+                false => None,
+            };
+        }
+        expected = version.saturating_add(1);
         match read {
-            None => {
-                report.push(
-                    Finding::error(
-                        "log.version-missing",
-                        format!(
-                            "commit {version} is missing between versions {first} and {latest}"
-                        ),
-                    )
-                    .at_version(version),
-                );
-                running = None;
-            }
-            Some(Err(e)) => {
+            Err(e) => {
                 report.push(
                     Finding::error(
                         "log.commit-unreadable",
                         format!("the commit does not parse: {e}"),
                     )
-                    .at_version(version),
+                    .at_version(version)
+                    .at_file(format!("{version:020}.json")),
                 );
                 running = None;
             }
-            Some(Ok(actions)) => {
+            Ok(actions) => {
                 check_commit(version, &actions, report);
                 if let Some(r) = running.as_mut() {
                     r.apply(version, &actions, report);
@@ -138,6 +137,7 @@ pub(crate) async fn check_log(table: &Table, report: &mut Report, progress: &dyn
         if let Some(parts) = listing.checkpoints.get(&version) {
             match load_checkpoint(log, version, parts).await {
                 Err(finding) => {
+                    facts.bad_checkpoints.insert(version);
                     // the commits can rebuild it when the replay reached it
                     let fix = running
                         .is_some()
@@ -150,6 +150,7 @@ pub(crate) async fn check_log(table: &Table, report: &mut Report, progress: &dyn
                         if differences.is_empty() {
                             sound.insert(version);
                         } else {
+                            facts.bad_checkpoints.insert(version);
                             report.push(
                                 Finding::error(
                                     "checkpoint.differs",
@@ -179,7 +180,67 @@ pub(crate) async fn check_log(table: &Table, report: &mut Report, progress: &dyn
     }
     drop(commits);
     check_last_checkpoint(log, &listing, &sound, report).await;
-    counted
+    facts
+}
+
+/// The running state from the checkpoint of `version` (read alone), or
+/// `None` with a finding when it does not read.
+async fn resume_at(
+    log: &DeltaLog,
+    listing: &Listing,
+    version: u64,
+    url: &Option<Url>,
+    report: &mut Report,
+    facts: &mut LogFacts,
+) -> Option<Running> {
+    let parts = listing.checkpoints.get(&version)?;
+    match load_checkpoint(log, version, parts).await {
+        Ok(state) => Some(Running::from_state(&state, url.clone())),
+        Err(finding) => {
+            facts.bad_checkpoints.insert(version);
+            report.push(finding);
+            None
+        }
+    }
+}
+
+/// Commits `from..=to` are missing: an error when no later checkpoint
+/// covers them (the latest version cannot be read), else a warning (only
+/// time travel to them fails).
+fn report_gap(listing: &Listing, from: u64, to: u64, latest: u64, report: &mut Report) {
+    let covered = listing.checkpoints.range(to..).next().is_some();
+    let what = match from == to {
+        true => format!("commit {from} is missing"),
+        false => format!("commits {from} to {to} are missing"),
+    };
+    let finding = match covered {
+        true => Finding::new(
+            Severity::Warning,
+            "log.version-missing",
+            format!("{what}; a later checkpoint covers them, but those versions cannot be read"),
+        ),
+        false => Finding::error(
+            "log.version-missing",
+            format!("{what} (the log goes to version {latest})"),
+        ),
+    };
+    report.push(finding.at_version(from));
+}
+
+/// The state at `version` (the latest when `None`) built without the
+/// checkpoints in `bad`: from the newest other complete checkpoint at or
+/// before it and the commits after, or from the commits alone.
+pub(crate) async fn state_avoiding(
+    log: &DeltaLog,
+    version: Option<u64>,
+    bad: &BTreeSet<u64>,
+) -> Result<TableState, delta_log::LogError> {
+    let mut files = log.commit_log().list_from(0).await?;
+    files.retain(|f| {
+        !(bad.contains(&f.version) && matches!(classify(f), DeltaFileKind::Checkpoint(_)))
+    });
+    let segment = build_segment(&files, version, log.table())?;
+    log.load_segment(segment).await
 }
 
 /// A multi-part checkpoint with parts missing: readers skip it.
@@ -324,7 +385,8 @@ impl Running {
         running.metadata = Some(state.metadata.clone());
         running.txns = txn_versions(state.txns.values());
         running.domains = domain_configs(state.domains.values());
-        running.last_ict = Some((state.version, state.timestamp_ms)).filter(|_| running.ict_on());
+        // a checkpoint read alone dates its version by the file's time, not
+        // by the commit's in-commit timestamp: the next one is not compared
         running
     }
 
@@ -601,7 +663,13 @@ async fn check_checksum(log: &DeltaLog, file: &LogFile, running: &Running, repor
     {
         wrong.push("another protocol".to_string());
     }
+    // txns past their retention may be left out, as in checkpoints
+    let txn_retention = running.metadata.as_ref().is_some_and(|m| {
+        m.configuration
+            .contains_key("delta.setTransactionRetentionDuration")
+    });
     if let Some(txns) = &checksum.set_transactions
+        && !txn_retention
         && txn_versions(txns.iter()) != running.txns
     {
         wrong.push("other application transactions (setTransactions)".to_string());

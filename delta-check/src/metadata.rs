@@ -14,7 +14,7 @@ use delta_schema::{
     COLUMN_MAPPING_ID, COLUMN_MAPPING_PHYSICAL_NAME, DataType, StructField, StructType,
 };
 
-use crate::{Finding, Report};
+use crate::{Finding, Report, Severity};
 
 /// Checks the latest metadata and protocol; `false` when the schema does
 /// not parse (nothing that reads data can go on).
@@ -32,8 +32,8 @@ pub(crate) fn check_metadata(state: &TableState, report: &mut Report) -> bool {
             return false;
         }
     };
-    if let Err(e) = delta_txn::check_partition_columns(&schema, &state.metadata.partition_columns) {
-        push(Finding::error("metadata.partition-columns", e.to_string()));
+    for problem in partition_problems(&schema, &state.metadata.partition_columns) {
+        push(Finding::error("metadata.partition-columns", problem));
     }
     let properties = match TableProperties::parse(&state.metadata.configuration) {
         Ok(p) => p,
@@ -42,8 +42,14 @@ pub(crate) fn check_metadata(state: &TableState, report: &mut Report) -> bool {
             return true;
         }
     };
+    // a rule our expressions cannot check (an unknown column, or a form
+    // Spark has and we lack) cannot be verified: worth a warning
     if let Err(reason) = delta_txn::constraints::validate(&schema, &properties) {
-        push(Finding::error("metadata.constraint-invalid", reason));
+        push(Finding::new(
+            Severity::Warning,
+            "metadata.constraint-invalid",
+            format!("{reason}; rows cannot be checked against it"),
+        ));
     }
     if properties.column_mapping != ColumnMapping::None {
         let max_id = state
@@ -68,6 +74,26 @@ pub(crate) fn check_metadata(state: &TableState, report: &mut Report) -> bool {
         }
     }
     true
+}
+
+/// Partition columns that are not in the schema, not primitive, or listed
+/// twice (the protocol allows partitioning by every column).
+fn partition_problems(schema: &StructType, columns: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, name) in columns.iter().enumerate() {
+        match schema.field(name) {
+            None => problems.push(format!("partition column '{name}' is not in the schema")),
+            Some(f) if !matches!(f.data_type, DataType::Primitive(_)) => problems.push(format!(
+                "partition column '{name}' has type {}; only primitive types partition a table",
+                f.data_type
+            )),
+            Some(_) => {}
+        }
+        if columns[..i].contains(name) {
+            problems.push(format!("partition column '{name}' is listed twice"));
+        }
+    }
+    problems
 }
 
 /// Whether a feature in force gives `needed`: itself, or its preview.
@@ -134,13 +160,12 @@ fn column_mapping_problems(schema: &StructType, max_id: Option<i64>) -> Vec<Find
                         format!("column-mapping id {id} is used twice"),
                     ));
                 }
-                if max_id.is_none_or(|max| id > max) {
+                if let Some(max) = max_id
+                    && id > max
+                {
                     problems.push(problem(
                         path,
-                        format!(
-                            "column-mapping id {id} is above delta.columnMapping.maxColumnId ({})",
-                            max_id.map_or("not set".to_string(), |m| m.to_string())
-                        ),
+                        format!("column-mapping id {id} is above delta.columnMapping.maxColumnId ({max})"),
                     ));
                 }
             }

@@ -3,6 +3,8 @@
 //! `_last_checkpoint`, a `.crc`). No fix deletes or changes a data file or
 //! rewrites a commit.
 
+use std::collections::{BTreeSet, HashSet};
+
 use bytes::Bytes;
 use delta_log::core::LogFile;
 use delta_log::files::{CheckpointFile, DeltaFileKind, classify};
@@ -13,7 +15,7 @@ use object_store::ObjectStoreExt;
 use serde::Serialize;
 
 use crate::deep::read_whole;
-use crate::log::checkpoint_rows;
+use crate::log::{checkpoint_rows, state_avoiding};
 use crate::{Fix, Report};
 
 /// Why a repair stopped. Fixes applied before it stay applied (each is
@@ -83,13 +85,17 @@ pub async fn repair(table: &Table, report: &Report) -> Result<RepairOutcome, Rep
             .collect()
     };
     let (gone, restat) = (paths(true), paths(false));
-    if !gone.is_empty() || !restat.is_empty() {
-        outcome.version = Some(fsck_commit(table, &gone, &restat).await?);
-    }
+    let mut committed = false;
+    // in the order of `Fix`: checkpoints, the one FSCK commit, the rest
     for fix in &fixes {
         match fix {
-            Fix::RemoveFile { .. } | Fix::RecomputeStats { .. } => {}
             Fix::RewriteCheckpoint { version } => rewrite_checkpoint(table, *version).await?,
+            Fix::RemoveFile { .. } | Fix::RecomputeStats { .. } => {
+                if !committed {
+                    outcome.version = Some(fsck_commit(table, &gone, &restat).await?);
+                    committed = true;
+                }
+            }
             Fix::RewriteLastCheckpoint => rewrite_last_checkpoint(table.log()).await?,
             Fix::DeleteChecksum { version } => {
                 let path = table.log().commit_log().path(&format!("{version:020}.crc"));
@@ -109,37 +115,48 @@ pub async fn repair(table: &Table, report: &Report) -> Result<RepairOutcome, Rep
 /// in `restat` again (`dataChange=false`) with statistics computed from
 /// their rows.
 async fn fsck_commit(table: &Table, gone: &[&str], restat: &[&str]) -> Result<u64, RepairError> {
-    let snapshot = table.snapshot().await?;
-    let now = now_ms();
-    let removes: Vec<_> = snapshot
-        .files()
+    // the state on disk now (checkpoints already repaired), not one the
+    // handle may have cached through a damaged checkpoint
+    let snapshot = table.snapshot_of(table.log().state(None).await?)?;
+    let gone: HashSet<&str> = gone.iter().copied().collect();
+    // a file that is gone cannot be read for statistics
+    let restat: HashSet<&str> = restat
         .iter()
-        .filter(|f| gone.contains(&f.path()))
-        .map(|f| f.to_remove(now))
+        .copied()
+        .filter(|p| !gone.contains(p))
         .collect();
-    let properties = TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;
+    let now = now_ms();
+    let mut read = Vec::new();
+    let mut removes = Vec::new();
     let mut adds = Vec::new();
-    for file in snapshot
-        .files()
-        .iter()
-        .filter(|f| restat.contains(&f.path()))
-    {
-        let read = read_whole(table, &snapshot, file, &properties.stats_columns)
-            .await
-            .map_err(|reason| RepairError::Stats {
-                path: file.path().to_string(),
-                reason,
-            })?;
-        let mut add = file.to_add();
-        add.data_change = false;
-        // with a deletion vector, the bounds of every row are wide for the live ones
-        add.stats = Some(match file.deletion_vector() {
-            Some(_) => read.stats.replacen('{', "{\"tightBounds\":false,", 1),
-            None => read.stats,
-        });
-        adds.push(add);
+    let properties = TableProperties::parse(snapshot.properties()).map_err(TxnError::from)?;
+    for (index, file) in snapshot.files().iter().enumerate() {
+        if gone.contains(file.path()) {
+            removes.push(file.to_remove(now));
+            read.push(index);
+        } else if restat.contains(file.path()) {
+            let stats = read_whole(table, &snapshot, file, &properties.stats_columns)
+                .await
+                .map_err(|reason| RepairError::Stats {
+                    path: file.path().to_string(),
+                    reason,
+                })?
+                .stats;
+            let mut add = file.to_add();
+            add.data_change = false;
+            // with a deletion vector, bounds over every row are wide for the live ones
+            add.stats = Some(match file.deletion_vector() {
+                Some(_) => stats.replacen('{', "{\"tightBounds\":false,", 1),
+                None => stats,
+            });
+            adds.push(add);
+            read.push(index);
+        }
     }
     let mut txn = Transaction::new(table, Some(snapshot), "FSCK");
+    // another writer removing or changing one of these files first is a
+    // conflict: our add would bring back what it took out
+    txn.read_files(&read);
     txn.metric("numMissingFiles", removes.len());
     txn.metric("numFilesRemoved", removes.len());
     txn.metric("numFilesWithStatsRecomputed", adds.len());
@@ -154,34 +171,19 @@ async fn fsck_commit(table: &Table, gone: &[&str], restat: &[&str]) -> Result<u6
 /// replaces when their names differ from the new one.
 async fn rewrite_checkpoint(table: &Table, version: u64) -> Result<(), RepairError> {
     let log = table.log();
-    let files = log.commit_log().list_from(0).await?;
-    let damaged: Vec<LogFile> = files
-        .iter()
+    let damaged: Vec<LogFile> = log
+        .commit_log()
+        .list_from(version)
+        .await?
+        .into_iter()
         .filter(|f| f.version == version && matches!(classify(f), DeltaFileKind::Checkpoint(_)))
-        .cloned()
         .collect();
-    let mut checkpoints = complete_checkpoints(&files);
-    checkpoints.retain(|&v, _| v < version);
-    let base = checkpoints.into_iter().next_back();
-    let from = base.as_ref().map_or(0, |(v, _)| v + 1);
-    let commits: Vec<LogFile> = files
-        .iter()
-        .filter(|f| classify(f) == DeltaFileKind::Commit && (from..=version).contains(&f.version))
-        .cloned()
-        .collect();
-    if commits.len() as u64 != version + 1 - from {
-        return Err(RepairError::Checkpoint {
+    let state = state_avoiding(log, Some(version), &BTreeSet::from([version]))
+        .await
+        .map_err(|e| RepairError::Checkpoint {
             version,
-            reason: format!("commits {from} to {version} are not all in the log"),
-        });
-    }
-    let segment = LogSegment {
-        version,
-        checkpoint: base,
-        commits,
-        covered_commit: None,
-    };
-    let state = log.load_segment(segment).await?;
+            reason: e.to_string(),
+        })?;
     let snapshot = table.snapshot_of(state)?;
     table.checkpoint(&snapshot).await?;
     let written = delta_log::checkpoint_write::classic_checkpoint_name(version);
@@ -209,8 +211,9 @@ struct Pointer {
     num_of_add_files: u64,
 }
 
-/// Points `_last_checkpoint` at the newest checkpoint that reads, or
-/// deletes it when none does.
+/// Points `_last_checkpoint` at the newest checkpoint that reads (those
+/// that differed from the commits are written again first), or deletes it
+/// when none does.
 async fn rewrite_last_checkpoint(log: &DeltaLog) -> Result<(), RepairError> {
     let files = log.commit_log().list_from(0).await?;
     for (version, parts) in complete_checkpoints(&files).into_iter().rev() {
@@ -231,13 +234,20 @@ async fn rewrite_last_checkpoint(log: &DeltaLog) -> Result<(), RepairError> {
                 )
             )
         });
-        // V2 checkpoints count their actions across sidecars: the files
-        // already there are the best measure available
+        // the actions of the state it holds (a V2 checkpoint's sidecars
+        // hold some of them): files, tombstones, protocol, metadata, txns,
+        // domains, and a V2 checkpoint's checkpointMetadata
+        let actions = state.files.len()
+            + state.tombstones.len()
+            + 2
+            + state.txns.len()
+            + state.domains.len()
+            + usize::from(!classic_or_parts);
         let size = match classic_or_parts {
             true => checkpoint_rows(log.store(), &parts)
                 .await
-                .unwrap_or(state.files.len() as u64),
-            false => state.files.len() as u64 + 2,
+                .unwrap_or(actions as u64),
+            false => actions as u64,
         };
         let pointer = Pointer {
             version,

@@ -33,6 +33,6 @@ pub use conflict::{ConflictKind, IsolationLevel, ReadSet};
 pub use delta_log::properties::DEFAULT_CHECKPOINT_INTERVAL;
 pub use error::TxnError;
 pub use snapshot::{SUPPORTED_READER_FEATURES, Scan, SkipReport, Snapshot};
-pub use table::{CreateOptions, Table, check_partition_columns};
+pub use table::{CreateOptions, Table};
 pub use transaction::{CommitOutcome, ENGINE_INFO, Transaction, now_ms};
 pub use write::{SaveMode, SchemaChange, WriteOptions, evolve_schema};

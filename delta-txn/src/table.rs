@@ -34,7 +34,10 @@ pub struct CreateOptions {
 
 /// Checks that partition columns exist, are primitive, are not repeated and
 /// are not all of the columns; the error says which rule a column breaks.
-pub fn check_partition_columns(schema: &StructType, columns: &[String]) -> Result<(), TxnError> {
+pub(crate) fn check_partition_columns(
+    schema: &StructType,
+    columns: &[String],
+) -> Result<(), TxnError> {
     for (i, name) in columns.iter().enumerate() {
         let field = schema
             .field(name)

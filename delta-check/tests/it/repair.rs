@@ -81,16 +81,26 @@ async fn damaged_checkpoints_are_written_again() {
     )
     .unwrap();
     assert_eq!(row_ids(&dir).await, [0, 1, 10, 11]);
+    // and a file the damaged checkpoint leaves out is lost too (id 3)
+    let v3 = std::fs::read_to_string(crate::commit_file(&dir, 3)).unwrap();
+    let lost = std::fs::read_dir(dir.join("city=Oslo"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| v3.contains(&*p.file_name().unwrap().to_string_lossy()))
+        .unwrap();
+    std::fs::remove_file(&lost).unwrap();
     let report = check(&t).await;
+    let mut found = ids(&report);
+    found.sort_unstable();
+    assert_eq!(found, ["checkpoint.differs", "data.file-missing"]);
+    // the checkpoint first, then the FSCK commit on the state the commits give
     let outcome = repair(&t, &report).await.unwrap();
-    assert!(
-        outcome
-            .applied
-            .contains(&Fix::RewriteCheckpoint { version: 3 })
-    );
+    assert_eq!(outcome.applied[0], Fix::RewriteCheckpoint { version: 3 });
+    assert_eq!(outcome.version, Some(4));
     let after = check(&t).await;
     assert!(after.findings.is_empty(), "{:?}", after.findings);
-    assert_eq!(row_ids(&dir).await, [0, 1, 2, 3, 10, 11, 12, 13]);
+    assert_eq!(row_ids(&dir).await, [0, 1, 2, 10, 11, 12, 13]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
