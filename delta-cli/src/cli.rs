@@ -68,6 +68,30 @@ pub enum Command {
     /// Check that the log and the data files agree; exit 1 when a problem
     /// is found, e.g. `delta check t --json`.
     Check(CheckArgs),
+    /// Run SQL over Delta tables (DataFusion), e.g.
+    /// `delta sql "SELECT city, count(*) FROM t GROUP BY city" --table t=/data/t`;
+    /// INSERT, DELETE and UPDATE commit to the table.
+    Sql(SqlArgs),
+}
+
+/// `delta sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The statement.
+    pub query: String,
+
+    /// A table the statement names: NAME=TABLE (a path or URL); repeat for
+    /// more.
+    #[arg(long = "table", value_name = "NAME=TABLE")]
+    pub tables: Vec<String>,
+
+    /// Output format. `parquet` requires --out (exit status 2 without it).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write to this file instead of standard output (any format).
+    #[arg(long, value_name = "FILE", required_if_eq("format", "parquet"))]
+    pub out: Option<PathBuf>,
 }
 
 /// `delta check`.

@@ -22,6 +22,7 @@ mod input;
 mod optimize;
 mod output;
 mod progress;
+mod sql;
 mod write;
 
 use std::io::Write;
@@ -88,5 +89,6 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Vacuum(args) => optimize::vacuum(args).await,
         Command::Restore(args) => optimize::restore(args).await,
         Command::Check(args) => check::run(args).await,
+        Command::Sql(args) => sql::run(args).await,
     }
 }

@@ -1267,3 +1267,61 @@ fn check_finds_a_missing_file_and_exits_1() {
     assert!(ok(&["history", ts]).contains("FSCK"));
     assert_eq!(ok(&["cat", ts, "--format", "csv"]).trim(), "id,city");
 }
+
+#[test]
+fn sql_reads_and_writes_tables() {
+    let dir = scratch("sql");
+    let t = dir.join("t");
+    let ts = t.to_str().unwrap();
+    let file = dir.join("rows.csv");
+    fs::write(&file, "id,city\n1,Oslo\n2,Rome\n").unwrap();
+    ok(&["write", ts, file.to_str().unwrap()]);
+    let spec = format!("t={ts}");
+    let out = ok(&[
+        "sql",
+        "SELECT city, id * 10 AS x FROM t WHERE id > 1",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "city,x\nRome,20\n");
+    let out = ok(&[
+        "sql",
+        "INSERT INTO t VALUES (3, 'Lima')",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "count\n1\n");
+    let out = ok(&[
+        "sql",
+        "DELETE FROM t WHERE city = 'Oslo'",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "count\n1\n");
+    let out = ok(&[
+        "sql",
+        "SELECT id FROM t ORDER BY id",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "id\n2\n3\n");
+    assert!(ok(&["history", ts]).contains("DELETE"));
+    // bad input: a message, exit status 1, nothing changed
+    let version = |s: &str| s.lines().count();
+    let before = version(&ok(&["history", ts]));
+    let err = fails(&["sql", "SELEC nonsense", "--table", &spec], 1);
+    assert!(err.contains("SELEC"), "{err}");
+    let err = fails(&["sql", "SELECT * FROM missing", "--table", &spec], 1);
+    assert!(err.contains("missing"), "{err}");
+    let err = fails(&["sql", "SELECT 1", "--table", "no-equals-sign"], 1);
+    assert!(err.contains("NAME=TABLE"), "{err}");
+    assert_eq!(version(&ok(&["history", ts])), before);
+}

@@ -14,11 +14,10 @@ use delta_schema::StructType;
 /// How a filter is pushed into a scan of a Delta table.
 pub type Pushdown = TableProviderFilterPushDown;
 
-/// The delta-expr predicate of a DataFusion filter over a table with this
-/// schema; `None` when it has none (a form either side does not know, or
-/// one that does not type-check against the schema).
-pub fn to_predicate(filter: &Expr, schema: &StructType) -> Option<delta_expr::Expr> {
-    let unqualified = filter
+/// The delta-expr form of a DataFusion expression (columns unqualified),
+/// when it has one.
+pub fn to_expr(expr: &Expr) -> Option<delta_expr::Expr> {
+    let unqualified = expr
         .clone()
         .transform(|e| {
             Ok(match e {
@@ -29,7 +28,14 @@ pub fn to_predicate(filter: &Expr, schema: &StructType) -> Option<delta_expr::Ex
         .ok()?
         .data;
     let sql = expr_to_sql(&unqualified).ok()?.to_string();
-    let predicate = delta_expr::parse(&sql).ok()?;
+    delta_expr::parse(&sql).ok()
+}
+
+/// The delta-expr predicate of a DataFusion filter over a table with this
+/// schema; `None` when it has none (a form either side does not know, or
+/// one that does not type-check against the schema).
+pub fn to_predicate(filter: &Expr, schema: &StructType) -> Option<delta_expr::Expr> {
+    let predicate = to_expr(filter)?;
     delta_expr::bind_predicate(&predicate, schema).ok()?;
     Some(predicate)
 }

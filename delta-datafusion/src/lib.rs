@@ -6,7 +6,8 @@
 //! translated into delta-expr predicates that prune files by partition
 //! values and statistics; `INSERT INTO` / `INSERT OVERWRITE` commit through
 //! our transaction, with schema enforcement, constraints and conflict
-//! rules, one commit per statement.
+//! rules, one commit per statement; `DELETE` and `UPDATE` run through
+//! delta-merge (deletion vectors or copy-on-write, as the table says).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,15 +23,20 @@
 //! # }
 //! ```
 
+mod dml;
 mod filters;
 mod provider;
 mod scan;
 mod sink;
 
-pub use filters::{Pushdown, pushdown, to_predicate};
+pub use dml::{DeltaDmlExec, Statement};
+pub use filters::{Pushdown, pushdown, to_expr, to_predicate};
 pub use provider::DeltaTableProvider;
 pub use scan::DeltaScanExec;
 pub use sink::DeltaSink;
+
+/// The DataFusion this crate is built with (use it to get the same version).
+pub use datafusion;
 
 /// What can go wrong between DataFusion and a Delta table.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,9 @@ pub enum DeltaDataFusionError {
     /// Reading or committing the table failed.
     #[error(transparent)]
     Txn(#[from] delta_txn::TxnError),
+    /// A DELETE or UPDATE failed.
+    #[error(transparent)]
+    Merge(#[from] delta_merge::MergeError),
     /// The table's schema has changed since the provider was made (a
     /// provider keeps one schema for DataFusion's plans).
     #[error(

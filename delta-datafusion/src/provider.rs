@@ -17,7 +17,8 @@ use delta_schema::StructType;
 use delta_txn::{SaveMode, Snapshot, Table};
 
 use crate::DeltaDataFusionError;
-use crate::filters::{pushdown, to_predicate};
+use crate::dml::{DeltaDmlExec, Statement};
+use crate::filters::{pushdown, to_expr, to_predicate};
 use crate::scan::DeltaScanExec;
 use crate::sink::DeltaSink;
 
@@ -166,5 +167,85 @@ impl TableProvider for DeltaTableProvider {
         };
         let sink = DeltaSink::new(self.table.clone(), Arc::clone(&self.schema), mode);
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+
+    async fn delete_from(
+        &self,
+        _state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let table = self.writable("DELETE")?;
+        let predicate = self.predicate_of("DELETE", &filters)?;
+        Ok(Arc::new(DeltaDmlExec::new(
+            table,
+            Statement::Delete { predicate },
+        )))
+    }
+
+    async fn update(
+        &self,
+        _state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let table = self.writable("UPDATE")?;
+        let predicate = self.predicate_of("UPDATE", &filters)?;
+        let assignments = assignments
+            .into_iter()
+            // DataFusion lists every column; those set to themselves stay
+            .filter(|(column, value)| !matches!(value, Expr::Column(c) if c.name == *column))
+            .map(|(column, value)| match to_expr(&value) {
+                Some(e) => Ok((column, e)),
+                None => Err(DeltaDataFusionError::Unsupported {
+                    what: format!("UPDATE ... SET {column} = {value} (no delta-expr form)"),
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Arc::new(DeltaDmlExec::new(
+            table,
+            Statement::Update {
+                predicate,
+                assignments,
+            },
+        )))
+    }
+}
+
+impl DeltaTableProvider {
+    /// The table, when statements may change it (not pinned to a version).
+    fn writable(&self, statement: &str) -> Result<Table, DeltaDataFusionError> {
+        match &self.pin {
+            Pin::Latest => Ok(self.table.clone()),
+            Pin::Snapshot(s) => Err(DeltaDataFusionError::Unsupported {
+                what: format!(
+                    "{statement} on '{}' pinned to version {}",
+                    self.table.location().display,
+                    s.version()
+                ),
+            }),
+        }
+    }
+
+    /// The WHERE of a DELETE or UPDATE as one delta-expr predicate; every
+    /// part must translate (a part left out would change more rows).
+    fn predicate_of(
+        &self,
+        statement: &str,
+        filters: &[Expr],
+    ) -> Result<Option<delta_expr::Expr>, DeltaDataFusionError> {
+        let mut parts = Vec::new();
+        for filter in filters {
+            match to_predicate(filter, &self.table_schema) {
+                Some(p) => parts.push(p),
+                None => {
+                    return Err(DeltaDataFusionError::Unsupported {
+                        what: format!("{statement} ... WHERE {filter} (no delta-expr form)"),
+                    });
+                }
+            }
+        }
+        Ok(parts
+            .into_iter()
+            .reduce(|a, b| delta_expr::Expr::And(Box::new(a), Box::new(b))))
     }
 }

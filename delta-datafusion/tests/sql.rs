@@ -246,3 +246,71 @@ async fn inserts_commit_once_and_respect_constraints() {
     assert_eq!(longs(&rows), [406]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The rows of a table now, hashed.
+async fn content(table: &Table) -> String {
+    let batches = table
+        .snapshot()
+        .await
+        .unwrap()
+        .scan()
+        .collect()
+        .await
+        .unwrap();
+    delta_test::canonical_hash(&batches).unwrap()
+}
+
+#[tokio::test]
+async fn delete_and_update_as_sql_equal_delta_merge() {
+    for properties in [&[][..], &[("delta.enableDeletionVectors", "true")][..]] {
+        let (dir_sql, by_sql) = cities("sql-dml", properties).await;
+        let (dir_api, by_api) = cities("sql-dml-api", properties).await;
+        let ctx = context(&[("t", &by_sql)]).await;
+        let (rows, _) = run(&ctx, "DELETE FROM t WHERE city = 'Rome' AND id > 150").await;
+        let deleted = (0..400).filter(|i| i % 4 == 2 && *i > 150).count() as u64;
+        let count = |rows: &[RecordBatch]| {
+            rows[0]
+                .column(0)
+                .as_primitive::<arrow::datatypes::UInt64Type>()
+                .value(0)
+        };
+        assert_eq!(count(&rows), deleted);
+        delta_merge::delete(
+            &by_api,
+            Some(&delta_expr::parse("city = 'Rome' AND id > 150").unwrap()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(content(&by_sql).await, content(&by_api).await);
+        let (rows, _) = run(&ctx, "UPDATE t SET id = id + 1000 WHERE id < 10").await;
+        assert_eq!(count(&rows), 10);
+        delta_merge::update(
+            &by_api,
+            Some(&delta_expr::parse("id < 10").unwrap()),
+            &[("id".to_string(), delta_expr::parse("id + 1000").unwrap())],
+        )
+        .await
+        .unwrap();
+        assert_eq!(content(&by_sql).await, content(&by_api).await);
+        // one commit each, with Delta's operation names
+        let history = by_sql.history(Some(2)).await.unwrap();
+        let ops: Vec<_> = history
+            .iter()
+            .map(|c| {
+                c.commit_info
+                    .as_ref()
+                    .unwrap()
+                    .operation()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(ops, ["UPDATE", "DELETE"]);
+        // planning (EXPLAIN) changes nothing
+        let version = by_sql.snapshot().await.unwrap().version();
+        run(&ctx, "EXPLAIN DELETE FROM t").await;
+        assert_eq!(by_sql.snapshot().await.unwrap().version(), version);
+        std::fs::remove_dir_all(&dir_sql).unwrap();
+        std::fs::remove_dir_all(&dir_api).unwrap();
+    }
+}

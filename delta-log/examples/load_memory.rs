@@ -111,6 +111,7 @@ async fn build(dir: &std::path::Path, files: u64) {
             covered_commit: None,
         },
         metadata_file: None,
+        protocol_file: None,
     };
     let started = Instant::now();
     let info = log.write_checkpoint(&state, 0, None).await.unwrap();

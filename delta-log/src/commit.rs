@@ -136,7 +136,15 @@ impl TableState {
                     gone.insert(removed);
                     next.tombstones.push(r.clone());
                 }
-                Action::Protocol(p) => next.protocol = p.clone(),
+                Action::Protocol(p) => {
+                    next.protocol = p.clone();
+                    next.protocol_file = Some(
+                        next.root
+                            .clone()
+                            .join(crate::LOG_DIR)
+                            .join(format!("{version:020}.json")),
+                    );
+                }
                 Action::Metadata(m) => {
                     next.metadata = m.clone();
                     next.metadata_file = Some(

@@ -88,6 +88,11 @@ impl Replay {
         self.apply(action, true);
     }
 
+    /// Whether a `protocol` action has been applied yet (the one in force).
+    pub fn has_protocol(&self) -> bool {
+        self.protocol.is_some()
+    }
+
     /// Whether a `metaData` action has been applied yet (the one in force).
     pub fn has_metadata(&self) -> bool {
         self.metadata.is_some()

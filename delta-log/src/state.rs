@@ -81,6 +81,8 @@ pub struct TableState {
     /// The log file the metadata in force was read from (a commit, or a
     /// checkpoint part), when known: to name it when the metadata is bad.
     pub metadata_file: Option<Path>,
+    /// The same for the protocol in force.
+    pub protocol_file: Option<Path>,
 }
 
 /// A time in ms since the epoch as RFC 3339 with milliseconds (UTC), and
@@ -343,6 +345,7 @@ impl DeltaLog {
         let mut replay = Replay::for_table(table_url_at(&self.table, &self.root));
         let mut newest_commit_info = None;
         let mut metadata_file = None;
+        let mut protocol_file = None;
         let store = self.log.store();
         let mut commits = self.read_files(segment.commits.iter().rev().cloned().collect());
         while let Some((file, bytes)) = commits.try_next().await? {
@@ -356,6 +359,9 @@ impl DeltaLog {
             replay.apply_commit(actions);
             if metadata_file.is_none() && replay.has_metadata() {
                 metadata_file = Some(file.location.clone());
+            }
+            if protocol_file.is_none() && replay.has_protocol() {
+                protocol_file = Some(file.location.clone());
             }
         }
         drop(commits);
@@ -380,6 +386,9 @@ impl DeltaLog {
                     .map_err(damaged)?;
                 if metadata_file.is_none() && replay.has_metadata() {
                     metadata_file = Some(part.location.clone());
+                }
+                if protocol_file.is_none() && replay.has_protocol() {
+                    protocol_file = Some(part.location.clone());
                 }
             }
             for sidecar in replay.take_sidecars() {
@@ -446,6 +455,7 @@ impl DeltaLog {
             domains: out.domains,
             segment,
             metadata_file,
+            protocol_file,
         })
     }
 

@@ -9,7 +9,7 @@ use arrow::record_batch::RecordBatch;
 use delta_expr::{Bound, Expr, SkippingPredicate, bind_predicate};
 use delta_io::{ColumnMapping, FileSlice, ReadPlan, open_file};
 use delta_log::properties::COLUMN_MAPPING_MODE;
-use delta_log::{ActiveFiles, Metadata, Protocol, TableFeature, TableState};
+use delta_log::{ActiveFiles, LogError, Metadata, Protocol, TableFeature, TableState};
 use delta_schema::StructType;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -50,9 +50,30 @@ impl Snapshot {
     /// Checks the state is readable and parses its schema.
     pub(crate) fn try_new(table: &Table, state: TableState) -> Result<Snapshot, TxnError> {
         let version = state.version;
+        // a bad protocol names the log file it came from
+        let in_file = |reason: String| match &state.protocol_file {
+            Some(file) => format!("{reason} (the protocol in {file})"),
+            None => reason,
+        };
         state
             .protocol
-            .check_readable(SUPPORTED_READER_FEATURES, version)?;
+            .check_readable(SUPPORTED_READER_FEATURES, version)
+            .map_err(|e| match e {
+                LogError::InvalidProtocol { version, reason } => LogError::InvalidProtocol {
+                    version,
+                    reason: in_file(reason),
+                },
+                LogError::UnsupportedFeature {
+                    feature,
+                    version,
+                    reason,
+                } => LogError::UnsupportedFeature {
+                    feature,
+                    version,
+                    reason: in_file(reason),
+                },
+                other => other,
+            })?;
         let schema = StructType::from_json(&state.metadata.schema_string).map_err(|source| {
             TxnError::Schema {
                 version,

@@ -564,6 +564,7 @@ fn new_table_state(
             covered_commit: None,
         },
         metadata_file: Some(table.log().commit_log().commit_path(version)),
+        protocol_file: Some(table.log().commit_log().commit_path(version)),
     })
 }
 

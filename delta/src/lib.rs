@@ -1,6 +1,7 @@
 //! One dependency for the whole Delta Lake API: re-exports of the `delta-*` crates.
 
 pub use delta_check as check;
+pub use delta_datafusion as datafusion;
 pub use delta_expr as expr;
 pub use delta_io as io;
 pub use delta_log as log;

@@ -1,0 +1,46 @@
+//! `delta sql`: a statement over Delta tables through DataFusion, its rows
+//! written as `delta cat` writes them.
+
+use std::sync::Arc;
+
+use delta::datafusion::DeltaTableProvider;
+use delta::datafusion::datafusion::prelude::SessionContext;
+use delta::txn::Table;
+use futures::TryStreamExt;
+
+use crate::cat::Sink;
+use crate::cli::SqlArgs;
+use crate::output::{CliResult, create_file, remove_partial};
+
+/// Runs `delta sql`.
+pub async fn run(args: &SqlArgs) -> CliResult<()> {
+    let ctx = SessionContext::new();
+    for spec in &args.tables {
+        let Some((name, location)) = spec.split_once('=') else {
+            return Err(format!("--table {spec}: expected NAME=TABLE").into());
+        };
+        let table = Table::open(location).await?;
+        let provider = DeltaTableProvider::latest(table).await?;
+        ctx.register_table(name, Arc::new(provider))?;
+    }
+    // what can fail without writing fails before the output file is created
+    let frame = ctx.sql(&args.query).await?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let mut batches = frame.execute_stream().await?;
+    let file = match &args.out {
+        Some(path) => Some(create_file(path)?),
+        None => None,
+    };
+    let result = async {
+        let mut sink = Sink::new(args.format, file, schema)?;
+        while let Some(batch) = batches.try_next().await? {
+            sink.write(&batch)?;
+        }
+        sink.finish()
+    }
+    .await;
+    if result.is_err() {
+        remove_partial(args.out.as_ref());
+    }
+    result
+}
