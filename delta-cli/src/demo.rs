@@ -1,4 +1,5 @@
-//! `delta demo`: read and print a small Delta table, with time travel.
+//! `delta demo`: read and print a small Delta table, with time travel, a
+//! consistency check and a SQL query through DataFusion.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -76,6 +77,38 @@ pub async fn run(args: &DemoArgs) -> CliResult<()> {
         Ok(rows) => print_rows(&mut out, rows)?,
         Err(e) => writeln!(out, "version 0 cannot be read: {}", error_text(e.as_ref()))?,
     }
+
+    writeln!(out, "\n== Consistency check (delta check) ==")?;
+    let report = delta::check::check(
+        &table,
+        &delta::check::CheckOptions::default(),
+        &delta::txn::progress::NoProgress,
+    )
+    .await;
+    for finding in &report.findings {
+        writeln!(out, "{finding}")?;
+    }
+    match (report.findings.is_empty(), report.is_clean()) {
+        (true, _) => writeln!(out, "no problem found")?,
+        (false, true) => writeln!(out, "consistent ({} notes)", report.findings.len())?,
+        (false, false) => writeln!(
+            out,
+            "not consistent: delta check --repair fixes what is safe"
+        )?,
+    }
+
+    writeln!(out, "\n== SQL through DataFusion (delta sql) ==")?;
+    let query = "SELECT count(*) AS row_count FROM t";
+    writeln!(out, "{query}")?;
+    let ctx = delta::datafusion::datafusion::prelude::SessionContext::new();
+    let provider = delta::datafusion::DeltaTableProvider::latest(table.clone()).await?;
+    ctx.register_table("t", std::sync::Arc::new(provider))?;
+    let batches = ctx.sql(query).await?.collect().await?;
+    writeln!(
+        out,
+        "{}",
+        arrow::util::pretty::pretty_format_batches(&batches)?
+    )?;
     out.flush()?;
     Ok(())
 }

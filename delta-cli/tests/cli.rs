@@ -537,14 +537,19 @@ fn history_table_and_json() {
 fn demo_prints_all_sections() {
     let out = ok(&["demo", &basic()]);
     let headings: Vec<&str> = out.lines().filter(|l| l.starts_with("== ")).collect();
-    assert_eq!(headings.len(), 4, "{out}");
+    assert_eq!(headings.len(), 6, "{out}");
     assert!(headings[2].contains("version 13"), "{out}");
     assert!(headings[3].contains("version 0"), "{out}");
+    assert!(headings[4].contains("Consistency check"), "{out}");
+    assert!(headings[5].contains("SQL"), "{out}");
     assert!(out.contains("rows:              41"), "{out}");
     assert!(out.contains(" |-- id: long"), "{out}");
-    // the content at version 0: the last table, 10 rows
-    let last = out.rsplit("== ").next().unwrap();
-    assert_eq!(table_rows(last), 10);
+    // the content at version 0: 10 rows
+    let sections: Vec<&str> = out.split("\n== ").collect();
+    assert_eq!(table_rows(sections[3]), 10);
+    // the check finds nothing wrong; SQL counts the 41 rows
+    assert!(sections[4].contains("no problem found"), "{out}");
+    assert!(sections[5].contains("| 41 "), "{out}");
 }
 
 #[test]
@@ -576,9 +581,12 @@ fn broken_pipe_is_quiet() {
 fn demo_notes_an_unreadable_version_0() {
     // its version 0 data files were vacuumed: the demo says so and succeeds
     let out = ok(&["demo", &table("golden-snapshot-vacuumed")]);
-    let last = out.rsplit("== ").next().unwrap();
-    assert!(last.contains("version 0 cannot be read"), "{out}");
-    assert!(last.contains("missing"), "{out}");
+    let section = out
+        .split("\n== ")
+        .find(|s| s.starts_with("Content at version 0"))
+        .unwrap();
+    assert!(section.contains("version 0 cannot be read"), "{out}");
+    assert!(section.contains("missing"), "{out}");
 }
 
 #[test]

@@ -314,3 +314,20 @@ async fn delete_and_update_as_sql_equal_delta_merge() {
         std::fs::remove_dir_all(&dir_api).unwrap();
     }
 }
+
+/// Time travel in SQL is not planned yet: with DataFusion's default dialect
+/// the clauses do not parse, so no query answers with the latest version
+/// instead of the one asked for.
+#[tokio::test]
+async fn time_travel_clauses_are_refused_not_ignored() {
+    let (dir, table) = cities("sql-time-travel", &[]).await;
+    let ctx = context(&[("t", &table)]).await;
+    for q in [
+        "SELECT count(*) FROM t VERSION AS OF 1",
+        "SELECT count(*) FROM t FOR SYSTEM_TIME AS OF '2024-01-01'",
+        "SELECT count(*) FROM t TIMESTAMP AS OF '2024-01-01'",
+    ] {
+        assert!(ctx.sql(q).await.is_err(), "{q}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
