@@ -120,6 +120,12 @@ impl TableState {
             path: reconciliation_path(url.as_ref(), path).into_owned(),
             dv_id: dv.map(DeletionVectorDescriptor::unique_id),
         };
+        // where this commit's protocol or metadata will be read from
+        let commit_file = next
+            .root
+            .clone()
+            .join(crate::LOG_DIR)
+            .join(format!("{version:020}.json"));
         let mut gone: HashSet<FileKey> = HashSet::new();
         let mut added = Vec::new();
         for action in actions {
@@ -138,21 +144,11 @@ impl TableState {
                 }
                 Action::Protocol(p) => {
                     next.protocol = p.clone();
-                    next.protocol_file = Some(
-                        next.root
-                            .clone()
-                            .join(crate::LOG_DIR)
-                            .join(format!("{version:020}.json")),
-                    );
+                    next.protocol_file = Some(commit_file.clone());
                 }
                 Action::Metadata(m) => {
                     next.metadata = m.clone();
-                    next.metadata_file = Some(
-                        next.root
-                            .clone()
-                            .join(crate::LOG_DIR)
-                            .join(format!("{version:020}.json")),
-                    );
+                    next.metadata_file = Some(commit_file.clone());
                 }
                 Action::Txn(t) => {
                     next.txns.insert(t.app_id.clone(), t.clone());
