@@ -269,19 +269,40 @@ fn name_of(file: &LogFile) -> String {
     file.location.filename().unwrap_or_default().to_string()
 }
 
-/// The state a checkpoint holds, read alone; a finding when it cannot be read.
-async fn load_checkpoint(
+/// The state a checkpoint holds, read alone (no commit).
+pub(crate) async fn read_checkpoint(
     log: &DeltaLog,
     version: u64,
     parts: &[LogFile],
-) -> Result<TableState, Finding> {
+) -> Result<TableState, delta_log::LogError> {
     let segment = LogSegment {
         version,
         checkpoint: Some((version, parts.to_vec())),
         commits: Vec::new(),
         covered_commit: None,
     };
-    log.load_segment(segment).await.map_err(|e| {
+    log.load_segment(segment).await
+}
+
+/// Whether a checkpoint's files hold one action per row (classic or
+/// multi-part Parquet), so that footers count its actions; not a V2
+/// checkpoint, whose sidecars hold some of them.
+pub(crate) fn rows_are_actions(parts: &[LogFile]) -> bool {
+    parts.iter().all(|f| {
+        matches!(
+            classify(f),
+            DeltaFileKind::Checkpoint(CheckpointFile::Classic | CheckpointFile::MultiPart { .. })
+        )
+    })
+}
+
+/// [`read_checkpoint`], with a finding when it cannot be read.
+async fn load_checkpoint(
+    log: &DeltaLog,
+    version: u64,
+    parts: &[LogFile],
+) -> Result<TableState, Finding> {
+    read_checkpoint(log, version, parts).await.map_err(|e| {
         Finding::error(
             "checkpoint.unreadable",
             format!("the checkpoint cannot be read: {e}"),
@@ -747,12 +768,7 @@ async fn check_last_checkpoint(
         ));
         return;
     };
-    let classic_or_parts = parts.iter().all(|f| {
-        matches!(
-            classify(f),
-            DeltaFileKind::Checkpoint(CheckpointFile::Classic | CheckpointFile::MultiPart { .. })
-        )
-    });
+    let classic_or_parts = rows_are_actions(parts);
     let mut wrong = Vec::new();
     let multi = parts.len() > 1;
     match pointer.parts {

@@ -7,15 +7,16 @@ use std::collections::{BTreeSet, HashSet};
 
 use bytes::Bytes;
 use delta_log::core::LogFile;
-use delta_log::files::{CheckpointFile, DeltaFileKind, classify};
-use delta_log::segment::{LogSegment, complete_checkpoints};
+use delta_log::files::{DeltaFileKind, classify};
+use delta_log::segment::complete_checkpoints;
 use delta_log::{DeltaLog, LAST_CHECKPOINT, LogError, TableProperties};
 use delta_txn::{Table, Transaction, TxnError, now_ms};
 use object_store::ObjectStoreExt;
+use object_store::path::Path;
 use serde::Serialize;
 
 use crate::deep::read_whole;
-use crate::log::{checkpoint_rows, state_avoiding};
+use crate::log::{checkpoint_rows, read_checkpoint, rows_are_actions, state_avoiding};
 use crate::{Fix, Report};
 
 /// Why a repair stopped. Fixes applied before it stay applied (each is
@@ -99,10 +100,7 @@ pub async fn repair(table: &Table, report: &Report) -> Result<RepairOutcome, Rep
             Fix::RewriteLastCheckpoint => rewrite_last_checkpoint(table.log()).await?,
             Fix::DeleteChecksum { version } => {
                 let path = table.log().commit_log().path(&format!("{version:020}.crc"));
-                match table.log().store().delete(&path).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => return Err(LogError::store(&path, e).into()),
-                }
+                delete_if_present(table.log(), &path).await?;
             }
         }
         outcome.applied.push(fix.clone());
@@ -189,10 +187,7 @@ async fn rewrite_checkpoint(table: &Table, version: u64) -> Result<(), RepairErr
     let written = delta_log::checkpoint_write::classic_checkpoint_name(version);
     for file in damaged {
         if file.location.filename() != Some(written.as_str()) {
-            match log.store().delete(&file.location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(LogError::store(&file.location, e).into()),
-            }
+            delete_if_present(log, &file.location).await?;
         }
     }
     Ok(())
@@ -217,23 +212,10 @@ struct Pointer {
 async fn rewrite_last_checkpoint(log: &DeltaLog) -> Result<(), RepairError> {
     let files = log.commit_log().list_from(0).await?;
     for (version, parts) in complete_checkpoints(&files).into_iter().rev() {
-        let segment = LogSegment {
-            version,
-            checkpoint: Some((version, parts.clone())),
-            commits: Vec::new(),
-            covered_commit: None,
-        };
-        let Ok(state) = log.load_segment(segment).await else {
+        let Ok(state) = read_checkpoint(log, version, &parts).await else {
             continue;
         };
-        let classic_or_parts = parts.iter().all(|f| {
-            matches!(
-                classify(f),
-                DeltaFileKind::Checkpoint(
-                    CheckpointFile::Classic | CheckpointFile::MultiPart { .. }
-                )
-            )
-        });
+        let classic_or_parts = rows_are_actions(&parts);
         // the actions of the state it holds (a V2 checkpoint's sidecars
         // hold some of them): files, tombstones, protocol, metadata, txns,
         // domains, and a V2 checkpoint's checkpointMetadata
@@ -265,9 +247,13 @@ async fn rewrite_last_checkpoint(log: &DeltaLog) -> Result<(), RepairError> {
             .await?;
         return Ok(());
     }
-    let path = log.commit_log().path(LAST_CHECKPOINT);
-    match log.store().delete(&path).await {
+    delete_if_present(log, &log.commit_log().path(LAST_CHECKPOINT)).await
+}
+
+/// Deletes a derived log file; one already gone is fine.
+async fn delete_if_present(log: &DeltaLog, path: &Path) -> Result<(), RepairError> {
+    match log.store().delete(path).await {
         Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-        Err(e) => Err(LogError::store(&path, e).into()),
+        Err(e) => Err(LogError::store(path, e).into()),
     }
 }

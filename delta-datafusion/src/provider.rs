@@ -119,10 +119,11 @@ impl TableProvider for DeltaTableProvider {
         };
         // every filter with a delta-expr form, joined: it chooses the files
         // and filters their rows
-        let predicate = filters
-            .iter()
-            .filter_map(|f| to_predicate(f, snapshot.schema()))
-            .reduce(|a, b| delta_expr::Expr::And(Box::new(a), Box::new(b)));
+        let predicate = all_of(
+            filters
+                .iter()
+                .filter_map(|f| to_predicate(f, snapshot.schema())),
+        );
         let partitions = state.config().target_partitions();
         Ok(Arc::new(DeltaScanExec::try_new(
             snapshot, names, predicate, limit, partitions,
@@ -244,8 +245,13 @@ impl DeltaTableProvider {
                 }
             }
         }
-        Ok(parts
-            .into_iter()
-            .reduce(|a, b| delta_expr::Expr::And(Box::new(a), Box::new(b))))
+        Ok(all_of(parts))
     }
+}
+
+/// The predicates joined by AND; `None` for none.
+fn all_of(parts: impl IntoIterator<Item = delta_expr::Expr>) -> Option<delta_expr::Expr> {
+    parts
+        .into_iter()
+        .reduce(|a, b| delta_expr::Expr::And(Box::new(a), Box::new(b)))
 }
