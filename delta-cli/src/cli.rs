@@ -70,7 +70,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Run SQL over Delta tables (DataFusion), e.g.
     /// `delta sql "SELECT city, count(*) FROM t GROUP BY city" --table t=/data/t`;
-    /// INSERT, DELETE and UPDATE commit to the table.
+    /// INSERT, DELETE, UPDATE and MERGE commit to the table.
     Sql(SqlArgs),
 }
 

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use delta::datafusion::DeltaTableProvider;
+use delta::datafusion::datafusion::error::DataFusionError;
 use delta::datafusion::datafusion::prelude::SessionContext;
 use delta::txn::Table;
 use futures::TryStreamExt;
 
 use crate::cat::Sink;
 use crate::cli::SqlArgs;
-use crate::output::{CliResult, create_file, remove_partial};
+use crate::output::{CliError, CliResult, create_file, remove_partial};
 
 /// Runs `delta sql`.
 pub async fn run(args: &SqlArgs) -> CliResult<()> {
@@ -24,16 +25,16 @@ pub async fn run(args: &SqlArgs) -> CliResult<()> {
         ctx.register_table(name, Arc::new(provider))?;
     }
     // what can fail without writing fails before the output file is created
-    let frame = ctx.sql(&args.query).await?;
+    let frame = ctx.sql(&args.query).await.map_err(plain)?;
     let schema = Arc::new(frame.schema().as_arrow().clone());
-    let mut batches = frame.execute_stream().await?;
+    let mut batches = frame.execute_stream().await.map_err(plain)?;
     let file = match &args.out {
         Some(path) => Some(create_file(path)?),
         None => None,
     };
     let result = async {
         let mut sink = Sink::new(args.format, file, schema)?;
-        while let Some(batch) = batches.try_next().await? {
+        while let Some(batch) = batches.try_next().await.map_err(plain)? {
             sink.write(&batch)?;
         }
         sink.finish()
@@ -43,4 +44,15 @@ pub async fn run(args: &SqlArgs) -> CliResult<()> {
         remove_partial(args.out.as_ref());
     }
     result
+}
+
+/// A DataFusion error as the user should read it: our own errors (which
+/// DataFusion wraps as "External error") as they are, after what DataFusion
+/// was doing.
+fn plain(e: DataFusionError) -> CliError {
+    match e {
+        DataFusionError::External(inner) => inner,
+        DataFusionError::Context(context, inner) => format!("{context}: {}", plain(*inner)).into(),
+        other => other.into(),
+    }
 }

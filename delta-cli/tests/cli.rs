@@ -1322,6 +1322,26 @@ fn sql_reads_and_writes_tables() {
     ]);
     assert_eq!(out, "id\n2\n3\n");
     assert!(ok(&["history", ts]).contains("DELETE"));
+    let out = ok(&[
+        "sql",
+        "MERGE INTO t USING (VALUES (3, 'Oslo'), (4, 'Kyiv')) AS s(id, city) ON t.id = s.id \
+         WHEN MATCHED THEN UPDATE SET city = s.city WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.city)",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "count\n2\n");
+    let out = ok(&[
+        "sql",
+        "SELECT id, city FROM t ORDER BY id",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "id,city\n2,Rome\n3,Oslo\n4,Kyiv\n");
+    assert!(ok(&["history", ts]).contains("MERGE"));
     // bad input: a message, exit status 1, nothing changed
     let version = |s: &str| s.lines().count();
     let before = version(&ok(&["history", ts]));
@@ -1331,5 +1351,19 @@ fn sql_reads_and_writes_tables() {
     assert!(err.contains("missing"), "{err}");
     let err = fails(&["sql", "SELECT 1", "--table", "no-equals-sign"], 1);
     assert!(err.contains("NAME=TABLE"), "{err}");
+    // our own errors read as they are, not as DataFusion's "External error"
+    let err = fails(
+        &[
+            "sql",
+            "MERGE INTO t USING (VALUES (2), (2)) AS s(id) ON t.id = s.id WHEN MATCHED THEN UPDATE SET id = 0",
+            "--table",
+            &spec,
+        ],
+        1,
+    );
+    assert!(
+        err.contains("invalid MERGE") && !err.contains("External"),
+        "{err}"
+    );
     assert_eq!(version(&ok(&["history", ts])), before);
 }

@@ -1,8 +1,10 @@
-//! `DELETE` and `UPDATE` statements through DataFusion's DML hooks, run by
-//! delta-merge (deletion vectors or copy-on-write, as the table says; one
-//! commit; Delta's metrics in the commit). The plan runs the statement
-//! when it is executed (never while it is planned or explained) and
-//! produces one row: `count`, the rows deleted or updated.
+//! `DELETE`, `UPDATE` and `MERGE` statements through DataFusion's DML
+//! hooks, run by delta-merge (deletion vectors or copy-on-write, as the
+//! table says; one commit; Delta's metrics in the commit). The plan runs
+//! the statement when it is executed (never while it is planned or
+//! explained) and produces one row: `count`, the rows deleted, updated or
+//! inserted. A MERGE's source (its USING clause) is the plan's one child,
+//! read as the merge goes.
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,9 +19,10 @@ use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-    SendableRecordBatchStream,
+    SendableRecordBatchStream, execute_stream,
 };
 use delta_txn::Table;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::DeltaDataFusionError;
 
@@ -38,6 +41,18 @@ pub enum Statement {
         /// Columns and their new values.
         assignments: Vec<(String, delta_expr::Expr)>,
     },
+    /// `MERGE INTO t USING s ON on WHEN ...`; the source rows come from
+    /// the plan's child.
+    Merge {
+        /// The ON condition.
+        on: delta_expr::Expr,
+        /// The WHEN clauses, in order.
+        clauses: Vec<delta_merge::Clause>,
+        /// The name expressions use for the target.
+        target_alias: String,
+        /// The name expressions use for the source.
+        source_alias: String,
+    },
 }
 
 /// Runs one [`Statement`] when executed (see the module doc).
@@ -45,12 +60,28 @@ pub enum Statement {
 pub struct DeltaDmlExec {
     table: Table,
     statement: Statement,
+    /// A MERGE's source.
+    source: Option<Arc<dyn ExecutionPlan>>,
     properties: Arc<PlanProperties>,
 }
 
 impl DeltaDmlExec {
-    /// The plan of `statement` on `table`.
+    /// The plan of a DELETE or UPDATE `statement` on `table`.
     pub fn new(table: Table, statement: Statement) -> Self {
+        DeltaDmlExec::with_source(table, statement, None)
+    }
+
+    /// The plan of a MERGE `statement` on `table` whose source rows come
+    /// from `source`.
+    pub fn merge(table: Table, statement: Statement, source: Arc<dyn ExecutionPlan>) -> Self {
+        DeltaDmlExec::with_source(table, statement, Some(source))
+    }
+
+    fn with_source(
+        table: Table,
+        statement: Statement,
+        source: Option<Arc<dyn ExecutionPlan>>,
+    ) -> Self {
         let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new(
             "count",
             DataType::UInt64,
@@ -65,33 +96,88 @@ impl DeltaDmlExec {
         DeltaDmlExec {
             table,
             statement,
+            source,
             properties,
         }
     }
+
+    /// The table the statement changes.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// The statement.
+    pub fn statement(&self) -> &Statement {
+        &self.statement
+    }
 }
 
-/// Runs the statement; the rows it changed.
-async fn run(table: Table, statement: Statement) -> Result<u64, DeltaDataFusionError> {
-    let (outcome, metric) = match &statement {
+/// Runs the statement (a MERGE reads `source`); the rows it changed.
+async fn run(
+    table: Table,
+    statement: Statement,
+    source: Option<SendableRecordBatchStream>,
+) -> Result<u64, DeltaDataFusionError> {
+    let (outcome, metrics): (_, &[&str]) = match statement {
         Statement::Delete { predicate } => (
             delta_merge::delete(&table, predicate.as_ref()).await?,
-            "numDeletedRows",
+            &["numDeletedRows"],
         ),
         Statement::Update {
             predicate,
             assignments,
         } => (
-            delta_merge::update(&table, predicate.as_ref(), assignments).await?,
-            "numUpdatedRows",
+            delta_merge::update(&table, predicate.as_ref(), &assignments).await?,
+            &["numUpdatedRows"],
         ),
+        Statement::Merge {
+            on,
+            clauses,
+            target_alias,
+            source_alias,
+        } => {
+            let Some(source) = source else {
+                return Err(DeltaDataFusionError::Unsupported {
+                    what: "MERGE without a source plan".to_string(),
+                });
+            };
+            let schema = source.schema();
+            let rows = source.map_err(|e| delta_merge::MergeError::Source {
+                source_name: "the USING clause".to_string(),
+                reason: e.to_string(),
+            });
+            let mut merge = delta_merge::Merge::from_stream(schema, rows.boxed(), on)
+                .with_aliases(&target_alias, &source_alias);
+            for clause in clauses {
+                merge = merge.when(clause);
+            }
+            (
+                delta_merge::merge(&table, merge).await?,
+                &[
+                    "numTargetRowsInserted",
+                    "numTargetRowsUpdated",
+                    "numTargetRowsDeleted",
+                ],
+            )
+        }
     };
-    Ok(outcome.metrics.get(metric).copied().unwrap_or(0))
+    Ok(metrics
+        .iter()
+        .map(|m| outcome.metrics.get(*m).copied().unwrap_or(0))
+        .sum())
 }
 
 impl DisplayAs for DeltaDmlExec {
     fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let display = &self.table.location().display;
         let predicate = match &self.statement {
+            Statement::Merge { on, clauses, .. } => {
+                return write!(
+                    f,
+                    "DeltaDmlExec: MERGE INTO {display} ON {on} ({} clauses)",
+                    clauses.len()
+                );
+            }
             Statement::Delete { predicate } => {
                 write!(f, "DeltaDmlExec: DELETE FROM {display}")?;
                 predicate
@@ -127,7 +213,7 @@ impl ExecutionPlan for DeltaDmlExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        Vec::new()
+        self.source.iter().collect()
     }
 
     fn apply_expressions(
@@ -139,15 +225,24 @@ impl ExecutionPlan for DeltaDmlExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
+        if children.len() != self.source.iter().count() {
+            return datafusion::common::internal_err!(
+                "DeltaDmlExec has {} children, not {}",
+                self.source.iter().count(),
+                children.len()
+            );
+        }
+        let mut plan = (*self).clone();
+        plan.source = children.into_iter().next();
+        Ok(Arc::new(plan))
     }
 
     fn execute(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         if partition != 0 {
             return datafusion::common::internal_err!(
@@ -157,9 +252,15 @@ impl ExecutionPlan for DeltaDmlExec {
         }
         let schema = self.schema();
         let (table, statement) = (self.table.clone(), self.statement.clone());
+        // all the source's partitions, as one stream
+        let source = self
+            .source
+            .as_ref()
+            .map(|s| execute_stream(Arc::clone(s), context))
+            .transpose()?;
         let out = Arc::clone(&schema);
         let batch = futures::stream::once(async move {
-            let count = run(table, statement).await?;
+            let count = run(table, statement, source).await?;
             Ok(RecordBatch::try_new(
                 out,
                 vec![Arc::new(UInt64Array::from(vec![count]))],

@@ -6,8 +6,10 @@
 //! translated into delta-expr predicates that prune files by partition
 //! values and statistics; `INSERT INTO` / `INSERT OVERWRITE` commit through
 //! our transaction, with schema enforcement, constraints and conflict
-//! rules, one commit per statement; `DELETE` and `UPDATE` run through
-//! delta-merge (deletion vectors or copy-on-write, as the table says).
+//! rules, one commit per statement; `DELETE`, `UPDATE` and
+//! `MERGE INTO ... USING ... ON ... WHEN ...` run through delta-merge
+//! (deletion vectors or copy-on-write, as the table says), with Delta's
+//! semantics and metrics.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,6 +27,7 @@
 
 mod dml;
 mod filters;
+mod merge;
 mod provider;
 mod scan;
 mod sink;
@@ -44,7 +47,7 @@ pub enum DeltaDataFusionError {
     /// Reading or committing the table failed.
     #[error(transparent)]
     Txn(#[from] delta_txn::TxnError),
-    /// A DELETE or UPDATE failed.
+    /// A DELETE, UPDATE or MERGE failed.
     #[error(transparent)]
     Merge(#[from] delta_merge::MergeError),
     /// The table's schema has changed since the provider was made (a

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
+use datafusion::common::DFSchemaRef;
 use datafusion::common::Result;
 use datafusion::datasource::sink::DataSinkExec;
 use datafusion::datasource::{TableProvider, TableType};
-use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::dml::{InsertOp, MergeIntoClause};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use delta_schema::StructType;
@@ -209,6 +210,20 @@ impl TableProvider for DeltaTableProvider {
                 assignments,
             },
         )))
+    }
+
+    async fn merge_into(
+        &self,
+        _state: &dyn Session,
+        source: Arc<dyn ExecutionPlan>,
+        merge_schema: DFSchemaRef,
+        on: Expr,
+        clauses: Vec<MergeIntoClause>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let table = self.writable("MERGE")?;
+        let statement =
+            crate::merge::statement(&merge_schema, self.schema.fields().len(), &on, &clauses)?;
+        Ok(Arc::new(DeltaDmlExec::merge(table, statement, source)))
     }
 }
 

@@ -1,7 +1,7 @@
 //! SQL over Delta tables through DataFusion: projections, filters that
 //! prune files (seen in the scan's metrics), joins, counts and limits,
-//! deletion vectors and column mapping from the corpus, and INSERT with
-//! our integrity rules.
+//! deletion vectors and column mapping from the corpus, INSERT with our
+//! integrity rules, and DELETE, UPDATE and MERGE against delta-merge.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -313,6 +313,165 @@ async fn delete_and_update_as_sql_equal_delta_merge() {
         std::fs::remove_dir_all(&dir_sql).unwrap();
         std::fs::remove_dir_all(&dir_api).unwrap();
     }
+}
+
+/// A source table: ids [350, 450) (the first 50 are in `cities`, the rest
+/// are new), cities as `cities` gives them.
+async fn arrivals(name: &str) -> (PathBuf, Table) {
+    let dir = delta_test::scratch_dir(name).unwrap();
+    let table = Table::at(dir.to_str().unwrap()).unwrap();
+    let ids: Vec<i64> = (350..450).collect();
+    let city: Vec<&str> = ids.iter().map(|id| CITIES[(id % 4) as usize]).collect();
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+        ("city", Arc::new(StringArray::from(city)) as ArrayRef),
+    ])
+    .unwrap();
+    table
+        .write(
+            batch.schema(),
+            futures::stream::iter([Ok(batch)]),
+            WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+    (dir, table)
+}
+
+#[tokio::test]
+async fn merge_as_sql_equals_delta_merge() {
+    use delta_merge::{Clause, Merge};
+    let parse = |text: &str| delta_expr::parse(text).unwrap();
+    for properties in [&[][..], &[("delta.enableDeletionVectors", "true")][..]] {
+        let (dir_sql, by_sql) = cities("sql-merge", properties).await;
+        let (dir_api, by_api) = cities("sql-merge-api", properties).await;
+        let (dir_src, source) = arrivals("sql-merge-source").await;
+        let ctx = context(&[("t", &by_sql), ("arrivals", &source)]).await;
+        let (rows, plan) = run(
+            &ctx,
+            "MERGE INTO t AS tgt USING arrivals AS a ON tgt.id = a.id \
+             WHEN MATCHED AND a.id % 3 = 0 THEN DELETE \
+             WHEN MATCHED THEN UPDATE SET id = tgt.id + 1000 \
+             WHEN NOT MATCHED AND a.id < 440 THEN INSERT (id, city) VALUES (a.id * 10, a.city) \
+             WHEN NOT MATCHED BY SOURCE AND tgt.id < 10 THEN DELETE",
+        )
+        .await;
+        let matched_deleted = (350..400).filter(|i| i % 3 == 0).count() as u64;
+        let updated = 50 - matched_deleted;
+        let expected = matched_deleted + updated + 40 + 10;
+        let count = rows[0]
+            .column(0)
+            .as_primitive::<arrow::datatypes::UInt64Type>()
+            .value(0);
+        assert_eq!(count, expected);
+        assert!(
+            plan.downcast_ref::<delta_datafusion::DeltaDmlExec>()
+                .is_some()
+        );
+        let merge = Merge::from_snapshot(&source.snapshot().await.unwrap(), parse("tgt.id = a.id"))
+            .unwrap()
+            .with_aliases("tgt", "a")
+            .when(Clause::MatchedDelete {
+                condition: Some(parse("a.id % 3 = 0")),
+            })
+            .when(Clause::MatchedUpdate {
+                condition: None,
+                set: vec![("id".to_string(), parse("tgt.id + 1000"))],
+            })
+            .when(Clause::NotMatchedInsert {
+                condition: Some(parse("a.id < 440")),
+                values: vec![
+                    ("id".to_string(), parse("a.id * 10")),
+                    ("city".to_string(), parse("a.city")),
+                ],
+            })
+            .when(Clause::NotMatchedBySourceDelete {
+                condition: Some(parse("tgt.id < 10")),
+            });
+        let outcome = delta_merge::merge(&by_api, merge).await.unwrap();
+        assert_eq!(content(&by_sql).await, content(&by_api).await);
+        // one commit, with the metrics delta-merge gives
+        let last = by_sql.history(Some(1)).await.unwrap();
+        let info = last[0].commit_info.as_ref().unwrap();
+        assert_eq!(info.operation(), Some("MERGE"));
+        assert_eq!(
+            outcome.metrics.get("numTargetRowsInserted"),
+            Some(&40),
+            "{:?}",
+            outcome.metrics
+        );
+        std::fs::remove_dir_all(&dir_sql).unwrap();
+        std::fs::remove_dir_all(&dir_api).unwrap();
+        std::fs::remove_dir_all(&dir_src).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn merge_from_values_without_a_column_list_and_bad_merges_are_refused() {
+    let (dir, table) = cities("sql-merge-values", &[]).await;
+    let ctx = context(&[("t", &table)]).await;
+    let (rows, _) = run(
+        &ctx,
+        "MERGE INTO t USING (VALUES (1, 'Oslo'), (1000, 'Rome')) AS s(id, city) ON t.id = s.id \
+         WHEN MATCHED THEN UPDATE SET city = s.city \
+         WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.city)",
+    )
+    .await;
+    assert_eq!(
+        rows[0]
+            .column(0)
+            .as_primitive::<arrow::datatypes::UInt64Type>()
+            .value(0),
+        2
+    );
+    let (rows, _) = run(
+        &ctx,
+        "SELECT id FROM t WHERE city = 'Oslo' AND id IN (1, 1000) ORDER BY id",
+    )
+    .await;
+    assert_eq!(longs(&rows), [1]);
+    let (rows, _) = run(&ctx, "SELECT count(*) FROM t").await;
+    assert_eq!(longs(&rows), [401]);
+    let version = table.snapshot().await.unwrap().version();
+    // a source row matching two target rows... here two source rows
+    // matching one target row, which an update cannot choose between
+    let twice = ctx
+        .sql(
+            "MERGE INTO t USING (VALUES (5), (5)) AS s(id) ON t.id = s.id \
+             WHEN MATCHED THEN UPDATE SET id = 0",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let message = twice.unwrap_err().to_string();
+    assert!(message.contains("MERGE"), "{message}");
+    // a NOT NULL or type mistake: inserting text into a long column
+    let wrong = ctx
+        .sql(
+            "MERGE INTO t USING (VALUES ('x')) AS s(name) ON t.id = 0 \
+             WHEN NOT MATCHED THEN INSERT (id) VALUES (s.name)",
+        )
+        .await;
+    let failed = match wrong {
+        Err(_) => true,
+        Ok(frame) => frame.collect().await.is_err(),
+    };
+    assert!(failed);
+    // a pinned table is read-only
+    let pinned = DeltaTableProvider::at(table.clone(), table.snapshot_at(1).await.unwrap());
+    ctx.register_table("t1", Arc::new(pinned)).unwrap();
+    let refused = ctx
+        .sql("MERGE INTO t1 USING t ON t1.id = t.id WHEN MATCHED THEN DELETE")
+        .await;
+    let failed = match refused {
+        Err(e) => e.to_string(),
+        Ok(frame) => frame.collect().await.unwrap_err().to_string(),
+    };
+    assert!(failed.contains("pinned to version 1"), "{failed}");
+    // nothing above committed
+    assert_eq!(table.snapshot().await.unwrap().version(), version);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Time travel in SQL is not planned yet: with DataFusion's default dialect
