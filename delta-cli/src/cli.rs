@@ -70,7 +70,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Run SQL over Delta tables (DataFusion), e.g.
     /// `delta sql "SELECT city, count(*) FROM t GROUP BY city" --table t=/data/t`;
-    /// INSERT, DELETE, UPDATE and MERGE commit to the table.
+    /// INSERT, DELETE, UPDATE and MERGE commit to the table; `t VERSION AS
+    /// OF 3` and `t TIMESTAMP AS OF '2024-05-01 10:00:00'` read an older
+    /// version (Spark SQL's dialect).
     Sql(SqlArgs),
 }
 

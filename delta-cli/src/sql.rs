@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use delta::datafusion::DeltaTableProvider;
 use delta::datafusion::datafusion::error::DataFusionError;
 use delta::datafusion::datafusion::prelude::SessionContext;
+use delta::datafusion::{DeltaTableProvider, enable_time_travel};
 use delta::txn::Table;
 use futures::TryStreamExt;
 
@@ -16,6 +16,7 @@ use crate::output::{CliError, CliResult, create_file, remove_partial};
 /// Runs `delta sql`.
 pub async fn run(args: &SqlArgs) -> CliResult<()> {
     let ctx = SessionContext::new();
+    enable_time_travel(&ctx)?;
     for spec in &args.tables {
         let Some((name, location)) = spec.split_once('=') else {
             return Err(format!("--table {spec}: expected NAME=TABLE").into());

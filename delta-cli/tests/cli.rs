@@ -1341,6 +1341,25 @@ fn sql_reads_and_writes_tables() {
         "csv",
     ]);
     assert_eq!(out, "id,city\n2,Rome\n3,Oslo\n4,Kyiv\n");
+    // time travel: the table before the MERGE, and as first written
+    let out = ok(&[
+        "sql",
+        "SELECT id, city FROM t VERSION AS OF 2 ORDER BY id",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "id,city\n2,Rome\n3,Lima\n");
+    let out = ok(&[
+        "sql",
+        "SELECT count(*) AS n FROM t VERSION AS OF 0",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "n\n2\n");
     assert!(ok(&["history", ts]).contains("MERGE"));
     // bad input: a message, exit status 1, nothing changed
     let version = |s: &str| s.lines().count();

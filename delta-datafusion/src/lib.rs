@@ -31,12 +31,14 @@ mod merge;
 mod provider;
 mod scan;
 mod sink;
+mod time_travel;
 
 pub use dml::{DeltaDmlExec, Statement};
 pub use filters::{Pushdown, pushdown, to_expr, to_predicate};
 pub use provider::DeltaTableProvider;
 pub use scan::DeltaScanExec;
 pub use sink::DeltaSink;
+pub use time_travel::{TimeTravelPlanner, enable_time_travel};
 
 /// The DataFusion this crate is built with (use it to get the same version).
 pub use datafusion;
@@ -60,6 +62,13 @@ pub enum DeltaDataFusionError {
         table: String,
         /// The version with the new schema.
         version: u64,
+    },
+    /// An asynchronous step (loading a snapshot for time travel) could not
+    /// run from DataFusion's synchronous SQL planner.
+    #[error("cannot load a snapshot while planning SQL: {reason}")]
+    Runtime {
+        /// What went wrong.
+        reason: String,
     },
     /// A statement this integration does not support, by name.
     #[error("{what} is not supported")]

@@ -16,7 +16,7 @@ use arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::Int64Type;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::SessionContext;
-use delta_datafusion::{DeltaScanExec, DeltaTableProvider};
+use delta_datafusion::{DeltaScanExec, DeltaTableProvider, enable_time_travel};
 use delta_txn::{Table, WriteOptions};
 
 const CITIES: [&str; 4] = ["Lima", "Oslo", "Rome", "Kyiv"];
@@ -474,12 +474,12 @@ async fn merge_from_values_without_a_column_list_and_bad_merges_are_refused() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Time travel in SQL is not planned yet: with DataFusion's default dialect
-/// the clauses do not parse, so no query answers with the latest version
-/// instead of the one asked for.
+/// DataFusion's default (Generic) dialect does not parse time-travel
+/// clauses, so without [`enable_time_travel`] no query answers with the
+/// latest version instead of the one asked for.
 #[tokio::test]
-async fn time_travel_clauses_are_refused_not_ignored() {
-    let (dir, table) = cities("sql-time-travel", &[]).await;
+async fn time_travel_clauses_without_the_planner_are_refused() {
+    let (dir, table) = cities("sql-time-travel-off", &[]).await;
     let ctx = context(&[("t", &table)]).await;
     for q in [
         "SELECT count(*) FROM t VERSION AS OF 1",
@@ -489,4 +489,111 @@ async fn time_travel_clauses_are_refused_not_ignored() {
         assert!(ctx.sql(q).await.is_err(), "{q}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The rows at each version, through SQL, equal the rows of that snapshot.
+async fn time_travel(name: &str) {
+    let (dir, table) = cities(name, &[]).await;
+    let ctx = context(&[("t", &table)]).await;
+    enable_time_travel(&ctx).unwrap();
+    let count = |rows: Vec<RecordBatch>| longs(&rows)[0];
+    for version in 0..4u64 {
+        let (rows, plan) = run(&ctx, &format!("SELECT id FROM t VERSION AS OF {version}")).await;
+        assert_eq!(longs(&rows).len() as i64, 100 * (version as i64 + 1));
+        // pinned: the scan reads only that version's files
+        let files: usize = scans(&plan)
+            .iter()
+            .map(|s| metric(s, "files_considered"))
+            .sum();
+        assert_eq!(files, 4 * (version as usize + 1));
+    }
+    // with a filter, an alias, and joined to the latest version
+    let (rows, _) = run(
+        &ctx,
+        "SELECT count(*) FROM t VERSION AS OF 0 AS old JOIN t ON old.id = t.id WHERE old.city = 'Oslo'",
+    )
+    .await;
+    assert_eq!(count(rows), 25);
+    // a timestamp: the latest version committed at or before it
+    let history = table.history(None).await.unwrap();
+    let at = |ms: i64| {
+        history
+            .iter()
+            .filter(|c| c.timestamp_ms <= ms)
+            .map(|c| c.version)
+            .max()
+            .unwrap()
+    };
+    let v1 = history
+        .iter()
+        .find(|c| c.version == 1)
+        .unwrap()
+        .timestamp_ms;
+    let expected = 100 * (at(v1) as i64 + 1);
+    let text = chrono::DateTime::from_timestamp_millis(v1)
+        .unwrap()
+        .format("%Y-%m-%d %H:%M:%S%.3f");
+    for clause in [
+        format!("TIMESTAMP AS OF '{text}'"),
+        format!("TIMESTAMP AS OF to_timestamp_millis({v1})"),
+    ] {
+        let (rows, _) = run(&ctx, &format!("SELECT count(*) FROM t {clause}")).await;
+        assert_eq!(count(rows), expected, "{clause}");
+    }
+    // the SQL Server / BigQuery form, in a dialect that parses it
+    ctx.sql("SET datafusion.sql_parser.dialect = 'BigQuery'")
+        .await
+        .unwrap();
+    let (rows, _) = run(
+        &ctx,
+        &format!("SELECT count(*) FROM t FOR SYSTEM_TIME AS OF '{text}'"),
+    )
+    .await;
+    assert_eq!(count(rows), expected);
+    ctx.sql("SET datafusion.sql_parser.dialect = 'Databricks'")
+        .await
+        .unwrap();
+    // an old version as the source of a write
+    run(
+        &ctx,
+        "INSERT INTO t SELECT id + 1000, city FROM t VERSION AS OF 0",
+    )
+    .await;
+    let (rows, _) = run(&ctx, "SELECT count(*) FROM t").await;
+    assert_eq!(count(rows), 500);
+    // refused, by name: a version not there, a time before the table, a
+    // clause on a table that is not Delta, a timestamp that is not constant
+    ctx.register_batch(
+        "plain",
+        RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1])) as ArrayRef)])
+            .unwrap(),
+    )
+    .unwrap();
+    for (q, says) in [
+        ("SELECT * FROM t VERSION AS OF 99", "99"),
+        (
+            "SELECT * FROM t TIMESTAMP AS OF '1999-01-01'",
+            "1999-01-01T00:00:00",
+        ),
+        ("SELECT * FROM plain VERSION AS OF 0", "not a Delta table"),
+        ("SELECT * FROM t TIMESTAMP AS OF 'soon' AS x", "constant"),
+    ] {
+        let err = match ctx.sql(q).await {
+            Err(e) => e.to_string(),
+            Ok(frame) => frame.collect().await.unwrap_err().to_string(),
+        };
+        assert!(err.contains(says), "{q}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn time_travel_in_sql_reads_the_version_asked_for() {
+    time_travel("sql-time-travel").await;
+}
+
+/// Snapshots load from the synchronous planner on either kind of runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_travel_on_a_multi_thread_runtime() {
+    time_travel("sql-time-travel-mt").await;
 }

@@ -90,7 +90,7 @@ pub enum LogError {
         reason: String,
     },
     /// No commit at or before the asked timestamp.
-    #[error("no version of '{table}' at {timestamp_ms} ms: {reason}")]
+    #[error("no version of '{table}' at {}: {reason}", crate::state::show_ms(*timestamp_ms))]
     TimestampNotAvailable {
         /// The table location.
         table: String,

@@ -87,7 +87,7 @@ pub struct TableState {
 
 /// A time in ms since the epoch as RFC 3339 with milliseconds (UTC), and
 /// the number itself.
-fn show_ms(ms: i64) -> String {
+pub(crate) fn show_ms(ms: i64) -> String {
     match chrono::DateTime::from_timestamp_millis(ms) {
         Some(t) => format!("{} ({ms} ms)", t.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
         None => format!("{ms} ms"),
