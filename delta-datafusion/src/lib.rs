@@ -31,6 +31,7 @@ mod merge;
 mod provider;
 mod scan;
 mod sink;
+mod statistics;
 mod time_travel;
 
 pub use dml::{DeltaDmlExec, Statement};

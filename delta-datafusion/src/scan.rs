@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use arrow::datatypes::SchemaRef;
-use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, Statistics};
 use datafusion::execution::TaskContext;
@@ -264,18 +263,11 @@ impl ExecutionPlan for DeltaScanExec {
             Some(p) => self.groups.get(p).cloned().unwrap_or_default(),
             None => self.groups.concat(),
         };
-        let mut stats = Statistics::new_unknown(&self.schema);
-        let live: Option<u64> = files
-            .iter()
-            .map(|&i| self.snapshot.files().get(i).and_then(|f| f.live_records()))
-            .sum();
-        if let Some(rows) = live.and_then(|r| usize::try_from(r).ok()) {
-            // the predicate and the limit may keep fewer
-            stats.num_rows = match (&self.predicate, self.limit) {
-                (None, None) => Precision::Exact(rows),
-                _ => Precision::Inexact(rows),
-            };
-        }
-        Ok(Arc::new(stats))
+        Ok(Arc::new(crate::statistics::of_files(
+            &self.snapshot,
+            &self.schema,
+            &files,
+            self.predicate.is_none() && self.limit.is_none(),
+        )))
     }
 }

@@ -143,6 +143,98 @@ async fn filters_prune_files_and_rows_come_out_right() {
 }
 
 #[tokio::test]
+async fn scans_hand_the_files_statistics_to_datafusion() {
+    use datafusion::common::ScalarValue;
+    use datafusion::common::stats::Precision;
+    let (dir, table) = cities("sql-stats", &[("delta.enableDeletionVectors", "true")]).await;
+    let scan = |snapshot, predicate: Option<&str>| {
+        let predicate = predicate.map(|p| delta_expr::parse(p).unwrap());
+        let columns = vec!["id".to_string(), "city".to_string()];
+        DeltaScanExec::try_new(snapshot, columns, predicate, None, 3).unwrap()
+    };
+    let whole = scan(table.snapshot().await.unwrap(), None);
+    let stats = stats_of(&whole, None);
+    assert_eq!(stats.num_rows, Precision::Exact(400));
+    let (id, city) = (&stats.column_statistics[0], &stats.column_statistics[1]);
+    assert_eq!(
+        id.min_value,
+        Precision::Inexact(ScalarValue::Int64(Some(0)))
+    );
+    assert_eq!(
+        id.max_value,
+        Precision::Inexact(ScalarValue::Int64(Some(399)))
+    );
+    assert_eq!(id.null_count, Precision::Exact(0));
+    let text = |s: &str| Precision::Inexact(ScalarValue::Utf8(Some(s.to_string())));
+    assert_eq!(city.min_value, text("Kyiv"));
+    assert_eq!(city.max_value, text("Rome"));
+    // each partition: the bounds of the rows its files hold
+    let ctx = SessionContext::new();
+    let mut rows = 0;
+    for p in 0..3 {
+        let stats = stats_of(&whole, Some(p));
+        let batches = collect_partition(&whole, p, &ctx).await;
+        let ids = longs(&batches);
+        assert_eq!(stats.num_rows, Precision::Exact(ids.len()));
+        let bound = |v: Option<&i64>| Precision::Inexact(ScalarValue::Int64(v.copied()));
+        assert_eq!(
+            stats.column_statistics[0].min_value,
+            bound(ids.iter().min())
+        );
+        assert_eq!(
+            stats.column_statistics[0].max_value,
+            bound(ids.iter().max())
+        );
+        rows += ids.len();
+    }
+    assert_eq!(rows, 400);
+    // a predicate keeps fewer rows: estimates
+    let filtered = stats_of(
+        &scan(table.snapshot().await.unwrap(), Some("id < 150")),
+        None,
+    );
+    assert_eq!(filtered.num_rows, Precision::Inexact(200));
+    assert_eq!(
+        filtered.column_statistics[0].null_count,
+        Precision::Inexact(0)
+    );
+    // deleted rows leave the live count exact, and the null count an estimate
+    delta_merge::delete(&table, Some(&delta_expr::parse("id < 10").unwrap()))
+        .await
+        .unwrap();
+    let stats = stats_of(&scan(table.snapshot().await.unwrap(), None), None);
+    assert_eq!(stats.num_rows, Precision::Exact(390));
+    assert_eq!(stats.column_statistics[0].null_count, Precision::Inexact(0));
+    assert_eq!(
+        stats.column_statistics[0].min_value,
+        Precision::Inexact(ScalarValue::Int64(Some(0)))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The statistics of a scan (one partition or all), as DataFusion asks.
+fn stats_of(scan: &DeltaScanExec, partition: Option<usize>) -> Arc<datafusion::common::Statistics> {
+    use datafusion::physical_plan::{StatisticsArgs, StatisticsContext};
+    StatisticsContext::new()
+        .compute(scan, &StatisticsArgs::new().with_partition(partition))
+        .unwrap()
+}
+
+/// The rows of one partition of a plan.
+async fn collect_partition(
+    plan: &DeltaScanExec,
+    partition: usize,
+    ctx: &SessionContext,
+) -> Vec<RecordBatch> {
+    use futures::TryStreamExt;
+    plan.execute(partition, ctx.task_ctx())
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
 async fn counts_limits_aggregates_and_joins() {
     let (dir, table) = cities("sql-aggregates", &[]).await;
     let (dir2, other) = cities("sql-join", &[]).await;

@@ -40,7 +40,14 @@ pub(crate) fn select(
     cache: &StatsCache,
 ) -> Result<Selection, TxnError> {
     let kept = |with_stats: bool| -> Result<Vec<bool>, TxnError> {
-        let batch = stats_batch(skip, files, schema, partition_columns, with_stats, cache)?;
+        let batch = stats_batch(
+            skip.columns(),
+            files,
+            schema,
+            partition_columns,
+            with_stats,
+            cache,
+        )?;
         Ok(skip
             .keep(&batch)?
             .iter()
@@ -82,19 +89,19 @@ pub(crate) struct Selection {
     pub skipped_by_stats: usize,
 }
 
-/// The statistics batch of the files, for the columns `skip` reads
-/// (without the files' statistics, only their partition values, when not
+/// The statistics batch of the files (a row per file, see
+/// [`delta_expr::skip`]) for `columns` (logical paths and their types;
+/// without the files' statistics, only their partition values, when not
 /// `with_stats`).
-fn stats_batch(
-    skip: &SkippingPredicate,
+pub(crate) fn stats_batch(
+    columns: &[(Vec<String>, DataType)],
     files: &ActiveFiles,
     schema: &StructType,
     partition_columns: &[String],
     with_stats: bool,
     cache: &StatsCache,
 ) -> Result<RecordBatch, TxnError> {
-    let (partitions, data): (Vec<_>, Vec<_>) = skip
-        .columns()
+    let (partitions, data): (Vec<_>, Vec<_>) = columns
         .iter()
         .cloned()
         .partition(|(path, _)| path.len() == 1 && partition_columns.contains(&path[0]));

@@ -10,7 +10,7 @@ use delta_expr::{Bound, Expr, SkippingPredicate, bind_predicate};
 use delta_io::{ColumnMapping, FileSlice, ReadPlan, open_file};
 use delta_log::properties::COLUMN_MAPPING_MODE;
 use delta_log::{ActiveFiles, LogError, Metadata, Protocol, TableFeature, TableState};
-use delta_schema::StructType;
+use delta_schema::{DataType, StructType};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
@@ -147,6 +147,30 @@ impl Snapshot {
     /// The active data files.
     pub fn files(&self) -> &ActiveFiles {
         &self.state.files
+    }
+
+    /// The statistics of every active file (a row per file, in
+    /// [`Snapshot::files`] order) for `columns` (logical paths and their
+    /// types), in the layout of [`delta_expr::skip::stats_schema`]:
+    /// `numRecords`, then `minValues`, `maxValues` and `nullCount` structs.
+    /// Partition columns have their partition value as minimum and maximum.
+    /// Bounds are conservative: a maximum timestamp is raised to the end of
+    /// its millisecond and a string maximum that may be a prefix is null,
+    /// as is every statistic a file lacks or that does not parse. Bounds
+    /// cover a file's rows with or without its deletion vector; the counts
+    /// are of all its rows.
+    pub fn file_statistics(
+        &self,
+        columns: &[(Vec<String>, DataType)],
+    ) -> Result<RecordBatch, TxnError> {
+        skipping::stats_batch(
+            columns,
+            &self.state.files,
+            &self.schema,
+            self.partition_columns(),
+            true,
+            &self.stats,
+        )
     }
 
     /// The reconciled log state underneath.
