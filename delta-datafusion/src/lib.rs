@@ -37,7 +37,7 @@ mod time_travel;
 pub use dml::{DeltaDmlExec, Statement};
 pub use filters::{Pushdown, pushdown, to_expr, to_predicate};
 pub use provider::DeltaTableProvider;
-pub use scan::DeltaScanExec;
+pub use scan::{DeltaScanExec, DeltaScanParts};
 pub use sink::DeltaSink;
 pub use time_travel::{TimeTravelPlanner, enable_time_travel};
 

@@ -30,6 +30,9 @@ enum Pin {
     Latest,
     /// This one.
     Snapshot(Snapshot),
+    /// This version, loaded for each statement (a provider decoded in
+    /// another process, see [`DeltaTableProvider::from_parts`]).
+    Version(u64),
 }
 
 /// A Delta table as a DataFusion table (see the crate doc).
@@ -65,15 +68,55 @@ impl DeltaTableProvider {
         }
     }
 
+    /// A provider of `table` described by its parts, as another process
+    /// sends it (a plan codec): pinned to `version` (read-only), or the
+    /// latest version when `None`; `schema` is what DataFusion plans with,
+    /// `table_schema` and `partition_columns` the table's at that version.
+    pub fn from_parts(
+        table: Table,
+        version: Option<u64>,
+        schema: SchemaRef,
+        table_schema: StructType,
+        partition_columns: Vec<String>,
+    ) -> Self {
+        DeltaTableProvider {
+            table,
+            pin: version.map_or(Pin::Latest, Pin::Version),
+            schema,
+            table_schema,
+            partition_columns,
+        }
+    }
+
     /// The table.
     pub fn table(&self) -> &Table {
         &self.table
+    }
+
+    /// The version the provider is pinned to; `None` for the latest.
+    pub fn pinned_version(&self) -> Option<u64> {
+        match &self.pin {
+            Pin::Latest => None,
+            Pin::Snapshot(s) => Some(s.version()),
+            Pin::Version(v) => Some(*v),
+        }
+    }
+
+    /// The table's schema (as Delta has it) when the provider was made.
+    pub fn table_schema(&self) -> &StructType {
+        &self.table_schema
+    }
+
+    /// The table's partition columns when the provider was made.
+    pub fn partition_columns(&self) -> &[String] {
+        &self.partition_columns
     }
 
     /// The snapshot a statement reads now.
     pub async fn snapshot(&self) -> Result<Snapshot, DeltaDataFusionError> {
         match &self.pin {
             Pin::Snapshot(s) => Ok(s.clone()),
+            Pin::Version(v) => Ok(self.table.snapshot_at(*v).await?),
             Pin::Latest => {
                 let snapshot = self.table.snapshot().await?;
                 if snapshot.arrow_schema() != self.schema {
@@ -147,16 +190,7 @@ impl TableProvider for DeltaTableProvider {
         input: Arc<dyn ExecutionPlan>,
         insert_op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if let Pin::Snapshot(s) = &self.pin {
-            return Err(DeltaDataFusionError::Unsupported {
-                what: format!(
-                    "writing to '{}' pinned to version {}",
-                    self.table.location().display,
-                    s.version()
-                ),
-            }
-            .into());
-        }
+        let table = self.writable("INSERT")?;
         let mode = match insert_op {
             InsertOp::Append => SaveMode::Append,
             InsertOp::Overwrite => SaveMode::Overwrite,
@@ -167,7 +201,7 @@ impl TableProvider for DeltaTableProvider {
                 .into());
             }
         };
-        let sink = DeltaSink::new(self.table.clone(), Arc::clone(&self.schema), mode);
+        let sink = DeltaSink::new(table, Arc::clone(&self.schema), mode);
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
 
@@ -230,13 +264,12 @@ impl TableProvider for DeltaTableProvider {
 impl DeltaTableProvider {
     /// The table, when statements may change it (not pinned to a version).
     fn writable(&self, statement: &str) -> Result<Table, DeltaDataFusionError> {
-        match &self.pin {
-            Pin::Latest => Ok(self.table.clone()),
-            Pin::Snapshot(s) => Err(DeltaDataFusionError::Unsupported {
+        match self.pinned_version() {
+            None => Ok(self.table.clone()),
+            Some(version) => Err(DeltaDataFusionError::Unsupported {
                 what: format!(
-                    "{statement} on '{}' pinned to version {}",
-                    self.table.location().display,
-                    s.version()
+                    "{statement} on '{}' pinned to version {version}",
+                    self.table.location().display
                 ),
             }),
         }

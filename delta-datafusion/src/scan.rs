@@ -29,6 +29,25 @@ use crate::df_error;
 /// partitions in parallel already).
 const DECODE_AHEAD: usize = 2;
 
+/// What a [`DeltaScanExec`] is made of.
+#[derive(Debug, Clone)]
+pub struct DeltaScanParts {
+    /// The snapshot read.
+    pub snapshot: Snapshot,
+    /// Columns read: the output's, then those only the predicate reads.
+    pub columns: Vec<String>,
+    /// How many of `columns` are output.
+    pub output: usize,
+    /// The predicate on rows.
+    pub predicate: Option<delta_expr::Expr>,
+    /// File indices (in the snapshot) of each partition.
+    pub groups: Vec<Vec<usize>>,
+    /// At most this many rows per partition.
+    pub limit: Option<usize>,
+    /// How the predicate narrowed the files.
+    pub skipped: SkipReport,
+}
+
 /// A scan of some files of one snapshot (see the module doc).
 #[derive(Debug, Clone)]
 pub struct DeltaScanExec {
@@ -60,11 +79,9 @@ impl DeltaScanExec {
         partitions: usize,
     ) -> Result<Self> {
         let table_schema = snapshot.arrow_schema();
-        let fields = projection
-            .iter()
-            .map(|name| table_schema.field_with_name(name).cloned())
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+        for name in &projection {
+            table_schema.field_with_name(name)?;
+        }
         let mut columns = projection;
         let output = columns.len();
         if let Some(p) = &predicate {
@@ -90,6 +107,35 @@ impl DeltaScanExec {
         let skipped = choose.skip_report().map_err(df_error)?;
         let files = choose.chosen_files().map_err(df_error)?;
         let groups = balanced(&snapshot, files, partitions.max(1));
+        Ok(DeltaScanExec::from_parts(DeltaScanParts {
+            snapshot,
+            columns,
+            output,
+            predicate,
+            groups,
+            limit,
+            skipped,
+        }))
+    }
+
+    /// A scan from its parts (as [`DeltaScanExec::parts`] gives them, in
+    /// another process: a plan codec).
+    pub fn from_parts(parts: DeltaScanParts) -> Self {
+        let DeltaScanParts {
+            snapshot,
+            columns,
+            output,
+            predicate,
+            groups,
+            limit,
+            skipped,
+        } = parts;
+        let table_schema = snapshot.arrow_schema();
+        let fields: Vec<_> = columns[..output.min(columns.len())]
+            .iter()
+            .filter_map(|name| table_schema.field_with_name(name).ok().cloned())
+            .collect();
+        let schema = Arc::new(arrow::datatypes::Schema::new(fields));
         let metrics = ExecutionPlanMetricsSet::new();
         for (name, value) in [
             ("files_considered", skipped.considered),
@@ -105,7 +151,7 @@ impl DeltaScanExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        Ok(DeltaScanExec {
+        DeltaScanExec {
             snapshot,
             schema,
             columns,
@@ -116,7 +162,20 @@ impl DeltaScanExec {
             skipped,
             metrics,
             properties,
-        })
+        }
+    }
+
+    /// The parts of the scan (see [`DeltaScanExec::from_parts`]).
+    pub fn parts(&self) -> DeltaScanParts {
+        DeltaScanParts {
+            snapshot: self.snapshot.clone(),
+            columns: self.columns.clone(),
+            output: self.output,
+            predicate: self.predicate.clone(),
+            groups: self.groups.clone(),
+            limit: self.limit,
+            skipped: self.skipped,
+        }
     }
 
     /// Why files were or were not read.

@@ -34,6 +34,16 @@ impl DeltaSink {
             mode,
         }
     }
+
+    /// The table written.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Append or overwrite.
+    pub fn mode(&self) -> SaveMode {
+        self.mode
+    }
 }
 
 impl DisplayAs for DeltaSink {
