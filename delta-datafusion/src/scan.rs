@@ -3,14 +3,27 @@
 //! groups of about equal size, one group per partition; each partition
 //! reads its files through delta-txn's scan (column mapping, deletion
 //! vectors, the predicate on rows).
+//!
+//! Which group a partition reads comes from the scan's one child: an
+//! in-memory source whose partition `i` holds the number of the group it
+//! stands for (made with the scan, so at first partition `i` reads group
+//! `i`). A distributed engine that runs a stage's partitions as separate
+//! tasks restricts each task's copy of the plan to its partitions by
+//! rewriting the leaves it knows (Ballista does so), and an in-memory
+//! source is one of them: restricted to partitions `[5, 9]`, the child
+//! holds the numbers 5 and 9, and the scan's partitions 0 and 1 read those
+//! groups. A scan that were itself the leaf would be left whole, and every
+//! task would read every file.
 
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{RecordBatch, RecordBatchOptions};
-use arrow::datatypes::SchemaRef;
+use arrow::array::{AsArray, RecordBatch, RecordBatchOptions, UInt32Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{Result, Statistics};
+use datafusion::common::{Result, Statistics, internal_datafusion_err};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -63,8 +76,34 @@ pub struct DeltaScanExec {
     groups: Vec<Vec<usize>>,
     limit: Option<usize>,
     skipped: SkipReport,
+    /// The numbers of the groups the partitions read (see the module doc).
+    groups_read: Arc<dyn ExecutionPlan>,
     metrics: ExecutionPlanMetricsSet,
     properties: Arc<PlanProperties>,
+}
+
+/// The name of the one column of a scan's child.
+const GROUP: &str = "delta_scan_group";
+
+/// The child of a scan of `groups` groups: partition `i` holds `i`.
+fn group_numbers(groups: usize) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        GROUP,
+        DataType::UInt32,
+        false,
+    )]));
+    let partitions = (0..groups)
+        .map(|g| {
+            let number = u32::try_from(g)
+                .map_err(|_| internal_datafusion_err!("a scan of {groups} partitions"))?;
+            Ok(vec![RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![Arc::new(UInt32Array::from(vec![number]))],
+            )?])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let source = MemorySourceConfig::try_new(&partitions, schema, None)?;
+    Ok(DataSourceExec::from_data_source(source))
 }
 
 impl DeltaScanExec {
@@ -107,7 +146,7 @@ impl DeltaScanExec {
         let skipped = choose.skip_report().map_err(df_error)?;
         let files = choose.chosen_files().map_err(df_error)?;
         let groups = balanced(&snapshot, files, partitions.max(1));
-        Ok(DeltaScanExec::from_parts(DeltaScanParts {
+        DeltaScanExec::from_parts(DeltaScanParts {
             snapshot,
             columns,
             output,
@@ -115,12 +154,13 @@ impl DeltaScanExec {
             groups,
             limit,
             skipped,
-        }))
+        })
     }
 
     /// A scan from its parts (as [`DeltaScanExec::parts`] gives them, in
-    /// another process: a plan codec).
-    pub fn from_parts(parts: DeltaScanParts) -> Self {
+    /// another process: a plan codec), whose partition `i` reads group `i`
+    /// (see [`DeltaScanExec::reading`]).
+    pub fn from_parts(parts: DeltaScanParts) -> Result<Self> {
         let DeltaScanParts {
             snapshot,
             columns,
@@ -145,13 +185,9 @@ impl DeltaScanExec {
         ] {
             MetricBuilder::new(&metrics).global_counter(name).add(value);
         }
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&schema)),
-            Partitioning::UnknownPartitioning(groups.len()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
-        DeltaScanExec {
+        let groups_read = group_numbers(groups.len())?;
+        Ok(DeltaScanExec {
+            properties: properties(&schema, &groups_read),
             snapshot,
             schema,
             columns,
@@ -160,9 +196,67 @@ impl DeltaScanExec {
             groups,
             limit,
             skipped,
+            groups_read,
             metrics,
-            properties,
+        })
+    }
+
+    /// The scan whose partitions read the groups `groups_read` names (see
+    /// the module doc): a restricted copy of its child.
+    pub fn reading(mut self, groups_read: Arc<dyn ExecutionPlan>) -> Self {
+        self.properties = properties(&self.schema, &groups_read);
+        self.groups_read = groups_read;
+        self
+    }
+
+    /// The groups partition `partition` reads (see the module doc).
+    pub fn groups_of(&self, partition: usize) -> Result<Vec<usize>> {
+        let source = self
+            .groups_read
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|e| {
+                let source: &dyn std::any::Any = e.data_source().as_ref();
+                source.downcast_ref::<MemorySourceConfig>()
+            })
+            .ok_or_else(|| {
+                internal_datafusion_err!(
+                    "the child of a DeltaScanExec must be the in-memory source of its group numbers, not {}",
+                    self.groups_read.name()
+                )
+            })?;
+        let batches = source.partitions().get(partition).ok_or_else(|| {
+            internal_datafusion_err!(
+                "DeltaScanExec has {} partitions, not {}",
+                source.partitions().len(),
+                partition + 1
+            )
+        })?;
+        let mut groups = Vec::new();
+        for batch in batches {
+            let numbers = batch
+                .column_by_name(GROUP)
+                .and_then(|c| c.as_primitive_opt::<UInt32Type>())
+                .ok_or_else(|| internal_datafusion_err!("no group numbers in a scan's child"))?;
+            for &g in numbers.values() {
+                if g as usize >= self.groups.len() {
+                    return Err(internal_datafusion_err!(
+                        "a scan of {} groups asked for group {g}",
+                        self.groups.len()
+                    ));
+                }
+                groups.push(g as usize);
+            }
         }
+        Ok(groups)
+    }
+
+    /// The files partition `partition` reads (indices in the snapshot).
+    fn files_of(&self, partition: usize) -> Result<Vec<usize>> {
+        Ok(self
+            .groups_of(partition)?
+            .iter()
+            .flat_map(|&g| self.groups[g].iter().copied())
+            .collect())
     }
 
     /// The parts of the scan (see [`DeltaScanExec::from_parts`]).
@@ -187,6 +281,17 @@ impl DeltaScanExec {
     pub fn version(&self) -> u64 {
         self.snapshot.version()
     }
+}
+
+/// The properties of a scan with this output whose partitions are those of
+/// `groups_read`.
+fn properties(schema: &SchemaRef, groups_read: &Arc<dyn ExecutionPlan>) -> Arc<PlanProperties> {
+    Arc::new(PlanProperties::new(
+        EquivalenceProperties::new(Arc::clone(schema)),
+        Partitioning::UnknownPartitioning(groups_read.properties().partitioning.partition_count()),
+        EmissionType::Incremental,
+        Boundedness::Bounded,
+    ))
 }
 
 /// `files` in `n` groups (fewer when there are fewer files, at least one)
@@ -218,7 +323,7 @@ impl DisplayAs for DeltaScanExec {
             self.snapshot.version(),
             self.skipped.read,
             self.skipped.considered,
-            self.groups.len()
+            self.properties.partitioning.partition_count()
         )?;
         if let Some(p) = &self.predicate {
             write!(f, ", predicate={p}")?;
@@ -240,7 +345,12 @@ impl ExecutionPlan for DeltaScanExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        Vec::new()
+        vec![&self.groups_read]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        // the child's partitions are the scan's: never repartition them
+        vec![false]
     }
 
     fn apply_expressions(
@@ -252,9 +362,12 @@ impl ExecutionPlan for DeltaScanExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
+        let [groups_read] = <[_; 1]>::try_from(children).map_err(|c| {
+            internal_datafusion_err!("DeltaScanExec has one child, not {}", c.len())
+        })?;
+        Ok(Arc::new((*self).clone().reading(groups_read)))
     }
 
     fn execute(
@@ -262,18 +375,12 @@ impl ExecutionPlan for DeltaScanExec {
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let Some(files) = self.groups.get(partition) else {
-            return datafusion::common::internal_err!(
-                "DeltaScanExec has {} partitions, not {}",
-                self.groups.len(),
-                partition + 1
-            );
-        };
+        let files = self.files_of(partition)?;
         let mut scan = self
             .snapshot
             .scan()
             .with_columns(self.columns.clone())
-            .only_files(files.clone())
+            .only_files(files)
             .with_parallelism(DECODE_AHEAD);
         if let Some(p) = &self.predicate {
             scan = scan.with_predicate(p.clone());
@@ -319,8 +426,11 @@ impl ExecutionPlan for DeltaScanExec {
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
         let files: Vec<usize> = match args.partition() {
-            Some(p) => self.groups.get(p).cloned().unwrap_or_default(),
-            None => self.groups.concat(),
+            Some(p) => self.files_of(p)?,
+            None => (0..self.properties.partitioning.partition_count())
+                .map(|p| self.files_of(p))
+                .collect::<Result<Vec<_>>>()?
+                .concat(),
         };
         Ok(Arc::new(crate::statistics::of_files(
             &self.snapshot,
