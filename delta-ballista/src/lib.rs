@@ -20,7 +20,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use ballista_core::extension::SessionContextExt;
+//! use ballista::prelude::SessionContextExt;
 //! use datafusion::execution::SessionStateBuilder;
 //! use datafusion::prelude::SessionContext;
 //! use delta_datafusion::DeltaTableProvider;
