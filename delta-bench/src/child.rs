@@ -282,6 +282,7 @@ pub fn run(
         ("W8" | "W9", false) => dml(&rt, manifest, workload, &path)?,
         ("W7", false) => w7(&rt, dirs, &path)?,
         ("W10", false) => w10(&rt, manifest, &path)?,
+        ("Q1", false) => q1(&rt, &path)?,
         (id, _) => return Err(format!("{id} ({implementation}): not implemented yet")),
     };
     // W11's workers report their own peaks: the record has the largest
@@ -547,6 +548,57 @@ fn w4(rt: &Runtime, path: &Path) -> Result<RunResult, String> {
     result.extra = json_map(json!({ "sum_value": sum, "count": count, "batches": batches.len() }));
     drop(batches);
     Ok(result)
+}
+
+/// Q1's statement (the delta-rs side runs the same file).
+pub const Q1_SQL: &str = include_str!("q1.sql");
+
+/// Q1: a TPC-H Q1-like filtered aggregation over template/base, as SQL
+/// through DataFusion and our table provider.
+fn q1(rt: &Runtime, path: &Path) -> Result<RunResult, String> {
+    use delta_datafusion::DeltaTableProvider;
+    use delta_datafusion::datafusion::prelude::SessionContext;
+    let location = text(path)?;
+    let mut result = RunResult::default();
+    let clock = Clock::start();
+    let batches = rt
+        .block_on(async {
+            let table = Table::open(location).await.map_err(|e| e.to_string())?;
+            let provider = DeltaTableProvider::latest(table)
+                .await
+                .map_err(|e| e.to_string())?;
+            let ctx = SessionContext::new();
+            ctx.register_table("t", std::sync::Arc::new(provider))
+                .map_err(|e| e.to_string())?;
+            let frame = ctx.sql(Q1_SQL).await.map_err(|e| e.to_string())?;
+            frame.collect().await.map_err(|e| e.to_string())
+        })
+        .map_err(|e| format!("Q1 on {location}: {e}"))?;
+    clock.stop(&mut result);
+    let (groups, count, sum) = q1_totals(&batches)?;
+    result.rows = Some(groups);
+    result.extra = json_map(json!({ "count": count, "sum_value": sum }));
+    Ok(result)
+}
+
+/// The groups of Q1's result, its total count and total sum(value) (what
+/// both implementations must agree on).
+fn q1_totals(batches: &[RecordBatch]) -> Result<(u64, u64, f64), String> {
+    let (mut groups, mut count, mut sum) = (0u64, 0u64, 0.0);
+    for batch in batches {
+        groups += batch.num_rows() as u64;
+        let n = batch
+            .column_by_name("n")
+            .and_then(|c| c.as_any().downcast_ref::<arrow::array::Int64Array>())
+            .ok_or("Q1: no count column 'n'")?;
+        count += n.values().iter().map(|&v| v as u64).sum::<u64>();
+        let s = batch
+            .column_by_name("sum_value")
+            .and_then(|c| c.as_any().downcast_ref::<Float64Array>())
+            .ok_or("Q1: no double column 'sum_value'")?;
+        sum += s.values().iter().sum::<f64>();
+    }
+    Ok((groups, count, sum))
 }
 
 fn json_map(value: Value) -> Map<String, Value> {

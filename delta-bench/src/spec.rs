@@ -61,6 +61,8 @@ pub const WORKLOADS: &[Workload] = &[
     w("W9", "update-10pct", Setup::Copy("base"), true),
     w("W10", "optimize-compact", Setup::Copy("small200"), true),
     w("W11", "concurrent-appends", Setup::Create, true),
+    // ours, beside BENCH.md's: SQL through each implementation's DataFusion provider
+    w("Q1", "sql-filtered-aggregate", Setup::Read("base"), true),
 ];
 
 const fn w(id: &'static str, name: &'static str, setup: Setup, implemented: bool) -> Workload {

@@ -39,6 +39,20 @@ struct Args {
     pass: Vec<String>,
 }
 
+impl Args {
+    /// The value of a flag passed through to the suite.
+    fn pass_value(&self, flag: &str) -> Option<&str> {
+        let at = self.pass.iter().position(|a| a == flag)?;
+        self.pass.get(at + 1).map(String::as_str)
+    }
+
+    /// Whether the run includes this workload (all do without `--only`).
+    fn selects(&self, workload: &str) -> bool {
+        self.pass_value("--only")
+            .is_none_or(|only| only.split(',').any(|w| w.trim() == workload))
+    }
+}
+
 fn parse(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args::default();
     let mut it = args.iter();
@@ -95,9 +109,11 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     };
     let work = args
         .work
+        .as_ref()
         .map_or_else(|| root.join("target/bench-work"), PathBuf::from);
     let out = args
         .out
+        .as_ref()
         .map_or_else(|| root.join("target/bench-results.jsonl"), PathBuf::from);
     let mut suite = Command::new(&binary);
     suite
@@ -113,6 +129,20 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         suite.args(["--scale", scale]);
     }
     run(&mut suite)?;
+    if args.selects("Q1") {
+        // the delta-rs side of our SQL workload (BENCH.md's are run by
+        // ../shared/peer/bench_deltars.py)
+        let python = Peer::start(&root).python()?;
+        run(Command::new(python)
+            .arg(root.join("xtask/peer/bench_sql.py"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--sql")
+            .arg(root.join("delta-bench/src/q1.sql"))
+            .arg("--out")
+            .arg(&out)
+            .args(["--repeat", args.pass_value("--repeat").unwrap_or("1")]))?;
+    }
     eprintln!("xtask: results in {}", out.display());
     run(Command::new(&binary).arg("report").arg(&out))
 }
@@ -209,6 +239,9 @@ mod tests {
         assert_eq!(a.data.as_deref(), Some("d"));
         assert_eq!(a.scale.as_deref(), Some("full"));
         assert_eq!(a.pass, args("--only W1,W2 --repeat 3 --keep"));
+        assert!(a.selects("W2") && !a.selects("Q1"));
+        assert_eq!(a.pass_value("--repeat"), Some("3"));
+        assert!(parse(&args("--scale small")).unwrap().selects("Q1"));
         assert!(parse(&args("--criterion")).unwrap().criterion);
         assert_eq!(parse(&args("--report a b")).unwrap().report, args("a b"));
         assert!(parse(&args("--scale huge")).is_err());
