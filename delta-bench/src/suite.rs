@@ -629,7 +629,8 @@ mod tests {
             Ok(select(&only)?.iter().map(|w| w.id).collect())
         };
         assert_eq!(ids(&["W4", "W1"]).unwrap(), ["W4", "W1"]);
-        assert_eq!(ids(&[]).unwrap().len(), 12);
+        assert_eq!(ids(&[]).unwrap().len(), 13);
+        assert_eq!(ids(&["Q1"]).unwrap(), ["Q1"]);
         assert!(ids(&["W12"]).unwrap_err().contains("unknown workload W12"));
     }
 }
