@@ -1,7 +1,7 @@
 //! A Ballista scheduler and two executors on the loopback interface, in
 //! this process: queries over a partitioned table with deletion vectors
-//! give exactly what a local DataFusion session gives, and an INSERT and a
-//! DELETE through the cluster land as one commit each.
+//! give exactly what a local DataFusion session gives, and an INSERT, a
+//! DELETE and a MERGE through the cluster land as one commit each.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -171,7 +171,25 @@ async fn a_cluster_reads_and_writes_as_one_process_does() {
         "{}",
         count(&local).await
     );
-    let history = table.history(Some(2)).await.unwrap();
+    // a MERGE, its source planned on the cluster too
+    rows(
+        &remote,
+        "MERGE INTO t USING (SELECT id, city FROM t WHERE city = 'Oslo' AND id < 100) AS s \
+         ON t.id = s.id \
+         WHEN MATCHED THEN UPDATE SET id = t.id + 100000 \
+         WHEN NOT MATCHED BY SOURCE AND t.id >= 10000 THEN DELETE",
+    )
+    .await;
+    assert_eq!(table.snapshot().await.unwrap().version(), version + 3);
+    // the 250 rows of 10000 and up deleted; the 20 Oslo rows under 100 moved up
+    assert!(
+        count(&local).await.contains("1800"),
+        "{}",
+        count(&local).await
+    );
+    let moved = rows(&local, "SELECT count(*) AS n FROM t WHERE id >= 100000").await;
+    assert!(moved.contains("| 20 "), "{moved}");
+    let history = table.history(Some(3)).await.unwrap();
     let operations: Vec<_> = history
         .iter()
         .map(|c| {
@@ -183,7 +201,7 @@ async fn a_cluster_reads_and_writes_as_one_process_does() {
                 .to_string()
         })
         .collect();
-    assert_eq!(operations, ["DELETE", "WRITE"]);
+    assert_eq!(operations, ["MERGE", "DELETE", "WRITE"]);
     // a table pinned to a version is read-only on the cluster too
     let pinned = DeltaTableProvider::at(table.clone(), table.snapshot_at(0).await.unwrap());
     remote.register_table("t0", Arc::new(pinned)).unwrap();
@@ -201,6 +219,6 @@ async fn a_cluster_reads_and_writes_as_one_process_does() {
     })
     .await;
     assert!(refused.is_err());
-    assert_eq!(table.snapshot().await.unwrap().version(), version + 2);
+    assert_eq!(table.snapshot().await.unwrap().version(), version + 3);
     std::fs::remove_dir_all(&dir).unwrap();
 }
