@@ -174,21 +174,22 @@ async fn a_cluster_reads_and_writes_as_one_process_does() {
     // a MERGE, its source planned on the cluster too
     rows(
         &remote,
-        "MERGE INTO t USING (SELECT id, city FROM t WHERE city = 'Oslo' AND id < 100) AS s \
+        "MERGE INTO t USING (SELECT id, city FROM t WHERE city = 'Oslo' AND id < 1000) AS s \
          ON t.id = s.id \
          WHEN MATCHED THEN UPDATE SET id = t.id + 100000 \
          WHEN NOT MATCHED BY SOURCE AND t.id >= 10000 THEN DELETE",
     )
     .await;
     assert_eq!(table.snapshot().await.unwrap().version(), version + 3);
-    // the 250 rows of 10000 and up deleted; the 20 Oslo rows under 100 moved up
+    // the 250 rows of 10000 and up deleted; the 200 Oslo rows under 1000
+    // (a source of two files, so two partitions) moved up
     assert!(
         count(&local).await.contains("1800"),
         "{}",
         count(&local).await
     );
     let moved = rows(&local, "SELECT count(*) AS n FROM t WHERE id >= 100000").await;
-    assert!(moved.contains("| 20 "), "{moved}");
+    assert!(moved.contains("| 200 "), "{moved}");
     let history = table.history(Some(3)).await.unwrap();
     let operations: Vec<_> = history
         .iter()

@@ -72,7 +72,8 @@ pub enum Command {
     /// `delta sql "SELECT city, count(*) FROM t GROUP BY city" --table t=/data/t`;
     /// INSERT, DELETE, UPDATE and MERGE commit to the table; `t VERSION AS
     /// OF 3` and `t TIMESTAMP AS OF '2024-05-01 10:00:00'` read an older
-    /// version (Spark SQL's dialect).
+    /// version. The dialect is Spark SQL's: names in `backticks`, "..." is
+    /// a string, `INTERVAL 1 DAY`.
     Sql(SqlArgs),
 }
 

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use delta::datafusion::datafusion::common::config::Dialect;
 use delta::datafusion::datafusion::error::DataFusionError;
-use delta::datafusion::datafusion::prelude::SessionContext;
+use delta::datafusion::datafusion::prelude::{SessionConfig, SessionContext};
 use delta::datafusion::{DeltaTableProvider, enable_time_travel};
 use delta::txn::Table;
 use futures::TryStreamExt;
@@ -15,7 +16,11 @@ use crate::output::{CliError, CliResult, create_file, remove_partial};
 
 /// Runs `delta sql`.
 pub async fn run(args: &SqlArgs) -> CliResult<()> {
-    let ctx = SessionContext::new();
+    // Spark SQL, as Delta users write it: `VERSION AS OF` parses,
+    // identifiers go in backticks and "..." is a string
+    let mut config = SessionConfig::new();
+    config.options_mut().sql_parser.dialect = Dialect::Databricks;
+    let ctx = SessionContext::new_with_config(config);
     enable_time_travel(&ctx)?;
     for spec in &args.tables {
         let Some((name, location)) = spec.split_once('=') else {

@@ -1351,6 +1351,16 @@ fn sql_reads_and_writes_tables() {
         "csv",
     ]);
     assert_eq!(out, "id,city\n2,Rome\n3,Lima\n");
+    // Spark SQL: backticks name a column, double quotes make a string
+    let out = ok(&[
+        "sql",
+        "SELECT `id`, \"id\" AS text FROM t VERSION AS OF 0 ORDER BY id",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "id,text\n1,id\n2,id\n");
     let out = ok(&[
         "sql",
         "SELECT count(*) AS n FROM t VERSION AS OF 0",

@@ -18,8 +18,8 @@ use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-    SendableRecordBatchStream, execute_stream,
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, InputDistributionRequirements,
+    Partitioning, PlanProperties, SendableRecordBatchStream, execute_stream,
 };
 use delta_txn::Table;
 use futures::{StreamExt, TryStreamExt};
@@ -214,6 +214,22 @@ impl ExecutionPlan for DeltaDmlExec {
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         self.source.iter().collect()
+    }
+
+    fn input_distribution_requirements(&self) -> InputDistributionRequirements {
+        // a MERGE reads all its source: asking for one partition makes
+        // DataFusion merge them below, and makes a distributed engine that
+        // restricts tasks to partitions give this one task all the rows
+        InputDistributionRequirements::new(
+            self.source
+                .iter()
+                .map(|_| Distribution::SinglePartition)
+                .collect(),
+        )
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        self.source.iter().map(|_| false).collect()
     }
 
     fn apply_expressions(

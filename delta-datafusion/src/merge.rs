@@ -28,8 +28,8 @@ struct Sides<'a> {
 impl Sides<'_> {
     /// The delta-expr form of `expr`, each column qualified by its side.
     fn expr(&self, expr: &Expr, what: &str) -> Result<delta_expr::Expr, DeltaDataFusionError> {
-        let unsupported = || DeltaDataFusionError::Unsupported {
-            what: format!("{what} '{expr}' in MERGE (no delta-expr form)"),
+        let unsupported = |why: String| DeltaDataFusionError::Unsupported {
+            what: format!("{what} '{expr}' in MERGE ({why})"),
         };
         let qualified = expr
             .clone()
@@ -50,10 +50,11 @@ impl Sides<'_> {
                     other => Transformed::no(other),
                 })
             })
-            .map_err(|_| unsupported())?
+            .map_err(|e| unsupported(e.to_string()))?
             .data;
-        let sql = expr_to_sql(&qualified).map_err(|_| unsupported())?;
-        delta_expr::parse(&sql.to_string()).map_err(|_| unsupported())
+        let sql = expr_to_sql(&qualified).map_err(|e| unsupported(e.to_string()))?;
+        delta_expr::parse(&sql.to_string())
+            .map_err(|e| unsupported(format!("no delta-expr form: {e}")))
     }
 
     fn condition(

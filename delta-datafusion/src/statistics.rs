@@ -4,7 +4,8 @@
 //! files read. Minimums and maximums are always inexact (bounds: a file's
 //! may be wider than its rows, and deleted rows still count); counts are
 //! exact only when every file has them, none has a deletion vector, and no
-//! predicate or limit keeps fewer rows.
+//! predicate or limit keeps fewer rows (a partition column's null count is
+//! never exact: the skipping statistics bound it).
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{Int64Type, Schema};
@@ -62,12 +63,16 @@ pub(crate) fn of_files(
     let Ok(batch) = snapshot.file_statistics(&paths) else {
         return stats;
     };
+    let partitions = snapshot.partition_columns();
     for (i, path, _) in &columns {
         let field = schema.field(*i);
+        // a partition column's null count in the statistics batch is a
+        // bound for skipping ("at least one" for a null value), not a count
+        let counted = without_dvs && !partitions.contains(&path[0]);
         if let Some(column) = column_of(&batch, &path[0], field.data_type(), files) {
             stats.column_statistics[*i] = ColumnStatistics {
                 null_count: match column.null_count {
-                    Some(n) if without_dvs => exact(n),
+                    Some(n) if counted => exact(n),
                     Some(n) => Precision::Inexact(n),
                     None => Precision::Absent,
                 },

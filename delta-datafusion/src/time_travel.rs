@@ -6,19 +6,24 @@
 //! DataFusion's own planner ignores these clauses (it would answer with
 //! the latest version), so [`TimeTravelPlanner`] plans every relation that
 //! has one: a Delta table is read pinned to the snapshot asked for, and
-//! any other table is refused. [`enable_time_travel`] registers it and
-//! switches DataFusion's default (Generic) dialect, which cannot parse the
-//! clauses, to Databricks (Spark SQL).
+//! any other table is refused. [`enable_time_travel`] registers it. The
+//! clauses parse only in the dialects that have them (Databricks, that is
+//! Spark SQL, and BigQuery, MsSql, Snowflake; set
+//! `datafusion.sql_parser.dialect`); in DataFusion's default Generic
+//! dialect they are a parse error. The dialect is left as the session has
+//! it: switching it would change what other text means (in Spark SQL,
+//! `"name"` is a string, not a column).
 //!
 //! A relation planner is synchronous and loading a snapshot is not: the
 //! snapshot is loaded on the caller's Tokio runtime where it has worker
 //! threads to spare (`block_in_place`), else on a runtime of its own in a
-//! helper thread.
+//! helper thread (the caller's runtime waits meanwhile; prefer a
+//! multi-thread runtime for tables on object stores, whose connections are
+//! tied to the runtime that opened them).
 
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, TimeUnit};
-use datafusion::common::config::Dialect;
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::datasource::{provider_as_source, source_as_provider};
 use datafusion::logical_expr::planner::{
@@ -45,18 +50,10 @@ enum AsOf {
     Timestamp(i64),
 }
 
-/// Registers [`TimeTravelPlanner`] on `ctx` and, when `ctx` parses with
-/// DataFusion's Generic dialect, switches it to Databricks (Spark SQL),
-/// whose grammar has `VERSION AS OF` and `TIMESTAMP AS OF`.
+/// Registers [`TimeTravelPlanner`] on `ctx` (the clauses parse in the
+/// dialects that have them, see the module doc).
 pub fn enable_time_travel(ctx: &SessionContext) -> Result<()> {
-    ctx.register_relation_planner(Arc::new(TimeTravelPlanner))?;
-    let generic = ctx.state().config().options().sql_parser.dialect == Dialect::Generic;
-    if generic {
-        let state = ctx.state_ref();
-        let mut state = state.write();
-        state.config_mut().options_mut().sql_parser.dialect = Dialect::Databricks;
-    }
-    Ok(())
+    ctx.register_relation_planner(Arc::new(TimeTravelPlanner))
 }
 
 impl RelationPlanner for TimeTravelPlanner {

@@ -310,11 +310,18 @@ impl Expr {
 }
 
 /// Writes a name, quoted with backticks when it is not a plain identifier.
+/// A name as SQL text: bare when it is a plain identifier and no keyword
+/// (`true`, `null`, `interval`... would read back as something else), else
+/// in backticks.
 fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let keyword = sqlparser::keywords::ALL_KEYWORDS
+        .binary_search(&name.to_ascii_uppercase().as_str())
+        .is_ok();
+    let plain = !keyword
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if plain {
         f.write_str(name)

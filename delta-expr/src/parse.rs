@@ -344,6 +344,31 @@ mod tests {
     }
 
     #[test]
+    fn names_that_are_keywords_print_quoted() {
+        for name in [
+            "true",
+            "null",
+            "interval",
+            "case",
+            "select",
+            "current_date",
+            "Value",
+        ] {
+            let column = Expr::Column(vec![name.to_string(), "x".to_string()]);
+            let text = Expr::IsNull {
+                expr: Box::new(column.clone()),
+                negated: false,
+            }
+            .to_string();
+            let back = parse(&text).unwrap();
+            assert!(
+                matches!(&back, Expr::IsNull { expr, .. } if **expr == column),
+                "{name}: {text} -> {back:?}"
+            );
+        }
+    }
+
+    #[test]
     fn parses_the_supported_forms() {
         let e = round_trip("a > 1 AND b.c IS NOT NULL OR NOT (d <=> 'x''y')");
         let Expr::Or(left, _) = &e else {

@@ -102,31 +102,20 @@ const REMOTE_INTEROP_DIR: &str = "target/interop-remote";
 fn interop(peer: &mut Peer) -> Result<(), String> {
     peer.check(&workspace(), &workspace().join(REMOTE_INTEROP_DIR), |dir| {
         let dir = dir.display().to_string();
+        // every crate's interop test: tables delta-txn writes, tables
+        // DELETE, UPDATE and MERGE changed, tables OPTIMIZE compacted (with
+        // deletion vectors or not), a table damaged four ways and repaired
+        // by delta-check. `--workspace` keeps the features of the test
+        // build above, so nothing is compiled again.
         cargo(
-            &["test", "-p", "delta-txn", "--test", "interop"],
-            &[("DELTA_INTEROP_DIR", dir.as_str())],
-        )?;
-        // tables DELETE, UPDATE and MERGE changed, with deletion vectors or not
-        cargo(
-            &["test", "-p", "delta-merge", "--test", "interop"],
-            &[("DELTA_INTEROP_DIR", dir.as_str())],
-        )?;
-        // tables OPTIMIZE compacted, with deletion vectors or not
-        cargo(
-            &["test", "-p", "delta-optimize", "--test", "interop"],
-            &[("DELTA_INTEROP_DIR", dir.as_str())],
-        )?;
-        // a table damaged four ways and repaired by delta-check
-        cargo(
-            &["test", "-p", "delta-check", "--test", "interop"],
+            &["test", "--workspace", "--test", "interop"],
             &[("DELTA_INTEROP_DIR", dir.as_str())],
         )?;
         // the table 8 processes appended to at once (local disk)
         cargo(
             &[
                 "test",
-                "-p",
-                "delta-cli",
+                "--workspace",
                 "--test",
                 "concurrency",
                 "eight_processes",
@@ -134,7 +123,8 @@ fn interop(peer: &mut Peer) -> Result<(), String> {
             &[("DELTA_INTEROP_DIR", dir.as_str())],
         )
     })?;
-    cargo(&["build", "-p", "delta-cli"], &[])?;
+    // the `delta` binary, as the test build made it
+    cargo(&["test", "--workspace", "--all-targets", "--no-run"], &[])?;
     let delta = workspace().join("target/debug/delta");
     check_deeply(
         &delta,
