@@ -310,19 +310,16 @@ impl Expr {
 }
 
 /// Writes a name, quoted with backticks when it is not a plain identifier.
-/// A name as SQL text: bare when it is a plain identifier and no keyword
-/// (`true`, `null`, `interval`... would read back as something else), else
-/// in backticks.
+/// A name as SQL text: bare when it is a plain identifier that reads back
+/// as itself, else in backticks (`true`, `null`, `interval`, `case`...
+/// would read back as something else, or not at all).
 fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
-    let keyword = sqlparser::keywords::ALL_KEYWORDS
-        .binary_search(&name.to_ascii_uppercase().as_str())
-        .is_ok();
-    let plain = !keyword
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && matches!(crate::parse(name), Ok(Expr::Column(path)) if path.len() == 1 && path[0] == name);
     if plain {
         f.write_str(name)
     } else {
