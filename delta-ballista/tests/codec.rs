@@ -111,6 +111,24 @@ async fn a_restricted_scan_reads_its_partitions_files_after_the_trip() {
     let original = scan.downcast_ref::<DeltaScanExec>().unwrap().parts();
     let expected = original.groups[1].len() + original.groups[3].len();
     assert_eq!(back.parts().snapshot.files().len(), expected);
+    // the scan's file counters are in the one copy that reads group 0, so
+    // the sum over the tasks' copies is the scan's
+    let files_read = |plan: &Arc<dyn ExecutionPlan>| {
+        plan.metrics()
+            .unwrap()
+            .sum_by_name("files_read")
+            .map_or(0, |v| v.as_usize())
+    };
+    let read = original.skipped.read;
+    assert!(read > 0);
+    let tasks = [vec![1, 3], vec![0, 2]].map(|partitions| {
+        round_trip(
+            restrict_plan_to_partitions(Arc::clone(&scan), &partitions).unwrap(),
+            &ctx,
+        )
+    });
+    assert_eq!(files_read(&tasks[0]), 0);
+    assert_eq!(files_read(&tasks[1]), read);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -176,15 +176,7 @@ impl DeltaScanExec {
             .filter_map(|name| table_schema.field_with_name(name).ok().cloned())
             .collect();
         let schema = Arc::new(arrow::datatypes::Schema::new(fields));
-        let metrics = ExecutionPlanMetricsSet::new();
-        for (name, value) in [
-            ("files_considered", skipped.considered),
-            ("files_pruned_by_partition", skipped.pruned_by_partition),
-            ("files_skipped_by_stats", skipped.skipped_by_stats),
-            ("files_read", skipped.read),
-        ] {
-            MetricBuilder::new(&metrics).global_counter(name).add(value);
-        }
+        let metrics = counters(&skipped, true);
         let groups_read = group_numbers(groups.len())?;
         Ok(DeltaScanExec {
             properties: properties(&schema, &groups_read),
@@ -206,6 +198,9 @@ impl DeltaScanExec {
     pub fn reading(mut self, groups_read: Arc<dyn ExecutionPlan>) -> Self {
         self.properties = properties(&self.schema, &groups_read);
         self.groups_read = groups_read;
+        let reads_first = (0..self.properties.partitioning.partition_count())
+            .any(|p| self.groups_of(p).is_ok_and(|g| g.contains(&0)));
+        self.metrics = counters(&self.skipped, reads_first);
         self
     }
 
@@ -281,6 +276,23 @@ impl DeltaScanExec {
     pub fn version(&self) -> u64 {
         self.snapshot.version()
     }
+}
+
+/// The scan's file counters, with their values in the copy of the scan
+/// that reads group 0 and zero in the others: a distributed engine adds up
+/// the metrics of every task's copy, and each group is in one copy.
+fn counters(skipped: &SkipReport, reported: bool) -> ExecutionPlanMetricsSet {
+    let metrics = ExecutionPlanMetricsSet::new();
+    for (name, value) in [
+        ("files_considered", skipped.considered),
+        ("files_pruned_by_partition", skipped.pruned_by_partition),
+        ("files_skipped_by_stats", skipped.skipped_by_stats),
+        ("files_read", skipped.read),
+    ] {
+        let value = if reported { value } else { 0 };
+        MetricBuilder::new(&metrics).global_counter(name).add(value);
+    }
+    metrics
 }
 
 /// The properties of a scan with this output whose partitions are those of
