@@ -314,12 +314,18 @@ impl Expr {
 /// as itself, else in backticks (`true`, `null`, `interval`, `case`...
 /// would read back as something else, or not at all).
 fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
-    let plain = name
+    let identifier = name
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && matches!(crate::parse(name), Ok(Expr::Column(path)) if path.len() == 1 && path[0] == name);
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    // only a keyword can read back as something else; parse just those
+    let keyword = sqlparser::keywords::ALL_KEYWORDS
+        .binary_search(&name.to_ascii_uppercase().as_str())
+        .is_ok();
+    let plain = identifier
+        && (!keyword
+            || matches!(crate::parse(name), Ok(Expr::Column(path)) if path.len() == 1 && path[0] == name));
     if plain {
         f.write_str(name)
     } else {
