@@ -1285,90 +1285,31 @@ fn sql_reads_and_writes_tables() {
     fs::write(&file, "id,city\n1,Oslo\n2,Rome\n").unwrap();
     ok(&["write", ts, file.to_str().unwrap()]);
     let spec = format!("t={ts}");
-    let out = ok(&[
-        "sql",
-        "SELECT city, id * 10 AS x FROM t WHERE id > 1",
-        "--table",
-        &spec,
-        "--format",
-        "csv",
-    ]);
+    // a statement over t, its rows as CSV
+    let sql = |query: &str| ok(&["sql", query, "--table", &spec, "--format", "csv"]);
+    let out = sql("SELECT city, id * 10 AS x FROM t WHERE id > 1");
     assert_eq!(out, "city,x\nRome,20\n");
-    let out = ok(&[
-        "sql",
-        "INSERT INTO t VALUES (3, 'Lima')",
-        "--table",
-        &spec,
-        "--format",
-        "csv",
-    ]);
+    let out = sql("INSERT INTO t VALUES (3, 'Lima')");
     assert_eq!(out, "count\n1\n");
-    let out = ok(&[
-        "sql",
-        "DELETE FROM t WHERE city = 'Oslo'",
-        "--table",
-        &spec,
-        "--format",
-        "csv",
-    ]);
+    let out = sql("DELETE FROM t WHERE city = 'Oslo'");
     assert_eq!(out, "count\n1\n");
-    let out = ok(&[
-        "sql",
-        "SELECT id FROM t ORDER BY id",
-        "--table",
-        &spec,
-        "--format",
-        "csv",
-    ]);
+    let out = sql("SELECT id FROM t ORDER BY id");
     assert_eq!(out, "id\n2\n3\n");
     assert!(ok(&["history", ts]).contains("DELETE"));
-    let out = ok(&[
-        "sql",
+    let out = sql(
         "MERGE INTO t USING (VALUES (3, 'Oslo'), (4, 'Kyiv')) AS s(id, city) ON t.id = s.id \
          WHEN MATCHED THEN UPDATE SET city = s.city WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.city)",
-        "--table",
-        &spec,
-        "--format",
-        "csv",
-    ]);
+    );
     assert_eq!(out, "count\n2\n");
-    let out = ok(&[
-        "sql",
-        "SELECT id, city FROM t ORDER BY id",
-        "--table",
-        &spec,
-        "--format",
-        "csv",
-    ]);
+    let out = sql("SELECT id, city FROM t ORDER BY id");
     assert_eq!(out, "id,city\n2,Rome\n3,Oslo\n4,Kyiv\n");
     // time travel: the table before the MERGE, and as first written
-    let out = ok(&[
-        "sql",
-        "SELECT id, city FROM t VERSION AS OF 2 ORDER BY id",
-        "--table",
-        &spec,
-        "--format",
-        "csv",
-    ]);
+    let out = sql("SELECT id, city FROM t VERSION AS OF 2 ORDER BY id");
     assert_eq!(out, "id,city\n2,Rome\n3,Lima\n");
     // Spark SQL: backticks name a column, double quotes make a string
-    let out = ok(&[
-        "sql",
-        "SELECT `id`, \"id\" AS text FROM t VERSION AS OF 0 ORDER BY id",
-        "--table",
-        &spec,
-        "--format",
-        "csv",
-    ]);
+    let out = sql("SELECT `id`, \"id\" AS text FROM t VERSION AS OF 0 ORDER BY id");
     assert_eq!(out, "id,text\n1,id\n2,id\n");
-    let out = ok(&[
-        "sql",
-        "SELECT count(*) AS n FROM t VERSION AS OF 0",
-        "--table",
-        &spec,
-        "--format",
-        "csv",
-    ]);
+    let out = sql("SELECT count(*) AS n FROM t VERSION AS OF 0");
     assert_eq!(out, "n\n2\n");
     assert!(ok(&["history", ts]).contains("MERGE"));
     // bad input: a message, exit status 1, nothing changed
