@@ -1,4 +1,4 @@
-//! Runs the built `delta` binary on real tables of ../shared/testdata.
+//! Runs the built `delta` binary on real tables of testdata/.
 
 #![allow(
     clippy::unwrap_used,
@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata");
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata");
 
 /// Rows per version of golden-basic-with-inserts-deletes-checkpoint (14
 /// commits, a checkpoint at 10; from its expected.json).
@@ -206,7 +206,7 @@ fn copy_table(from: &Path, to: &Path) {
 }
 
 /// A copy of golden-basic-with-inserts-deletes-checkpoint whose log files
-/// have the modification times ../shared/testdata/README.md describes:
+/// have modification times one minute apart per version (git keeps none):
 /// 1600000000 + 60 * version seconds.
 fn basic_with_mtimes(name: &str) -> PathBuf {
     let dir = scratch(name).join("t");

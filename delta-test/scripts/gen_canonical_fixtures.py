@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Writes the canonical-hash fixtures under ../tests/data/canonical/ and their expected
-hashes (computed by the reference implementation ../../../shared/peer/canonical.py) to
+lines and hashes (computed by the Python implementation xtask/peer/canonical.py) to
 ../tests/data/canonical/expected.json. The Rust test `canonical_fixtures` reads the files
 with the `parquet` / arrow IPC readers and must produce the same lines and hashes.
 
-Run with a Python that has /work/shared/peer/requirements.txt installed:
-    .venv/bin/python delta-test/scripts/gen_canonical_fixtures.py
+Run from the repository root with a Python that has xtask/peer/requirements.txt
+installed (the peer venv):
+    target/peer-venv/bin/python delta-test/scripts/gen_canonical_fixtures.py
 """
 import datetime as dt
 import json
@@ -20,9 +21,9 @@ import pyarrow.parquet as pq
 
 HERE = pathlib.Path(__file__).resolve().parent
 OUT = HERE.parent / "tests" / "data" / "canonical"
-PEER = HERE.parent.parent.parent / "shared" / "peer"
+PEER = HERE.parent.parent / "xtask" / "peer"
 sys.path.insert(0, str(PEER))
-import canonical  # noqa: E402  (the reference implementation)
+import canonical  # noqa: E402  (xtask/peer/canonical.py)
 
 UTC = dt.timezone.utc
 
@@ -214,7 +215,7 @@ def main():
         h_mem = canonical.canonical_hash(written)
         h_file = canonical.canonical_hash(read_back)
         assert h_mem == h_file, f"{name}: hash changed through the file ({h_mem} vs {h_file})"
-        lines = canonical.canonical_lines(canonical.plain_table(read_back))
+        lines = canonical.canonical_lines(read_back)
         expected[name] = {"num_rows": read_back.num_rows, "hash": h_file, "lines": lines}
         print(f"{name}: {read_back.num_rows} rows {h_file}")
 

@@ -1,4 +1,4 @@
-//! The canonical content hash (../shared/testdata/README.md, "Canonical content hash").
+//! The canonical content hash (testdata/README.md, "The canonical content hash").
 //!
 //! Every value is turned straight into its canonical JSON text: a struct or a row is
 //! its fields' texts under sorted keys, a map's pairs are sorted by their own text.

@@ -1,13 +1,13 @@
-//! File-system helpers for tests: the shared corpus and scratch copies of tables.
+//! File-system helpers for tests: the corpus and scratch copies of tables.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The shared corpus of real tables, `../shared/testdata` beside the workspace.
+/// The corpus of real tables, `testdata/` in the workspace.
 pub fn testdata_dir() -> io::Result<PathBuf> {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/testdata"
+        "/../testdata"
     ))
     .canonicalize()
 }

@@ -1,14 +1,14 @@
 //! Test support shared by the workspace's tests (not published): the
 //! canonical content hash, and scratch copies of tables ([`scratch_copy`]).
 //!
-//! The main piece is the *canonical content hash* of ../shared/testdata/README.md
-//! (section "Canonical content hash"): every row becomes one line of compact JSON with
+//! The main piece is the *canonical content hash* of testdata/README.md
+//! (section "The canonical content hash"): every row becomes one line of compact JSON with
 //! normalised values, the lines are sorted and the hash is the SHA-256 of their text.
 //! Two readers that return the same rows give the same hash, whatever Arrow encoding
 //! they chose (large or view strings, dictionaries, any timestamp unit), so a test can
 //! compare what our reader returns with the `hash` (and `rows`) of a table's
-//! `expected.json`. The reference implementation is ../shared/peer/canonical.py; the
-//! fixtures in `tests/data/canonical/` pin this crate to it.
+//! `expected.json`. The Python twin is xtask/peer/canonical.py (the peer checks use it); the
+//! fixtures in `tests/data/canonical/` pin the two together.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Conformance: every table of ../shared/testdata reads back, at every listed
+//! Conformance: every table of testdata/ reads back, at every listed
 //! version, to the expected row count, schema, partition columns and canonical
 //! content hash; tables marked as refused fail with a clear error.
 #![allow(
@@ -17,10 +17,10 @@ use serde_json::Value;
 fn testdata_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/testdata"
+        "/../testdata"
     ))
     .canonicalize()
-    .expect("../shared/testdata must exist beside the workspace")
+    .expect("testdata/ must exist in the workspace")
 }
 
 /// Versions whose `hash` in expected.json is wrong, with the right hash and how

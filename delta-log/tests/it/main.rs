@@ -22,10 +22,10 @@ use object_store::path::Path;
 pub fn testdata_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/testdata"
+        "/../testdata"
     ))
     .canonicalize()
-    .expect("../shared/testdata must exist beside the workspace")
+    .expect("testdata/ must exist in the workspace")
 }
 
 /// The tables of the corpus, sorted by name: each name with its

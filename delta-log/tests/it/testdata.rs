@@ -1,4 +1,4 @@
-//! Every table of ../shared/testdata: the log replays to the expected version
+//! Every table of testdata/: the log replays to the expected version
 //! and number of active files at every listed version; refused tables fail.
 
 use delta_log::TableFeature;

@@ -1,5 +1,5 @@
 //! The fixtures written by `scripts/gen_canonical_fixtures.py`: each file must give the
-//! lines and hash that the Python reference (../shared/peer/canonical.py) computed.
+//! lines and hash that the Python twin (xtask/peer/canonical.py) computes.
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! Simple tables of ../shared/testdata (one version, no partitions, deletion vectors or
+//! Simple tables of testdata/ (one version, no partitions, deletion vectors or
 //! column mapping): the hash of their data files must be the `hash` of their
 //! `expected.json`, which the Python reference computed from what delta-rs read.
 
@@ -10,7 +10,7 @@ use delta_test::{canonical_hash, canonical_rows};
 fn testdata() -> PathBuf {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/testdata"
+        "/../testdata"
     ))
     .to_path_buf()
 }
