@@ -1,6 +1,6 @@
 """Writes examples/people, the small Delta table `delta demo` reads.
 
-It is written by delta-rs (python `deltalake`, see ../../shared/peer/requirements.txt),
+It is written by delta-rs (python `deltalake`, see ../xtask/peer/requirements.txt),
 so the demo also shows that we read another implementation's tables:
 
   v0  create: 5 people, partitioned by city

@@ -5,7 +5,7 @@
 //! num_rows and the canonical hash).
 //!
 //! `cargo xtask test` runs this with `DELTA_INTEROP_DIR` set and then has
-//! delta-rs (../shared/peer/verify_with_deltars.py) read every table and
+//! delta-rs and Polars (xtask/peer/check_table.py) read every table and
 //! compare. Without the variable the tables go to a scratch directory and
 //! only our own round trip is checked.
 #![allow(

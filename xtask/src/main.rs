@@ -9,7 +9,7 @@
 //!   our writer makes, with equal content at every version, constraints
 //!   hold both ways between delta-rs and our `delta` binary, and random
 //!   DELETE/UPDATE/MERGE statements agree with delta-rs (or Spark).
-//! - `conformance`: only the conformance suite over `../shared/testdata`.
+//! - `conformance`: only the conformance suite over `testdata/`.
 //! - `interop`: only the interop check.
 //! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024;
 //!   `DELTA_FUZZ_CASES`, default a million, for the damaged-log-file test of delta-check).

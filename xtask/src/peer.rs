@@ -1,17 +1,17 @@
 //! Interop check: tables our writer makes are read by delta-rs (and Polars)
 //! with equal canonical content at every version.
 //!
-//! A Python venv with ../shared/peer/requirements.txt is set up in
+//! A Python venv with xtask/peer/requirements.txt is set up in
 //! `target/peer-venv` (in a background thread while the build runs); the
 //! `interop` test of delta-txn writes the tables and our reader's report of
-//! each into `target/interop`; then each table is checked by
-//! ../shared/peer/verify_with_deltars.py (`--also polars`), except where
-//! [`SPECIAL`] says why another reader is used. Then xtask/peer/constraints.py
+//! each into `target/interop`; then xtask/peer/check_table.py reads each
+//! table with delta-rs (every version) and Polars (the latest), except where
+//! [`SPECIAL`] says why other readers are used. Then xtask/peer/constraints.py
 //! checks that CHECK and NOT NULL constraints hold both ways: delta-rs's rules
 //! stop our `delta` binary, ours stop delta-rs; and xtask/peer/dml_diff.py runs
 //! random DELETE, UPDATE and MERGE statements through delta-rs and our binary
 //! on copies of random tables and compares. `cargo xtask bench` uses the
-//! same venv to generate its data with ../shared/peer/bench_data.py.
+//! same venv to generate its data with xtask/peer/bench_data.py.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +20,10 @@ use std::thread::JoinHandle;
 /// Why tables with deletion vectors are read another way.
 const DELETION_VECTORS: &str = "delta-rs's pyarrow path refuses the deletionVectors reader \
      feature; its DataFusion scan and Polars apply deletion vectors";
+
+/// The readers of check_table.py for a table [`SPECIAL`] does not name:
+/// delta-rs's pyarrow path at every version, Polars at the latest.
+const DEFAULT_READERS: &str = "deltalake,polars";
 
 /// Tables checked another way, and why.
 const SPECIAL: &[(&str, &str, &str)] = &[
@@ -83,7 +87,7 @@ impl Peer {
     /// Starts setting up the venv (unless it is already there).
     pub fn start(workspace: &Path) -> Peer {
         let venv = workspace.join("target/peer-venv");
-        let requirements = workspace.join("../shared/peer/requirements.txt");
+        let requirements = workspace.join("xtask/peer/requirements.txt");
         let marker = venv.join("installed.txt");
         let setup_venv = venv.clone();
         let setup = std::thread::spawn(move || {
@@ -106,7 +110,7 @@ impl Peer {
                 Command::new(setup_venv.join("bin/python"))
                     .args(["-m", "pip", "install", "-q", "-r"])
                     .arg(&requirements),
-                "pip install -r ../shared/peer/requirements.txt",
+                "pip install -r xtask/peer/requirements.txt",
             )?;
             std::fs::write(&marker, wanted).map_err(|e| e.to_string())
         });
@@ -162,7 +166,6 @@ impl Peer {
         let dir = workspace.join("target/interop");
         let _ = std::fs::remove_dir_all(&dir);
         cargo_test(&dir)?;
-        let peer_dir = workspace.join("../shared/peer");
         let mut reports: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map_err(|e| format!("{}: {e}", dir.display()))?
             .chain(std::fs::read_dir(copies).into_iter().flatten())
@@ -186,40 +189,25 @@ impl Peer {
                 .unwrap_or_default()
                 .to_string();
             let table = report.with_file_name(&name);
-            let mut commands = Vec::new();
-            match SPECIAL.iter().find(|(t, _, _)| *t == name) {
+            let readers = match SPECIAL.iter().find(|(t, _, _)| *t == name) {
                 Some((_, readers, why)) => {
                     eprintln!("xtask: interop {name}: checked with {readers} ({why})");
-                    for reader in readers.split(',') {
-                        let mut command = Command::new(&python);
-                        command
-                            .arg(workspace.join("xtask/peer/check_table.py"))
-                            .arg(&table)
-                            .arg("--expect")
-                            .arg(report)
-                            .args(["--reader", reader]);
-                        commands.push(command);
-                    }
+                    readers
                 }
-                None => {
-                    let mut command = Command::new(&python);
-                    command
-                        .arg(peer_dir.join("verify_with_deltars.py"))
-                        .arg(&table)
-                        .arg("--expect")
-                        .arg(report)
-                        .args(["--also", "polars"]);
-                    commands.push(command);
-                }
+                None => DEFAULT_READERS,
+            };
+            let mut command = Command::new(&python);
+            command
+                .arg(workspace.join("xtask/peer/check_table.py"))
+                .arg(&table)
+                .arg("--expect")
+                .arg(report);
+            for reader in readers.split(',') {
+                command.args(["--reader", reader]);
             }
-            let results: Vec<Result<(), String>> = commands
-                .iter_mut()
-                .map(|c| run(c, &format!("interop check of {name}")))
-                .collect();
-            match results.into_iter().find(Result::is_err) {
-                None => eprintln!("xtask: interop {name}: equal"),
-                Some(Err(e)) => failed.push(e),
-                Some(Ok(())) => {}
+            match run(&mut command, &format!("interop check of {name}")) {
+                Ok(()) => eprintln!("xtask: interop {name}: equal"),
+                Err(e) => failed.push(e),
             }
         }
         eprintln!(

@@ -1,11 +1,10 @@
-//! The object-store servers the test suite runs against: an S3 server (Ceph
-//! RGW by default, moto with `DELTA_S3_SERVER=moto`) and the Azure emulator
-//! (azurite), all on 127.0.0.1.
+//! The object-store servers the test suite runs against: an S3 server (Ceph's
+//! RADOS Gateway, the S3 server Ceph runs in production) and the Azure
+//! emulator (azurite), both on 127.0.0.1.
 //!
-//! They are started and stopped by the scripts in `../shared/storage/`, which
-//! install what they need (apt `radosgw`, pip `moto`, npm `azurite`). Ports are
-//! free ones picked here (or `RGW_PORT`, `CEPH_MON_PORT`, `S3_PORT`,
-//! `AZURITE_PORT`), pid files and data live in `STORAGE_DIR` (default: one
+//! They are started and stopped by the scripts in `xtask/storage/`, which
+//! install what they need (apt `radosgw`, npm `azurite`). Ports are
+//! free ones picked here (or `RGW_PORT`, `CEPH_MON_PORT`, `AZURITE_PORT`), pid files and data live in `STORAGE_DIR` (default: one
 //! directory per workspace under /tmp), so runs of different worktrees do not
 //! meet. The test process gets the variables of [`Storage::test_env`].
 
@@ -42,7 +41,7 @@ const CONTAINER: &str = "delta";
 const S3_KEY: &str = "test";
 
 /// Every stop script, for leftovers of an interrupted run.
-const ALL_STOP_SCRIPTS: &[&str] = &["stop-azurite.sh", "stop-s3.sh", "stop-ceph-rgw.sh"];
+const ALL_STOP_SCRIPTS: &[&str] = &["stop-azurite.sh", "stop-ceph-rgw.sh"];
 
 /// Prefixes of the variables object_store reads; the test process gets only ours.
 const CLOUD_ENV_PREFIXES: &[&str] = &["AWS_", "AZURE_", "AZURITE_"];
@@ -89,7 +88,7 @@ fn pairs(list: &[(&str, String)]) -> Vec<(String, String)> {
 impl Storage {
     /// Starts every server in the background (see [`Storage::wait_ready`]).
     pub fn start(workspace: &Path) -> Result<Storage, String> {
-        let scripts = workspace.join("../shared/storage");
+        let scripts = workspace.join("xtask/storage");
         let scripts = scripts.canonicalize().unwrap_or(scripts);
         let dir = match std::env::var("STORAGE_DIR") {
             Ok(dir) if !dir.is_empty() => PathBuf::from(dir),
@@ -101,44 +100,20 @@ impl Storage {
             }
         };
         let mut taken = Vec::new();
-        let s3 = match std::env::var("DELTA_S3_SERVER").as_deref() {
-            Ok("ceph") | Err(_) => {
-                let port = free_port("RGW_PORT", &mut taken)?;
-                let mon = free_port("CEPH_MON_PORT", &mut taken)?;
-                let server = Server {
-                    name: "ceph-rgw",
-                    start: "start-ceph-rgw.sh",
-                    stop: "stop-ceph-rgw.sh",
-                    script_env: pairs(&[
-                        ("RGW_PORT", port.to_string()),
-                        ("CEPH_MON_PORT", mon.to_string()),
-                        ("S3_BUCKET", BUCKET.to_string()),
-                        ("S3_ACCESS_KEY_ID", S3_KEY.to_string()),
-                        ("S3_SECRET_ACCESS_KEY", S3_KEY.to_string()),
-                    ]),
-                    starting: None,
-                };
-                (server, port)
-            }
-            Ok("moto") => {
-                let port = free_port("S3_PORT", &mut taken)?;
-                let server = Server {
-                    name: "moto",
-                    start: "start-s3.sh",
-                    stop: "stop-s3.sh",
-                    script_env: pairs(&[
-                        ("S3_PORT", port.to_string()),
-                        ("S3_BUCKET", BUCKET.to_string()),
-                    ]),
-                    starting: None,
-                };
-                (server, port)
-            }
-            Ok(other) => {
-                return Err(format!(
-                    "DELTA_S3_SERVER={other}: expected 'ceph' (default) or 'moto'"
-                ));
-            }
+        let rgw_port = free_port("RGW_PORT", &mut taken)?;
+        let mon_port = free_port("CEPH_MON_PORT", &mut taken)?;
+        let rgw = Server {
+            name: "ceph-rgw",
+            start: "start-ceph-rgw.sh",
+            stop: "stop-ceph-rgw.sh",
+            script_env: pairs(&[
+                ("RGW_PORT", rgw_port.to_string()),
+                ("CEPH_MON_PORT", mon_port.to_string()),
+                ("S3_BUCKET", BUCKET.to_string()),
+                ("S3_ACCESS_KEY_ID", S3_KEY.to_string()),
+                ("S3_SECRET_ACCESS_KEY", S3_KEY.to_string()),
+            ]),
+            starting: None,
         };
         let azurite_port = free_port("AZURITE_PORT", &mut taken)?;
         let azurite = Server {
@@ -160,7 +135,7 @@ impl Storage {
                 dir.join("markers").display().to_string(),
             ),
             ("DELTA_TEST_S3_URL", format!("s3://{BUCKET}")),
-            ("AWS_ENDPOINT", format!("http://127.0.0.1:{}", s3.1)),
+            ("AWS_ENDPOINT", format!("http://127.0.0.1:{rgw_port}")),
             ("AWS_ALLOW_HTTP", "true".to_string()),
             ("AWS_REGION", "us-east-1".to_string()),
             ("AWS_ACCESS_KEY_ID", S3_KEY.to_string()),
@@ -177,14 +152,14 @@ impl Storage {
         let mut storage = Storage {
             dir,
             scripts,
-            servers: vec![s3.0, azurite],
+            servers: vec![rgw, azurite],
             test_env,
         };
         for server in &storage.servers {
             let script = storage.scripts.join(server.start);
             if !script.is_file() {
                 return Err(format!(
-                    "{} not found: the storage tests need ../shared/storage beside the workspace",
+                    "{} not found: the storage tests start their servers with the scripts in xtask/storage",
                     script.display()
                 ));
             }
@@ -345,7 +320,7 @@ fn run_script(
         Ok(())
     } else {
         let hint = if name == "ceph-rgw" {
-            "\n(Ceph is installed with apt-get, which needs root; DELTA_S3_SERVER=moto uses moto instead)"
+            "\n(Ceph is installed with apt-get, which needs root or password-less sudo)"
         } else {
             ""
         };
