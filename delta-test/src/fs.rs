@@ -5,11 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// The corpus of real tables, `testdata/` in the workspace.
 pub fn testdata_dir() -> io::Result<PathBuf> {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata"
-    ))
-    .canonicalize()
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata")).canonicalize()
 }
 
 /// A fresh, empty scratch directory named after `name` and this process.

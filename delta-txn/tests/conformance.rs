@@ -15,12 +15,9 @@ use delta_txn::Table;
 use serde_json::Value;
 
 fn testdata_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata"
-    ))
-    .canonicalize()
-    .expect("testdata/ must exist in the workspace")
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata"))
+        .canonicalize()
+        .expect("testdata/ must exist in the workspace")
 }
 
 /// Versions whose `hash` in expected.json is wrong, with the right hash and how

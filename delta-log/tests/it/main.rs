@@ -20,12 +20,9 @@ use object_store::path::Path;
 
 /// The shared corpus of real tables.
 pub fn testdata_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata"
-    ))
-    .canonicalize()
-    .expect("testdata/ must exist in the workspace")
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata"))
+        .canonicalize()
+        .expect("testdata/ must exist in the workspace")
 }
 
 /// The tables of the corpus, sorted by name: each name with its

@@ -8,11 +8,7 @@ use std::path::{Path, PathBuf};
 use delta_test::{canonical_hash, canonical_rows};
 
 fn testdata() -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata"
-    ))
-    .to_path_buf()
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata")).to_path_buf()
 }
 
 /// The data files of version 0, after checking that the log is that one simple commit
