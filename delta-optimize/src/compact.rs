@@ -196,13 +196,15 @@ pub async fn optimize(
         ..WriterOptions::from_table(&properties)
     };
     // the bins, `parallelism` at a time
-    let adds: Vec<Vec<Add>> = futures::stream::iter(bins.iter())
-        .map(|bin| {
+    // owned bins: a closure over `&Vec<usize>` makes the future not provably
+    // Send (rustc's higher-ranked lifetime limitation), and callers box it
+    let adds: Vec<Vec<Add>> = futures::stream::iter(bins)
+        .map(|bin: Vec<usize>| {
             let writer_options = writer_options.clone();
             let snapshot = &snapshot;
             let zorder = &zorder;
             async move {
-                let adds = rewrite_bin(table, snapshot, bin, writer_options, zorder).await?;
+                let adds = rewrite_bin(table, snapshot, &bin, writer_options, zorder).await?;
                 progress.advance(bin.iter().map(size_of).sum::<i64>().max(0) as u64);
                 Ok::<_, OptimizeError>(adds)
             }
