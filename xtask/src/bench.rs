@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Without `--data`, the data of `--scale` (default small) is generated once
-//! into `target/bench-data/<scale>` by ../shared/peer/bench_data.py in the
+//! into `target/bench-data/<scale>` by xtask/peer/bench_data.py in the
 //! peer venv ([`crate::peer`]). `--work` defaults to `target/bench-work`,
 //! `--out` to `target/bench-results.jsonl`.
 
@@ -131,7 +131,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     run(&mut suite)?;
     if args.selects("Q1") {
         // the delta-rs side of our SQL workload (BENCH.md's are run by
-        // ../shared/peer/bench_deltars.py)
+        // xtask/peer/bench_deltars.py)
         let python = Peer::start(&root).python()?;
         run(Command::new(python)
             .arg(root.join("xtask/peer/bench_sql.py"))
@@ -172,7 +172,7 @@ fn generate(root: &Path, scale: &str) -> Result<PathBuf, String> {
         return Ok(data);
     }
     let python = Peer::start(root).python()?;
-    let script = root.join("../shared/peer/bench_data.py");
+    let script = root.join("xtask/peer/bench_data.py");
     // a partial directory from an interrupted run is rewritten
     let _ = std::fs::remove_dir_all(&data);
     eprintln!(
