@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The inputs and delta-rs template tables of the benchmark (BENCH.md, "Data").
+"""The inputs and delta-rs template tables of the benchmark (BENCHMARKS.md, "Data").
 
     bench_data.py --scale small|full --out DATA
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The workloads of BENCH.md on delta-rs (the Python deltalake package): the reference
+"""The workloads of BENCHMARKS.md on delta-rs (the Python deltalake package): the reference
 side of `cargo xtask bench`.
 
     bench_deltars.py --data DATA --work SCRATCH --out results.jsonl
@@ -9,7 +9,7 @@ DATA is what bench_data.py wrote; it is only read. For each repeat and workload 
 process prepares the table (SCRATCH/<workload> is created empty, copied from a template
 or removed; read workloads use the template in place) and reads it once to warm the page
 cache; then a fresh process loads the inputs and runs the operation, measured as
-benchproc.py says. The parent checks the counts BENCH.md asks for (a record whose counts
+benchproc.py says. The parent checks the counts BENCHMARKS.md asks for (a record whose counts
 are wrong is not ok), appends one JSON line per run to the results file, echoes it, and
 removes SCRATCH/<workload> unless --keep.
 
@@ -306,7 +306,7 @@ RUNS = {"W1": w1, "W2": w2, "W3": snapshot(None), "W3b": snapshot(None),
 # --------------------------------------------------------------------------- checks
 
 def expectations(workload, m, facts, result):
-    """(what, actual, expected) for each count BENCH.md fixes."""
+    """(what, actual, expected) for each count BENCHMARKS.md fixes."""
     extra = result.get("extra") or {}
     n, rows = m["n"], result.get("rows")
     if workload == "W1":

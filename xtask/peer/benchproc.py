@@ -1,4 +1,4 @@
-"""How a bench process is measured, as BENCH.md ("Timing and memory") asks; shared by
+"""How a bench process is measured, as BENCHMARKS.md ("Timing and memory") asks; shared by
 bench_sql.py and bench_deltars.py.
 
 The measured process loads its inputs, then calls `measured(op)`: VmRSS is read, the
@@ -122,7 +122,7 @@ def host():
 
 
 def record(workload, name, version, scale, repeat, finished, result=None, error=None):
-    """One line of the results file (BENCH.md, "Output format"). result is what the
+    """One line of the results file (BENCHMARKS.md, "Output format"). result is what the
     measured process reported; without it, or with an error, the record is not ok."""
     rec = dict(
         workload=workload,
