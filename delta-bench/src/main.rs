@@ -1,4 +1,4 @@
-//! `delta-bench`: the workloads of ../shared/BENCH.md against our
+//! `delta-bench`: the workloads of BENCHMARKS.md against our
 //! implementation, one workload per process, for `cargo xtask bench`.
 //!
 //! ```text
@@ -11,10 +11,9 @@
 //! fresh measured process (`child`), and appends one JSON line per run to
 //! `--out` (and stdout). W1 and W2 also get a reference line, impl
 //! `arrow-rs`: the same rows written as Parquet by arrow-rs's `ArrowWriter`
-//! alone. Workloads we do not implement yet get one `ok: false` line with
-//! `error: "not implemented yet"`, which the ratio table leaves out.
-//! `report` prints the ratio table in the layout of
-//! `bench_deltars.py --report`, then our notes.
+//! alone. A workload `spec.rs` marks not implemented (none today) gets one
+//! `ok: false` line with `error: "not implemented yet"`, which the ratio
+//! table leaves out. `report` prints the ratio table, then our notes.
 
 /// The allocator of our binaries (as in `delta`): it keeps freed memory for
 /// reuse, where the system allocator returns large blocks and takes page
@@ -39,7 +38,7 @@ use spec::{Dirs, Manifest};
 #[derive(Parser)]
 #[command(
     name = "delta-bench",
-    about = "BENCH.md workloads against our Delta implementation"
+    about = "BENCHMARKS.md workloads against our Delta implementation"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -1,4 +1,4 @@
-//! Memory of this process from /proc (Linux), as BENCH.md measures it.
+//! Memory of this process from /proc (Linux), as BENCHMARKS.md measures it.
 
 /// A field of /proc/self/status in MiB (`VmRSS`, `VmHWM`), if readable.
 pub fn status_mib(field: &str) -> Option<f64> {

@@ -1,5 +1,5 @@
-//! The ratio table of BENCH.md, in the layout of `bench_deltars.py --report`
-//! (the same text for the same records), followed by our notes: the
+//! The ratio table of BENCHMARKS.md, in the layout the first delta-rs
+//! harness printed (pinned by a test), followed by our notes: the
 //! operation's memory increment, W1/W2 against arrow-rs alone, workloads not
 //! implemented and failed runs.
 
@@ -79,7 +79,7 @@ fn median_of(records: Option<&Vec<&Value>>, key: &str) -> Option<f64> {
     )
 }
 
-/// The ratio table exactly as `bench_deltars.py --report` prints it.
+/// The ratio table (time and whole-process peak RSS against delta-rs).
 pub fn ratio_table(records: &[Value]) -> String {
     let baseline = DELTA_RS;
     let groups = group(records);
@@ -226,7 +226,7 @@ mod tests {
     use super::*;
 
     const RECORDS: &str = include_str!("../tests/data/report.jsonl");
-    /// `bench_deltars.py --report tests/data/report.jsonl`, as printed by the script.
+    /// The table the first delta-rs harness printed for `tests/data/report.jsonl`.
     const EXPECTED: &str = include_str!("../tests/data/report.expected.txt");
 
     fn records() -> Vec<Value> {

@@ -1,4 +1,4 @@
-//! What ../shared/BENCH.md fixes: the workloads, how each is set up, and the
+//! What BENCHMARKS.md fixes: the workloads, how each is set up, and the
 //! parameters of `$DATA/manifest.json`.
 
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ pub enum Setup {
     Copy(&'static str),
 }
 
-/// One workload of BENCH.md.
+/// One workload of BENCHMARKS.md.
 #[derive(Debug, Clone, Copy)]
 pub struct Workload {
     /// `W1` ... `W11`, `W3b`.
@@ -37,8 +37,8 @@ pub struct Workload {
     pub name: &'static str,
     /// How its table is prepared.
     pub setup: Setup,
-    /// Whether we run it today (the others need predicates, MERGE, DELETE,
-    /// UPDATE, OPTIMIZE or concurrent writers, which come later).
+    /// Whether we run it (every workload does today; one that does not is
+    /// recorded as not implemented).
     pub implemented: bool,
 }
 
@@ -61,7 +61,7 @@ pub const WORKLOADS: &[Workload] = &[
     w("W9", "update-10pct", Setup::Copy("base"), true),
     w("W10", "optimize-compact", Setup::Copy("small200"), true),
     w("W11", "concurrent-appends", Setup::Create, true),
-    // ours, beside BENCH.md's: SQL through each implementation's DataFusion provider
+    // ours, beside BENCHMARKS.md's: SQL through each implementation's DataFusion provider
     w("Q1", "sql-filtered-aggregate", Setup::Read("base"), true),
 ];
 

@@ -16,7 +16,7 @@ use crate::spec::{
     has_dv_variant,
 };
 
-/// One line of the results file (BENCH.md, "Output format").
+/// One line of the results file (BENCHMARKS.md, "Output format").
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Record {
     /// `W1` ... `W11`, `W3b`.
@@ -409,7 +409,7 @@ fn expect(what: &str, actual: Option<u64>, expected: u64) -> Result<(), String> 
     }
 }
 
-/// BENCH.md's correctness checks: a result with wrong counts is not valid.
+/// BENCHMARKS.md's correctness checks: a result with wrong counts is not valid.
 pub fn check(
     workload: &Workload,
     implementation: &str,
@@ -465,7 +465,7 @@ pub fn check(
             expect("rows", result.rows, span)?;
         }
         "W7" => {
-            // BENCH.md: n/5 source rows, half of them matching
+            // BENCHMARKS.md: n/5 source rows, half of them matching
             expect("rows", result.rows, m.n / 5)?;
             expect(
                 "updated",
@@ -479,7 +479,7 @@ pub fn check(
             )?;
         }
         "W8" | "W9" => {
-            // BENCH.md: 2 of 20 categories deleted, 1 of 20 updated (uniform)
+            // BENCHMARKS.md: 2 of 20 categories deleted, 1 of 20 updated (uniform)
             let share = if workload.id == "W8" { 10 } else { 20 };
             let expected = m.n / share;
             match result.rows {

@@ -8,11 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Where `delta demo` looks when no directory is given: the example table of the workspace.
 pub const DEFAULT_DEMO_TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/people");
 
-/// `delta`: read Delta Lake tables from the command line.
+/// `delta`: read, write, change, maintain and check Delta Lake tables, and
+/// run SQL over them.
 ///
 /// TABLE is a path or URL (/data/t, file:///data/t, s3://bucket/t, az://container/t,
 /// gs://bucket/t). Exit status: 0 success, 1 an error (message on stderr),
-/// 2 bad command-line usage.
+/// 2 bad command-line usage, 3 a commit conflict that was not retried away.
 #[derive(Debug, Parser)]
 #[command(name = "delta", version, about, long_about)]
 pub struct Cli {

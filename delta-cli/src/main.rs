@@ -1,5 +1,6 @@
-//! The `delta` command line (see ../shared/CLI.md for the contract): read
-//! Delta tables (`cat`, `describe`, `history`) and a `demo`.
+//! The `delta` command line (`delta --help`; delta-cli/README.md describes
+//! each command): read, write, change, maintain and check Delta tables, and
+//! run SQL over them.
 //!
 //! Exit status: 0 success; 1 an error, reported on standard error as
 //! `delta: <message>`; 2 bad command-line usage (clap); 3 a concurrent
@@ -7,7 +8,7 @@
 
 /// The allocator of our binaries: it keeps freed memory for reuse, where the
 /// system allocator returns large blocks and takes page faults on the next
-/// ones (a full scan of 5 M rows: 0.5 s instead of 0.85 s, BENCH.md W4).
+/// ones (a full scan of 5 M rows: 0.5 s instead of 0.85 s, BENCHMARKS.md W4).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -264,7 +264,7 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// How many slices of data files a scan decodes at once by default: two
-/// per core, so that one slice's reads overlap another's decoding (BENCH.md
+/// per core, so that one slice's reads overlap another's decoding (BENCHMARKS.md
 /// W4 on 2 cores: 0.94 s with 1, 0.77 s with 2, 0.50 s with 4, 0.52 s with 6).
 fn default_parallelism() -> usize {
     2 * std::thread::available_parallelism().map_or(1, |n| n.get())

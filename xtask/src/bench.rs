@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: the workloads of ../shared/BENCH.md, run by the
+//! `cargo xtask bench`: the workloads of BENCHMARKS.md, run by the
 //! release-built `delta-bench` binary (one process per workload and repeat),
 //! then the ratio table. `--criterion` runs the older micro benchmarks.
 //!
@@ -130,7 +130,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     }
     run(&mut suite)?;
     if args.selects("Q1") {
-        // the delta-rs side of our SQL workload (BENCH.md's are run by
+        // the delta-rs side of our SQL workload (the others' are run by
         // xtask/peer/bench_deltars.py)
         let python = Peer::start(&root).python()?;
         run(Command::new(python)

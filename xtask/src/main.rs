@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! - `test`: everything CI checks: formatting, clippy with warnings denied,
+//! - `test`: everything CI checks: the house rules of [`tidy`], formatting,
+//!   clippy with warnings denied,
 //!   and the whole test suite (unit, integration, doc and conformance tests),
 //!   with the object-store servers of [`storage`] running: it starts them
 //!   (while clippy runs), passes their settings to the tests, checks that the
@@ -9,11 +10,13 @@
 //!   our writer makes, with equal content at every version, constraints
 //!   hold both ways between delta-rs and our `delta` binary, and random
 //!   DELETE/UPDATE/MERGE statements agree with delta-rs (or Spark).
+//! - `tidy`: only the house rules (dependency layers, crate docs and
+//!   paragraphs, file lengths, nothing outside the repository).
 //! - `conformance`: only the conformance suite over `testdata/`.
 //! - `interop`: only the interop check.
 //! - `proptest`: the property tests, with more cases (`PROPTEST_CASES`, default 1024;
 //!   `DELTA_FUZZ_CASES`, default a million, for the damaged-log-file test of delta-check).
-//! - `bench`: the workloads of ../shared/BENCH.md against our implementation
+//! - `bench`: the workloads of BENCHMARKS.md against our implementation
 //!   (see [`bench`]: one release-built `delta-bench` process per workload,
 //!   JSON lines, the ratio table against delta-rs); `bench --criterion` runs
 //!   the criterion benchmarks and the memory probe (release builds).
@@ -21,6 +24,7 @@
 mod bench;
 mod peer;
 mod storage;
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -36,8 +40,9 @@ fn main() -> ExitCode {
         Some("interop") => interop(&mut Peer::start(&workspace())),
         Some("proptest") => proptest(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("tidy") => tidy::tidy(&workspace()),
         _ => {
-            eprintln!("usage: cargo xtask <test|conformance|interop|proptest|bench>");
+            eprintln!("usage: cargo xtask <test|conformance|interop|proptest|bench|tidy>");
             return ExitCode::from(2);
         }
     };
@@ -83,6 +88,7 @@ fn workspace() -> PathBuf {
 }
 
 fn test() -> Result<(), String> {
+    tidy::tidy(&workspace())?;
     cargo(&["fmt", "--all", "--check"], &[])?;
     let mut peer = Peer::start(&workspace());
     let mut storage = Storage::start(&workspace())?;
