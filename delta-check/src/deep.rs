@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use delta_io::dv::DvError;
 use delta_io::writer::{StatsCollector, StatsColumns};
 use delta_io::{IoError, ReadPlan, load_deletion_vector, read_file};
 use delta_log::properties::ColumnMapping;
@@ -148,12 +147,9 @@ pub(crate) async fn check_files_deeply(
         if let Some(dv) = file.deletion_vector() {
             // the loader checks the checksum, size, format and cardinality
             match load_deletion_vector(&location.store, &location.root, url.as_ref(), dv).await {
-                Err(
-                    e @ IoError::DeletionVector {
-                        source: DvError::CardinalityMismatch { .. },
-                        ..
-                    },
-                ) => report.push(finding("data.dv-cardinality", e.to_string())),
+                Err(e @ IoError::DvCardinalityMismatch { .. }) => {
+                    report.push(finding("data.dv-cardinality", e.to_string()))
+                }
                 Err(e) => report.push(finding(
                     "data.dv-unreadable",
                     format!("the deletion vector does not read: {e}"),

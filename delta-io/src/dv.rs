@@ -35,6 +35,8 @@ use std::ops::Range;
 use arrow::array::{BooleanArray, BooleanBufferBuilder};
 use roaring::{RoaringBitmap, RoaringTreemap};
 
+use crate::IoError;
+
 /// The magic number that starts every serialized DV (little endian u32), for the
 /// "portable" 64-bit RoaringBitmap format the protocol prescribes.
 pub const DV_MAGIC_NUMBER: u32 = 1_681_511_377;
@@ -53,151 +55,8 @@ pub const ENCODED_UUID_LEN: usize = 20;
 /// CRC-32 after the data.
 pub const DV_FILE_FRAMING_BYTES: u64 = 8;
 
-/// Errors from locating and decoding deletion vectors.
-///
-/// `dv` fields describe the DV concerned: its unique id and, for DVs in files, the file
-/// path and offset (or a generic label when the free functions are used directly).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DvError {
-    /// `storageType` is not one of the three the protocol defines.
-    #[error(
-        "deletion vector {unique_id}: unknown storageType {storage_type:?}; the protocol \
-         defines only \"u\" (file at a UUID-derived relative path), \"i\" (inline) and \
-         \"p\" (file at an absolute path)"
-    )]
-    InvalidStorageType {
-        /// The descriptor's unique id.
-        unique_id: String,
-        /// The storage type found.
-        storage_type: String,
-    },
-
-    /// A descriptor method was called that does not fit its storage type.
-    #[error("deletion vector {unique_id}: storageType {found:?} cannot be read as {expected}")]
-    WrongStorageType {
-        /// The descriptor's unique id.
-        unique_id: String,
-        /// What the caller asked for.
-        expected: &'static str,
-        /// The storage type found.
-        found: String,
-    },
-
-    /// A descriptor field has a value the protocol does not allow.
-    #[error("{dv}: invalid deletion vector descriptor: {reason}")]
-    InvalidDescriptor {
-        /// The DV concerned.
-        dv: String,
-        /// Which field is wrong and why.
-        reason: String,
-    },
-
-    /// Z85 text (the inline data or the encoded UUID) does not decode.
-    #[error("{dv}: {what} is not valid Z85: {detail}")]
-    InvalidZ85 {
-        /// The DV concerned.
-        dv: String,
-        /// Which text: the inline data or the encoded UUID.
-        what: &'static str,
-        /// The decoder's complaint.
-        detail: String,
-    },
-
-    /// A DV file starts with a format version other than 1.
-    #[error(
-        "{dv}: DV file format version is {found}, but the protocol defines only version {}",
-        DV_FILE_FORMAT_VERSION
-    )]
-    UnsupportedFileVersion {
-        /// The DV concerned.
-        dv: String,
-        /// The version byte found.
-        found: u8,
-    },
-
-    /// The serialized DV does not start with the protocol's magic number.
-    #[error(
-        "{dv}: serialized deletion vector starts with magic number {found} (0x{found:08x}), \
-         expected {} (64-bit RoaringBitmap in the portable format){}",
-        DV_MAGIC_NUMBER,
-        magic_hint(*found)
-    )]
-    BadMagic {
-        /// The DV concerned.
-        dv: String,
-        /// The magic number found (read little endian).
-        found: u32,
-    },
-
-    /// A size recorded in one place disagrees with the data or with another size.
-    #[error("{dv}: size mismatch: {what}: expected {expected} bytes, found {found}")]
-    SizeMismatch {
-        /// The DV concerned.
-        dv: String,
-        /// Which sizes disagree.
-        what: &'static str,
-        /// The size required (from the descriptor's `sizeInBytes`).
-        expected: u64,
-        /// The size found.
-        found: u64,
-    },
-
-    /// The data ends before a field that must be there.
-    #[error("{dv}: truncated: {what} needs at least {needed} bytes, only {available} present")]
-    Truncated {
-        /// The DV concerned.
-        dv: String,
-        /// What was being read.
-        what: String,
-        /// Bytes needed (at least).
-        needed: u64,
-        /// Bytes present.
-        available: u64,
-    },
-
-    /// The CRC-32 stored after a DV in a file does not match its data.
-    #[error(
-        "{dv}: CRC-32 checksum mismatch: file stores 0x{stored:08x}, but the {len} bytes of \
-         DV data hash to 0x{computed:08x}; the DV file is corrupt"
-    )]
-    ChecksumMismatch {
-        /// The DV concerned.
-        dv: String,
-        /// The checksum stored in the file.
-        stored: u32,
-        /// The checksum computed over the data.
-        computed: u32,
-        /// Length of the data hashed.
-        len: usize,
-    },
-
-    /// The RoaringBitmapArray after the magic number is malformed.
-    #[error("{dv}: invalid 64-bit RoaringBitmap (portable format): {reason}")]
-    InvalidBitmap {
-        /// The DV concerned.
-        dv: String,
-        /// What is wrong and where.
-        reason: String,
-    },
-
-    /// The bitmap holds a different number of row indexes than the descriptor says.
-    #[error(
-        "{dv}: the deletion vector holds {actual} row indexes, but the descriptor's \
-         cardinality is {expected}"
-    )]
-    CardinalityMismatch {
-        /// The DV concerned.
-        dv: String,
-        /// The descriptor's `cardinality`.
-        expected: i64,
-        /// Row indexes in the decoded bitmap.
-        actual: u64,
-    },
-}
-
 /// Explains magic numbers that are near misses of the protocol's.
-fn magic_hint(found: u32) -> &'static str {
+pub(crate) fn magic_hint(found: u32) -> &'static str {
     if found == NATIVE_MAGIC_NUMBER {
         "; this is Delta's non-portable \"native\" RoaringBitmapArray format, which the \
          protocol does not allow"
@@ -304,7 +163,7 @@ impl DvDescriptor {
     /// the version byte (offset 1). The protocol says "interpret as 0", but byte 0 of a
     /// DV file is the format version, so no DV can start there; delta-kernel-rs reads it
     /// the same way. Delta writers always write the offset.
-    pub fn locate(&self) -> Result<DvLocation, DvError> {
+    pub fn locate(&self) -> Result<DvLocation, IoError> {
         let size = self.checked_size()?;
         if self.cardinality < 0 {
             return Err(self.invalid(format!("cardinality {} is negative", self.cardinality)));
@@ -333,7 +192,7 @@ impl DvDescriptor {
                     size,
                 })
             }
-            _ => Err(DvError::InvalidStorageType {
+            _ => Err(IoError::InvalidDvStorageType {
                 unique_id: self.unique_id(),
                 storage_type: self.storage_type.clone(),
             }),
@@ -343,7 +202,7 @@ impl DvDescriptor {
     /// Decodes an inline (`"i"`) DV and checks it against `sizeInBytes` and
     /// `cardinality`. The empty inline DV (no data, size 0, cardinality 0) gives the
     /// empty set.
-    pub fn decode_inline(&self) -> Result<RoaringTreemap, DvError> {
+    pub fn decode_inline(&self) -> Result<RoaringTreemap, IoError> {
         if self.storage_type != "i" {
             return Err(self.wrong_type("an inline deletion vector"));
         }
@@ -362,7 +221,7 @@ impl DvDescriptor {
     /// at `offset` (the size field), i.e. at least [`DvLocation::file_range`]; bytes
     /// after the checksum are ignored. Checks the size field against `sizeInBytes`, the
     /// CRC-32, the magic number and `cardinality`.
-    pub fn decode_file_region(&self, region: &[u8]) -> Result<RoaringTreemap, DvError> {
+    pub fn decode_file_region(&self, region: &[u8]) -> Result<RoaringTreemap, IoError> {
         let (path, offset, size) = self.file_location()?;
         let dv = self.file_context(&path, offset);
         let bitmap = parse_file_region_in(region, size, &dv)?;
@@ -372,14 +231,14 @@ impl DvDescriptor {
     /// Decodes a file DV (`"u"` or `"p"`) from the whole DV file: checks the leading
     /// format version byte, then decodes the DV at `offset` as
     /// [`decode_file_region`](Self::decode_file_region) does.
-    pub fn decode_whole_file(&self, file: &[u8]) -> Result<RoaringTreemap, DvError> {
+    pub fn decode_whole_file(&self, file: &[u8]) -> Result<RoaringTreemap, IoError> {
         let (path, offset, size) = self.file_location()?;
         let dv = self.file_context(&path, offset);
         let bitmap = parse_file_in(file, offset, size, &dv)?;
         self.check_cardinality(bitmap, &dv)
     }
 
-    fn file_location(&self) -> Result<(String, u64, u64), DvError> {
+    fn file_location(&self) -> Result<(String, u64, u64), IoError> {
         if self.storage_type == "i" {
             return Err(self.wrong_type("a deletion vector file"));
         }
@@ -400,10 +259,10 @@ impl DvDescriptor {
         &self,
         bitmap: RoaringTreemap,
         dv: &str,
-    ) -> Result<RoaringTreemap, DvError> {
+    ) -> Result<RoaringTreemap, IoError> {
         let actual = bitmap.len();
         if u64::try_from(self.cardinality).ok() != Some(actual) {
-            return Err(DvError::CardinalityMismatch {
+            return Err(IoError::DvCardinalityMismatch {
                 dv: dv.to_string(),
                 expected: self.cardinality,
                 actual,
@@ -412,12 +271,12 @@ impl DvDescriptor {
         Ok(bitmap)
     }
 
-    fn checked_size(&self) -> Result<u64, DvError> {
+    fn checked_size(&self) -> Result<u64, IoError> {
         u64::try_from(self.size_in_bytes)
             .map_err(|_| self.invalid(format!("sizeInBytes {} is negative", self.size_in_bytes)))
     }
 
-    fn checked_offset(&self) -> Result<u64, DvError> {
+    fn checked_offset(&self) -> Result<u64, IoError> {
         match self.offset {
             None => Ok(1),
             Some(offset) => match u64::try_from(offset) {
@@ -431,14 +290,14 @@ impl DvDescriptor {
         }
     }
 
-    fn relative_path(&self) -> Result<String, DvError> {
+    fn relative_path(&self) -> Result<String, IoError> {
         let text = &self.path_or_inline_dv;
         let split = text.len().checked_sub(ENCODED_UUID_LEN);
         let (prefix, encoded) = match split.and_then(|at| Some((text.get(..at)?, text.get(at..)?)))
         {
             Some(parts) => parts,
             None => {
-                return Err(DvError::InvalidZ85 {
+                return Err(IoError::InvalidZ85 {
                     dv: self.descriptor_context(),
                     what: "the encoded UUID (last 20 characters of pathOrInlineDv)",
                     detail: format!(
@@ -448,7 +307,7 @@ impl DvDescriptor {
                 });
             }
         };
-        let bytes = z85::decode(encoded).map_err(|e| DvError::InvalidZ85 {
+        let bytes = z85::decode(encoded).map_err(|e| IoError::InvalidZ85 {
             dv: self.descriptor_context(),
             what: "the encoded UUID (last 20 characters of pathOrInlineDv)",
             detail: e.to_string(),
@@ -456,7 +315,7 @@ impl DvDescriptor {
         let uuid: [u8; 16] = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| DvError::InvalidZ85 {
+            .map_err(|_| IoError::InvalidZ85 {
                 dv: self.descriptor_context(),
                 what: "the encoded UUID (last 20 characters of pathOrInlineDv)",
                 detail: format!("decodes to {} bytes, a UUID has 16", bytes.len()),
@@ -477,15 +336,15 @@ impl DvDescriptor {
         Ok(format!("{prefix}/{file_name}"))
     }
 
-    fn decode_inline_bytes(&self, size: u64) -> Result<Vec<u8>, DvError> {
-        let mut bytes = z85::decode(&self.path_or_inline_dv).map_err(|e| DvError::InvalidZ85 {
+    fn decode_inline_bytes(&self, size: u64) -> Result<Vec<u8>, IoError> {
+        let mut bytes = z85::decode(&self.path_or_inline_dv).map_err(|e| IoError::InvalidZ85 {
             dv: self.descriptor_context(),
             what: "the inline data (pathOrInlineDv)",
             detail: e.to_string(),
         })?;
         let decoded = bytes.len() as u64;
         if decoded < size || decoded - size > 3 {
-            return Err(DvError::SizeMismatch {
+            return Err(IoError::DvSizeMismatch {
                 dv: self.descriptor_context(),
                 what: "Z85-decoded inline data must be sizeInBytes long, plus at most 3 \
                        bytes of padding",
@@ -502,15 +361,15 @@ impl DvDescriptor {
         format!("deletion vector {}", self.unique_id())
     }
 
-    fn invalid(&self, reason: impl Into<String>) -> DvError {
-        DvError::InvalidDescriptor {
+    fn invalid(&self, reason: impl Into<String>) -> IoError {
+        IoError::InvalidDvDescriptor {
             dv: self.descriptor_context(),
             reason: reason.into(),
         }
     }
 
-    fn wrong_type(&self, expected: &'static str) -> DvError {
-        DvError::WrongStorageType {
+    fn wrong_type(&self, expected: &'static str) -> IoError {
+        IoError::WrongDvStorageType {
             unique_id: self.unique_id(),
             expected,
             found: self.storage_type.clone(),
@@ -535,7 +394,7 @@ fn format_uuid(bytes: &[u8; 16]) -> String {
 /// by a 64-bit RoaringBitmap in the portable format. All bytes must be used (pass
 /// exactly `sizeInBytes` bytes). Bucket keys must be strictly ascending with their most
 /// significant bit 0, as the protocol requires.
-pub fn parse_bitmap(bytes: &[u8]) -> Result<RoaringTreemap, DvError> {
+pub fn parse_bitmap(bytes: &[u8]) -> Result<RoaringTreemap, IoError> {
     parse_bitmap_in(bytes, "serialized deletion vector")
 }
 
@@ -544,14 +403,14 @@ pub fn parse_bitmap(bytes: &[u8]) -> Result<RoaringTreemap, DvError> {
 /// ignored. Checks the size field against `expected_size` (the descriptor's
 /// `sizeInBytes`) and the CRC-32 that follows the data, then parses the data with
 /// [`parse_bitmap`]. Does not check the file's version byte (see [`parse_file`]).
-pub fn parse_file_region(region: &[u8], expected_size: u64) -> Result<RoaringTreemap, DvError> {
+pub fn parse_file_region(region: &[u8], expected_size: u64) -> Result<RoaringTreemap, IoError> {
     parse_file_region_in(region, expected_size, "deletion vector file region")
 }
 
 /// Parses the DV at `offset` (the descriptor's offset, pointing at the size field) of a
 /// whole DV file: checks the leading format version byte (must be 1), then does what
 /// [`parse_file_region`] does.
-pub fn parse_file(file: &[u8], offset: u64, expected_size: u64) -> Result<RoaringTreemap, DvError> {
+pub fn parse_file(file: &[u8], offset: u64, expected_size: u64) -> Result<RoaringTreemap, IoError> {
     parse_file_in(file, offset, expected_size, "deletion vector file")
 }
 
@@ -560,9 +419,9 @@ fn parse_file_in(
     offset: u64,
     expected_size: u64,
     dv: &str,
-) -> Result<RoaringTreemap, DvError> {
+) -> Result<RoaringTreemap, IoError> {
     let Some(&version) = file.first() else {
-        return Err(DvError::Truncated {
+        return Err(IoError::DvTruncated {
             dv: dv.to_string(),
             what: "the DV file's format version byte".to_string(),
             needed: 1,
@@ -570,13 +429,13 @@ fn parse_file_in(
         });
     };
     if version != DV_FILE_FORMAT_VERSION {
-        return Err(DvError::UnsupportedFileVersion {
+        return Err(IoError::UnsupportedDvFileVersion {
             dv: dv.to_string(),
             found: version,
         });
     }
     if offset == 0 {
-        return Err(DvError::InvalidDescriptor {
+        return Err(IoError::InvalidDvDescriptor {
             dv: dv.to_string(),
             reason: "offset 0 points at the DV file's format version byte; the first DV \
                      starts at offset 1"
@@ -586,7 +445,7 @@ fn parse_file_in(
     let region = usize::try_from(offset)
         .ok()
         .and_then(|start| file.get(start..))
-        .ok_or_else(|| DvError::Truncated {
+        .ok_or_else(|| IoError::DvTruncated {
             dv: dv.to_string(),
             what: format!("the DV at offset {offset}"),
             needed: offset
@@ -601,11 +460,11 @@ fn parse_file_region_in(
     region: &[u8],
     expected_size: u64,
     dv: &str,
-) -> Result<RoaringTreemap, DvError> {
+) -> Result<RoaringTreemap, IoError> {
     let available = region.len() as u64;
     let size_field = region
         .first_chunk::<4>()
-        .ok_or_else(|| DvError::Truncated {
+        .ok_or_else(|| IoError::DvTruncated {
             dv: dv.to_string(),
             what: "the 4-byte size field before the DV data".to_string(),
             needed: 4,
@@ -613,7 +472,7 @@ fn parse_file_region_in(
         })?;
     let data_size = u32::from_be_bytes(*size_field);
     if u64::from(data_size) != expected_size {
-        return Err(DvError::SizeMismatch {
+        return Err(IoError::DvSizeMismatch {
             dv: dv.to_string(),
             what: "the DV file's size field disagrees with the descriptor's sizeInBytes",
             expected: expected_size,
@@ -621,7 +480,7 @@ fn parse_file_region_in(
         });
     }
     let needed = u64::from(data_size) + DV_FILE_FRAMING_BYTES;
-    let truncated = || DvError::Truncated {
+    let truncated = || IoError::DvTruncated {
         dv: dv.to_string(),
         what: "size field, DV data and CRC-32 checksum".to_string(),
         needed,
@@ -639,7 +498,7 @@ fn parse_file_region_in(
         .ok_or_else(truncated)?;
     let computed = crc32fast::hash(data);
     if stored != computed {
-        return Err(DvError::ChecksumMismatch {
+        return Err(IoError::DvChecksumMismatch {
             dv: dv.to_string(),
             stored,
             computed,
@@ -649,9 +508,9 @@ fn parse_file_region_in(
     parse_bitmap_in(data, dv)
 }
 
-fn parse_bitmap_in(bytes: &[u8], dv: &str) -> Result<RoaringTreemap, DvError> {
+fn parse_bitmap_in(bytes: &[u8], dv: &str) -> Result<RoaringTreemap, IoError> {
     let total = bytes.len() as u64;
-    let truncated = |what: String, needed: u64| DvError::Truncated {
+    let truncated = |what: String, needed: u64| IoError::DvTruncated {
         dv: dv.to_string(),
         what,
         needed,
@@ -662,7 +521,7 @@ fn parse_bitmap_in(bytes: &[u8], dv: &str) -> Result<RoaringTreemap, DvError> {
         .ok_or_else(|| truncated("the magic number".to_string(), 4))?;
     let magic = u32::from_le_bytes(*magic);
     if magic != DV_MAGIC_NUMBER {
-        return Err(DvError::BadMagic {
+        return Err(IoError::BadDvMagic {
             dv: dv.to_string(),
             found: magic,
         });
@@ -673,7 +532,7 @@ fn parse_bitmap_in(bytes: &[u8], dv: &str) -> Result<RoaringTreemap, DvError> {
     let num_buckets = u64::from_le_bytes(*num_buckets);
     rest = after;
 
-    let invalid = |reason: String| DvError::InvalidBitmap {
+    let invalid = |reason: String| IoError::InvalidDvBitmap {
         dv: dv.to_string(),
         reason,
     };
@@ -815,7 +674,7 @@ mod tests {
         assert_eq!(bytes.len(), 40);
         let err = d.decode_inline().unwrap_err();
         assert!(err.to_string().contains("big endian"), "{err}");
-        let DvError::BadMagic { found, .. } = err else {
+        let IoError::BadDvMagic { found, .. } = err else {
             panic!("{err}")
         };
         assert_eq!(found.swap_bytes(), NATIVE_MAGIC_NUMBER);

@@ -181,13 +181,9 @@ pub async fn load_deletion_vector(
     descriptor: &DeletionVectorDescriptor,
 ) -> Result<DeletedRows, IoError> {
     let dv = DvDescriptor::from(descriptor);
-    let dv_error = |source| IoError::DeletionVector {
-        id: dv.unique_id(),
-        source,
-    };
-    let location = dv.locate().map_err(dv_error)?;
+    let location = dv.locate()?;
     let (DvLocation::File { path, .. }, Some(range)) = (&location, location.file_range()) else {
-        return dv.decode_inline().map_err(dv_error);
+        return dv.decode_inline();
     };
     let file = resolve_log_path(root, table, path)?;
     let bytes = store.get_range(&file, range).await.map_err(|e| match e {
@@ -199,7 +195,7 @@ pub async fn load_deletion_vector(
             source: other,
         },
     })?;
-    dv.decode_file_region(&bytes).map_err(dv_error)
+    dv.decode_file_region(&bytes)
 }
 
 /// Reads one data file of a table rooted at `root`: a stream of batches in

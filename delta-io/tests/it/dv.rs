@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Int64Type};
+use delta_io::IoError;
 use delta_io::dv::{
-    DV_MAGIC_NUMBER, DvDescriptor, DvError, DvLocation, parse_bitmap, parse_file,
-    parse_file_region, row_mask,
+    DV_MAGIC_NUMBER, DvDescriptor, DvLocation, parse_bitmap, parse_file, parse_file_region,
+    row_mask,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use roaring::RoaringTreemap;
@@ -544,7 +545,7 @@ fn wrong_magic_number_is_rejected() {
     assert!(
         matches!(
             err,
-            DvError::BadMagic {
+            IoError::BadDvMagic {
                 found: 1_681_511_376,
                 ..
             }
@@ -556,7 +557,7 @@ fn wrong_magic_number_is_rejected() {
     // In a file, with a valid checksum over the bad data.
     let (file, _) = dv_file(&[&bad]);
     let err = dv.decode_whole_file(&file).unwrap_err();
-    assert!(matches!(err, DvError::BadMagic { .. }), "{err}");
+    assert!(matches!(err, IoError::BadDvMagic { .. }), "{err}");
     let msg = err.to_string();
     assert!(msg.contains(&dv.unique_id()), "{msg}");
     assert!(
@@ -573,7 +574,7 @@ fn bad_checksum_is_rejected() {
         bad[at] ^= 0x10;
         let err = dv.decode_whole_file(&bad).unwrap_err();
         assert!(
-            matches!(err, DvError::ChecksumMismatch { len: 36, .. }),
+            matches!(err, IoError::DvChecksumMismatch { len: 36, .. }),
             "byte {at}: {err}"
         );
         let msg = err.to_string();
@@ -590,13 +591,13 @@ fn truncated_data_is_rejected() {
     for len in 0..file.len() {
         let err = dv.decode_whole_file(&file[..len]).unwrap_err();
         assert!(
-            matches!(err, DvError::Truncated { .. }),
+            matches!(err, IoError::DvTruncated { .. }),
             "length {len}: {err}"
         );
         if len >= 1 {
             let err = dv.decode_file_region(&file[1..len]).unwrap_err();
             assert!(
-                matches!(err, DvError::Truncated { .. }),
+                matches!(err, IoError::DvTruncated { .. }),
                 "length {len}: {err}"
             );
         }
@@ -606,7 +607,7 @@ fn truncated_data_is_rejected() {
     for len in 0..data.len() {
         let err = parse_bitmap(&data[..len]).unwrap_err();
         assert!(
-            matches!(err, DvError::Truncated { .. }),
+            matches!(err, IoError::DvTruncated { .. }),
             "length {len}: {err}"
         );
     }
@@ -614,7 +615,7 @@ fn truncated_data_is_rejected() {
     let short = &data[..data.len() - 3];
     let (file, offsets) = dv_file(&[short]);
     let err = parse_file(&file, offsets[0], short.len() as u64).unwrap_err();
-    assert!(matches!(err, DvError::Truncated { .. }), "{err}");
+    assert!(matches!(err, IoError::DvTruncated { .. }), "{err}");
 }
 
 #[test]
@@ -628,7 +629,7 @@ fn size_and_cardinality_must_match_the_descriptor() {
     assert!(
         matches!(
             err,
-            DvError::SizeMismatch {
+            IoError::DvSizeMismatch {
                 expected: 34,
                 found: 36,
                 ..
@@ -644,7 +645,7 @@ fn size_and_cardinality_must_match_the_descriptor() {
     assert!(
         matches!(
             err,
-            DvError::CardinalityMismatch {
+            IoError::DvCardinalityMismatch {
                 expected: 3,
                 actual: 2,
                 ..
@@ -665,10 +666,10 @@ fn size_and_cardinality_must_match_the_descriptor() {
         let err = inline.decode_inline().unwrap_err();
         if size == 35 {
             // Accepted length, but the bitmap then has a byte left over or missing.
-            assert!(matches!(err, DvError::Truncated { .. }), "{err}");
+            assert!(matches!(err, IoError::DvTruncated { .. }), "{err}");
         } else {
             assert!(
-                matches!(err, DvError::SizeMismatch { .. }),
+                matches!(err, IoError::DvSizeMismatch { .. }),
                 "size {size}: {err}"
             );
         }
@@ -681,12 +682,12 @@ fn unsupported_file_version_is_rejected() {
     file[0] = 2;
     let err = dv.decode_whole_file(&file).unwrap_err();
     assert!(
-        matches!(err, DvError::UnsupportedFileVersion { found: 2, .. }),
+        matches!(err, IoError::UnsupportedDvFileVersion { found: 2, .. }),
         "{err}"
     );
     let err = parse_file(&file, 1, 36).unwrap_err();
     assert!(
-        matches!(err, DvError::UnsupportedFileVersion { found: 2, .. }),
+        matches!(err, IoError::UnsupportedDvFileVersion { found: 2, .. }),
         "{err}"
     );
 }
@@ -703,7 +704,7 @@ fn bad_storage_type_is_rejected() {
         };
         let err = dv.locate().unwrap_err();
         assert!(
-            matches!(err, DvError::InvalidStorageType { .. }),
+            matches!(err, IoError::InvalidDvStorageType { .. }),
             "{storage_type:?}: {err}"
         );
         assert!(err.to_string().contains(&dv.unique_id()), "{err}");
@@ -711,7 +712,7 @@ fn bad_storage_type_is_rejected() {
     }
     let (dv, file) = small_dv();
     let err = dv.decode_inline().unwrap_err();
-    assert!(matches!(err, DvError::WrongStorageType { .. }), "{err}");
+    assert!(matches!(err, IoError::WrongDvStorageType { .. }), "{err}");
     let inline = DvDescriptor {
         storage_type: "i".to_string(),
         path_or_inline_dv: z85::encode(&file[5..41]),
@@ -720,9 +721,9 @@ fn bad_storage_type_is_rejected() {
         cardinality: 2,
     };
     let err = inline.decode_whole_file(&file).unwrap_err();
-    assert!(matches!(err, DvError::WrongStorageType { .. }), "{err}");
+    assert!(matches!(err, IoError::WrongDvStorageType { .. }), "{err}");
     let err = inline.decode_file_region(&file[1..]).unwrap_err();
-    assert!(matches!(err, DvError::WrongStorageType { .. }), "{err}");
+    assert!(matches!(err, IoError::WrongDvStorageType { .. }), "{err}");
 }
 
 #[test]
@@ -740,7 +741,7 @@ fn bad_z85_is_rejected() {
         "0000 ", "0000\"", "~~~~~", "\\0000", "0000000", "%%%%%", "00é00",
     ] {
         let err = inline(text).locate().unwrap_err();
-        assert!(matches!(err, DvError::InvalidZ85 { .. }), "{text:?}: {err}");
+        assert!(matches!(err, IoError::InvalidZ85 { .. }), "{text:?}: {err}");
         assert!(inline(text).decode_inline().is_err());
     }
     let relative = |text: &str| DvDescriptor {
@@ -760,7 +761,7 @@ fn bad_z85_is_rejected() {
         "vBn[lx{q8@P<9BN##0AA",   // a `#`-padded tail: decodes to 14 bytes, not 16
     ] {
         let err = relative(text).locate().unwrap_err();
-        assert!(matches!(err, DvError::InvalidZ85 { .. }), "{text:?}: {err}");
+        assert!(matches!(err, IoError::InvalidZ85 { .. }), "{text:?}: {err}");
     }
 }
 
@@ -808,7 +809,7 @@ fn invalid_descriptor_fields_are_rejected() {
     for case in cases {
         let err = case.locate().unwrap_err();
         assert!(
-            matches!(err, DvError::InvalidDescriptor { .. }),
+            matches!(err, IoError::InvalidDvDescriptor { .. }),
             "{case:?}: {err}"
         );
     }
@@ -837,11 +838,11 @@ fn invalid_descriptor_fields_are_rejected() {
     assert_eq!(no_offset.decode_whole_file(&file).unwrap(), set(&[0, 9]));
     assert!(matches!(
         parse_file(&file, 0, 36).unwrap_err(),
-        DvError::InvalidDescriptor { .. }
+        IoError::InvalidDvDescriptor { .. }
     ));
     assert!(matches!(
         parse_file(&file, 100, 36).unwrap_err(),
-        DvError::Truncated { .. }
+        IoError::DvTruncated { .. }
     ));
 }
 
@@ -886,7 +887,7 @@ fn malformed_bitmaps_are_rejected() {
     ] {
         let err = parse_bitmap(&data).unwrap_err();
         assert!(
-            matches!(err, DvError::InvalidBitmap { .. }),
+            matches!(err, IoError::InvalidDvBitmap { .. }),
             "{name}: {err}"
         );
     }
@@ -895,7 +896,7 @@ fn malformed_bitmaps_are_rejected() {
     data.extend_from_slice(&u64::MAX.to_le_bytes());
     assert!(matches!(
         parse_bitmap(&data).unwrap_err(),
-        DvError::Truncated { .. }
+        IoError::DvTruncated { .. }
     ));
 }
 
