@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use delta_io::dv::{DvDescriptor, DvLocation};
+use delta_io::dv::{self, DvLocation};
 use delta_io::paths::resolve_log_path;
 use delta_txn::progress::Progress;
 use delta_txn::retained::{RetainedFiles, relative_to, vacuum_ignores};
@@ -63,7 +63,7 @@ pub(crate) async fn check_data_files(
             dv: false,
         });
         if let Some(dv) = file.deletion_vector()
-            && let Ok(DvLocation::File { path, .. }) = DvDescriptor::from(dv).locate()
+            && let Ok(DvLocation::File { path, .. }) = dv::locate(dv)
             && dv_files.insert(format!("{path}\n{}", file.path()))
         {
             wanted.push(Wanted {

@@ -5,15 +5,18 @@
 //! protocol (`PROTOCOL.md` of delta-io/delta). Everything here is pure and sync: the
 //! caller fetches bytes from the object store and hands them in.
 //!
-//! Reading a DV for an `add` action:
-//! 1. Convert the action's `deletionVector` into a [`DvDescriptor`].
-//! 2. [`DvDescriptor::locate`] says where the serialized DV is: inline in the log
-//!    ([`DvLocation::Inline`]), or in a file ([`DvLocation::File`]), whose bytes
+//! Reading a DV for an `add` action, from its `deletionVector`, delta-log's
+//! [`DeletionVectorDescriptor`]:
+//! 1. [`locate`] checks the descriptor and says where the serialized DV is: inline in
+//!    the log ([`DvLocation::Inline`]), or in a file ([`DvLocation::File`]), whose bytes
 //!    [`DvLocation::file_range`] to fetch.
-//! 3. [`DvDescriptor::decode_inline`], [`DvDescriptor::decode_file_region`] (the fetched
-//!    range) or [`DvDescriptor::decode_whole_file`] (the whole file) check sizes, the
-//!    CRC-32, the magic number and the cardinality and return the deleted row indexes.
-//! 4. [`row_mask`] turns them into a keep-mask for each record batch of the data file.
+//! 2. [`decode_inline`], [`decode_file_region`] (the fetched range) or
+//!    [`decode_whole_file`] (the whole file) check sizes, the CRC-32, the magic number
+//!    and the cardinality and return the deleted row indexes.
+//! 3. [`row_mask`] turns them into a keep-mask for each record batch of the data file.
+//!
+//! Errors are [`IoError`]'s deletion vector variants (`InvalidDvStorageType` to
+//! `DvCardinalityMismatch`).
 //!
 //! # Formats, byte by byte
 //!
@@ -34,6 +37,8 @@ use std::ops::Range;
 
 use arrow::array::{BooleanArray, BooleanBufferBuilder};
 use roaring::{RoaringBitmap, RoaringTreemap};
+
+use delta_log::DeletionVectorDescriptor;
 
 use crate::IoError;
 
@@ -70,39 +75,6 @@ pub(crate) fn magic_hint(found: u32) -> &'static str {
     }
 }
 
-/// A deletion vector descriptor: the `deletionVector` struct of an `add` or `remove`
-/// action, field for field (see "Deletion Vector Descriptor Schema" in the protocol).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DvDescriptor {
-    /// `storageType`: `"u"` (file at a path relative to the table root, derived from a
-    /// UUID), `"i"` (inline in the log) or `"p"` (file at an absolute path).
-    pub storage_type: String,
-    /// `pathOrInlineDv`: for `"u"` an optional random prefix followed by the 20-character
-    /// Z85-encoded UUID; for `"i"` the Z85-encoded serialized DV; for `"p"` the absolute
-    /// path, in the format of the `path` field of `add`/`remove` actions.
-    pub path_or_inline_dv: String,
-    /// `offset`: where the DV starts in its file (at its 4-byte size field). Absent for
-    /// inline DVs.
-    pub offset: Option<i32>,
-    /// `sizeInBytes`: size of the serialized DV (magic number and bitmap), before any
-    /// Z85 encoding.
-    pub size_in_bytes: i32,
-    /// `cardinality`: number of rows the DV deletes.
-    pub cardinality: i64,
-}
-
-impl From<&delta_log::DeletionVectorDescriptor> for DvDescriptor {
-    fn from(d: &delta_log::DeletionVectorDescriptor) -> Self {
-        DvDescriptor {
-            storage_type: d.storage_type.clone(),
-            path_or_inline_dv: d.path_or_inline_dv.clone(),
-            offset: d.offset,
-            size_in_bytes: d.size_in_bytes,
-            cardinality: d.cardinality,
-        }
-    }
-}
-
 /// Where the bytes of a deletion vector are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DvLocation {
@@ -125,7 +97,7 @@ pub enum DvLocation {
 
 impl DvLocation {
     /// For a file DV, the byte range of the file to fetch and pass to
-    /// [`DvDescriptor::decode_file_region`] or [`parse_file_region`]:
+    /// [`decode_file_region`] or [`parse_file_region`]:
     /// `offset .. offset + 4 + size + 4` (size field, data, checksum). `None` for inline.
     pub fn file_range(&self) -> Option<Range<u64>> {
         match self {
@@ -137,243 +109,256 @@ impl DvLocation {
     }
 }
 
-impl DvDescriptor {
-    /// The protocol's derived `uniqueId`: `<storageType><pathOrInlineDv>`, followed by
-    /// `@<offset>` when `offset` is present.
-    pub fn unique_id(&self) -> String {
-        match self.offset {
-            Some(offset) => format!("{}{}@{offset}", self.storage_type, self.path_or_inline_dv),
-            None => format!("{}{}", self.storage_type, self.path_or_inline_dv),
-        }
+/// Where the bytes of the DV `descriptor` describes are, after checking the descriptor.
+///
+/// - `"u"`: the last 20 characters of `pathOrInlineDv` are the Z85-encoded UUID (16
+///   bytes, most significant first); any characters before them are a random prefix
+///   directory. Path: `<prefix>/deletion_vector_<uuid>.bin`, or without the directory
+///   when there is no prefix.
+/// - `"p"`: `pathOrInlineDv` as given.
+/// - `"i"`: the Z85-decoded bytes, cut to `sizeInBytes`. Encoders pad unaligned data
+///   to a multiple of 4 bytes: Delta's (Java) codec with zero bytes, the `z85` crate
+///   with a `#`-marked short tail chunk. Both are accepted; the decoded length must be
+///   `sizeInBytes` plus at most 3 padding bytes.
+///
+/// A missing `offset` for a file DV is read as the first DV of the file, right after
+/// the version byte (offset 1). The protocol says "interpret as 0", but byte 0 of a
+/// DV file is the format version, so no DV can start there; delta-kernel-rs reads it
+/// the same way. Delta writers always write the offset.
+pub fn locate(descriptor: &DeletionVectorDescriptor) -> Result<DvLocation, IoError> {
+    let size = checked_size(descriptor)?;
+    if descriptor.cardinality < 0 {
+        return Err(invalid(
+            descriptor,
+            format!("cardinality {} is negative", descriptor.cardinality),
+        ));
     }
-
-    /// Where this DV's bytes are, after checking the descriptor.
-    ///
-    /// - `"u"`: the last 20 characters of `pathOrInlineDv` are the Z85-encoded UUID (16
-    ///   bytes, most significant first); any characters before them are a random prefix
-    ///   directory. Path: `<prefix>/deletion_vector_<uuid>.bin`, or without the directory
-    ///   when there is no prefix.
-    /// - `"p"`: `pathOrInlineDv` as given.
-    /// - `"i"`: the Z85-decoded bytes, cut to `sizeInBytes`. Encoders pad unaligned data
-    ///   to a multiple of 4 bytes: Delta's (Java) codec with zero bytes, the `z85` crate
-    ///   with a `#`-marked short tail chunk. Both are accepted; the decoded length must be
-    ///   `sizeInBytes` plus at most 3 padding bytes.
-    ///
-    /// A missing `offset` for a file DV is read as the first DV of the file, right after
-    /// the version byte (offset 1). The protocol says "interpret as 0", but byte 0 of a
-    /// DV file is the format version, so no DV can start there; delta-kernel-rs reads it
-    /// the same way. Delta writers always write the offset.
-    pub fn locate(&self) -> Result<DvLocation, IoError> {
-        let size = self.checked_size()?;
-        if self.cardinality < 0 {
-            return Err(self.invalid(format!("cardinality {} is negative", self.cardinality)));
-        }
-        match self.storage_type.as_str() {
-            "i" => {
-                if let Some(offset) = self.offset {
-                    return Err(self.invalid(format!(
-                        "inline deletion vectors have no offset, found offset {offset}"
-                    )));
-                }
-                self.decode_inline_bytes(size).map(DvLocation::Inline)
+    match descriptor.storage_type.as_str() {
+        "i" => {
+            if let Some(offset) = descriptor.offset {
+                return Err(invalid(
+                    descriptor,
+                    format!("inline deletion vectors have no offset, found offset {offset}"),
+                ));
             }
-            "u" => Ok(DvLocation::File {
-                path: self.relative_path()?,
-                offset: self.checked_offset()?,
+            decode_inline_bytes(descriptor, size).map(DvLocation::Inline)
+        }
+        "u" => Ok(DvLocation::File {
+            path: relative_path(descriptor)?,
+            offset: checked_offset(descriptor)?,
+            size,
+        }),
+        "p" => {
+            if descriptor.path_or_inline_dv.is_empty() {
+                return Err(invalid(
+                    descriptor,
+                    "the absolute path (pathOrInlineDv) is empty",
+                ));
+            }
+            Ok(DvLocation::File {
+                path: descriptor.path_or_inline_dv.clone(),
+                offset: checked_offset(descriptor)?,
                 size,
-            }),
-            "p" => {
-                if self.path_or_inline_dv.is_empty() {
-                    return Err(self.invalid("the absolute path (pathOrInlineDv) is empty"));
-                }
-                Ok(DvLocation::File {
-                    path: self.path_or_inline_dv.clone(),
-                    offset: self.checked_offset()?,
-                    size,
-                })
-            }
-            _ => Err(IoError::InvalidDvStorageType {
-                unique_id: self.unique_id(),
-                storage_type: self.storage_type.clone(),
-            }),
+            })
         }
+        _ => Err(IoError::InvalidDvStorageType {
+            unique_id: descriptor.unique_id(),
+            storage_type: descriptor.storage_type.clone(),
+        }),
     }
+}
 
-    /// Decodes an inline (`"i"`) DV and checks it against `sizeInBytes` and
-    /// `cardinality`. The empty inline DV (no data, size 0, cardinality 0) gives the
-    /// empty set.
-    pub fn decode_inline(&self) -> Result<RoaringTreemap, IoError> {
-        if self.storage_type != "i" {
-            return Err(self.wrong_type("an inline deletion vector"));
-        }
-        let DvLocation::Inline(bytes) = self.locate()? else {
-            return Err(self.wrong_type("an inline deletion vector"));
-        };
-        let dv = format!("inline deletion vector {}", self.unique_id());
-        if bytes.is_empty() && self.cardinality == 0 {
-            return Ok(RoaringTreemap::new());
-        }
-        let bitmap = parse_bitmap_in(&bytes, &dv)?;
-        self.check_cardinality(bitmap, &dv)
+/// Decodes an inline (`"i"`) DV and checks it against `sizeInBytes` and
+/// `cardinality`. The empty inline DV (no data, size 0, cardinality 0) gives the
+/// empty set.
+pub fn decode_inline(descriptor: &DeletionVectorDescriptor) -> Result<RoaringTreemap, IoError> {
+    if descriptor.storage_type != "i" {
+        return Err(wrong_type(descriptor, "an inline deletion vector"));
     }
-
-    /// Decodes a file DV (`"u"` or `"p"`) from `region`: the bytes of its file starting
-    /// at `offset` (the size field), i.e. at least [`DvLocation::file_range`]; bytes
-    /// after the checksum are ignored. Checks the size field against `sizeInBytes`, the
-    /// CRC-32, the magic number and `cardinality`.
-    pub fn decode_file_region(&self, region: &[u8]) -> Result<RoaringTreemap, IoError> {
-        let (path, offset, size) = self.file_location()?;
-        let dv = self.file_context(&path, offset);
-        let bitmap = parse_file_region_in(region, size, &dv)?;
-        self.check_cardinality(bitmap, &dv)
+    let DvLocation::Inline(bytes) = locate(descriptor)? else {
+        return Err(wrong_type(descriptor, "an inline deletion vector"));
+    };
+    let dv = format!("inline deletion vector {}", descriptor.unique_id());
+    if bytes.is_empty() && descriptor.cardinality == 0 {
+        return Ok(RoaringTreemap::new());
     }
+    let bitmap = parse_bitmap_in(&bytes, &dv)?;
+    check_cardinality(descriptor, bitmap, &dv)
+}
 
-    /// Decodes a file DV (`"u"` or `"p"`) from the whole DV file: checks the leading
-    /// format version byte, then decodes the DV at `offset` as
-    /// [`decode_file_region`](Self::decode_file_region) does.
-    pub fn decode_whole_file(&self, file: &[u8]) -> Result<RoaringTreemap, IoError> {
-        let (path, offset, size) = self.file_location()?;
-        let dv = self.file_context(&path, offset);
-        let bitmap = parse_file_in(file, offset, size, &dv)?;
-        self.check_cardinality(bitmap, &dv)
+/// Decodes a file DV (`"u"` or `"p"`) from `region`: the bytes of its file starting
+/// at `offset` (the size field), i.e. at least [`DvLocation::file_range`]; bytes
+/// after the checksum are ignored. Checks the size field against `sizeInBytes`, the
+/// CRC-32, the magic number and `cardinality`.
+pub fn decode_file_region(
+    descriptor: &DeletionVectorDescriptor,
+    region: &[u8],
+) -> Result<RoaringTreemap, IoError> {
+    let (path, offset, size) = file_location(descriptor)?;
+    let dv = file_context(descriptor, &path, offset);
+    let bitmap = parse_file_region_in(region, size, &dv)?;
+    check_cardinality(descriptor, bitmap, &dv)
+}
+
+/// Decodes a file DV (`"u"` or `"p"`) from the whole DV file: checks the leading
+/// format version byte, then decodes the DV at `offset` as
+/// [`decode_file_region`] does.
+pub fn decode_whole_file(
+    descriptor: &DeletionVectorDescriptor,
+    file: &[u8],
+) -> Result<RoaringTreemap, IoError> {
+    let (path, offset, size) = file_location(descriptor)?;
+    let dv = file_context(descriptor, &path, offset);
+    let bitmap = parse_file_in(file, offset, size, &dv)?;
+    check_cardinality(descriptor, bitmap, &dv)
+}
+
+fn file_location(descriptor: &DeletionVectorDescriptor) -> Result<(String, u64, u64), IoError> {
+    if descriptor.storage_type == "i" {
+        return Err(wrong_type(descriptor, "a deletion vector file"));
     }
-
-    fn file_location(&self) -> Result<(String, u64, u64), IoError> {
-        if self.storage_type == "i" {
-            return Err(self.wrong_type("a deletion vector file"));
-        }
-        match self.locate()? {
-            DvLocation::File { path, offset, size } => Ok((path, offset, size)),
-            DvLocation::Inline(_) => Err(self.wrong_type("a deletion vector file")),
-        }
+    match locate(descriptor)? {
+        DvLocation::File { path, offset, size } => Ok((path, offset, size)),
+        DvLocation::Inline(_) => Err(wrong_type(descriptor, "a deletion vector file")),
     }
+}
 
-    fn file_context(&self, path: &str, offset: u64) -> String {
-        format!(
-            "deletion vector {} (file {path}, offset {offset})",
-            self.unique_id()
+fn file_context(descriptor: &DeletionVectorDescriptor, path: &str, offset: u64) -> String {
+    format!(
+        "deletion vector {} (file {path}, offset {offset})",
+        descriptor.unique_id()
+    )
+}
+
+fn check_cardinality(
+    descriptor: &DeletionVectorDescriptor,
+    bitmap: RoaringTreemap,
+    dv: &str,
+) -> Result<RoaringTreemap, IoError> {
+    let actual = bitmap.len();
+    if u64::try_from(descriptor.cardinality).ok() != Some(actual) {
+        return Err(IoError::DvCardinalityMismatch {
+            dv: dv.to_string(),
+            expected: descriptor.cardinality,
+            actual,
+        });
+    }
+    Ok(bitmap)
+}
+
+fn checked_size(descriptor: &DeletionVectorDescriptor) -> Result<u64, IoError> {
+    u64::try_from(descriptor.size_in_bytes).map_err(|_| {
+        invalid(
+            descriptor,
+            format!("sizeInBytes {} is negative", descriptor.size_in_bytes),
         )
-    }
+    })
+}
 
-    fn check_cardinality(
-        &self,
-        bitmap: RoaringTreemap,
-        dv: &str,
-    ) -> Result<RoaringTreemap, IoError> {
-        let actual = bitmap.len();
-        if u64::try_from(self.cardinality).ok() != Some(actual) {
-            return Err(IoError::DvCardinalityMismatch {
-                dv: dv.to_string(),
-                expected: self.cardinality,
-                actual,
+fn checked_offset(descriptor: &DeletionVectorDescriptor) -> Result<u64, IoError> {
+    match descriptor.offset {
+        None => Ok(1),
+        Some(offset) => match u64::try_from(offset) {
+            Ok(0) => Err(invalid(
+                descriptor,
+                "offset 0 points at the DV file's format version byte; the first DV \
+                 starts at offset 1",
+            )),
+            Ok(offset) => Ok(offset),
+            Err(_) => Err(invalid(descriptor, format!("offset {offset} is negative"))),
+        },
+    }
+}
+
+fn relative_path(descriptor: &DeletionVectorDescriptor) -> Result<String, IoError> {
+    let text = &descriptor.path_or_inline_dv;
+    let split = text.len().checked_sub(ENCODED_UUID_LEN);
+    let (prefix, encoded) = match split.and_then(|at| Some((text.get(..at)?, text.get(at..)?))) {
+        Some(parts) => parts,
+        None => {
+            return Err(IoError::InvalidZ85 {
+                dv: descriptor_context(descriptor),
+                what: "the encoded UUID (last 20 characters of pathOrInlineDv)",
+                detail: format!(
+                    "pathOrInlineDv has {} bytes; it must end in 20 ASCII characters",
+                    text.len()
+                ),
             });
         }
-        Ok(bitmap)
-    }
-
-    fn checked_size(&self) -> Result<u64, IoError> {
-        u64::try_from(self.size_in_bytes)
-            .map_err(|_| self.invalid(format!("sizeInBytes {} is negative", self.size_in_bytes)))
-    }
-
-    fn checked_offset(&self) -> Result<u64, IoError> {
-        match self.offset {
-            None => Ok(1),
-            Some(offset) => match u64::try_from(offset) {
-                Ok(0) => Err(self.invalid(
-                    "offset 0 points at the DV file's format version byte; the first DV \
-                     starts at offset 1",
-                )),
-                Ok(offset) => Ok(offset),
-                Err(_) => Err(self.invalid(format!("offset {offset} is negative"))),
-            },
-        }
-    }
-
-    fn relative_path(&self) -> Result<String, IoError> {
-        let text = &self.path_or_inline_dv;
-        let split = text.len().checked_sub(ENCODED_UUID_LEN);
-        let (prefix, encoded) = match split.and_then(|at| Some((text.get(..at)?, text.get(at..)?)))
-        {
-            Some(parts) => parts,
-            None => {
-                return Err(IoError::InvalidZ85 {
-                    dv: self.descriptor_context(),
-                    what: "the encoded UUID (last 20 characters of pathOrInlineDv)",
-                    detail: format!(
-                        "pathOrInlineDv has {} bytes; it must end in 20 ASCII characters",
-                        text.len()
-                    ),
-                });
-            }
-        };
-        let bytes = z85::decode(encoded).map_err(|e| IoError::InvalidZ85 {
-            dv: self.descriptor_context(),
+    };
+    let bytes = z85::decode(encoded).map_err(|e| IoError::InvalidZ85 {
+        dv: descriptor_context(descriptor),
+        what: "the encoded UUID (last 20 characters of pathOrInlineDv)",
+        detail: e.to_string(),
+    })?;
+    let uuid: [u8; 16] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| IoError::InvalidZ85 {
+            dv: descriptor_context(descriptor),
             what: "the encoded UUID (last 20 characters of pathOrInlineDv)",
-            detail: e.to_string(),
+            detail: format!("decodes to {} bytes, a UUID has 16", bytes.len()),
         })?;
-        let uuid: [u8; 16] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| IoError::InvalidZ85 {
-                dv: self.descriptor_context(),
-                what: "the encoded UUID (last 20 characters of pathOrInlineDv)",
-                detail: format!("decodes to {} bytes, a UUID has 16", bytes.len()),
-            })?;
-        let file_name = format!("deletion_vector_{}.bin", format_uuid(&uuid));
-        if prefix.is_empty() {
-            return Ok(file_name);
-        }
-        if prefix
-            .split('/')
-            .any(|segment| segment.is_empty() || segment == "." || segment == "..")
-        {
-            return Err(self.invalid(format!(
-                "random prefix {prefix:?} is not a relative directory inside the table \
-                 (empty, \".\" or \"..\" path segment)"
-            )));
-        }
-        Ok(format!("{prefix}/{file_name}"))
+    let file_name = format!("deletion_vector_{}.bin", format_uuid(&uuid));
+    if prefix.is_empty() {
+        return Ok(file_name);
     }
+    if prefix
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err(invalid(
+            descriptor,
+            format!(
+                "random prefix {prefix:?} is not a relative directory inside the table \
+             (empty, \".\" or \"..\" path segment)"
+            ),
+        ));
+    }
+    Ok(format!("{prefix}/{file_name}"))
+}
 
-    fn decode_inline_bytes(&self, size: u64) -> Result<Vec<u8>, IoError> {
-        let mut bytes = z85::decode(&self.path_or_inline_dv).map_err(|e| IoError::InvalidZ85 {
-            dv: self.descriptor_context(),
+fn decode_inline_bytes(
+    descriptor: &DeletionVectorDescriptor,
+    size: u64,
+) -> Result<Vec<u8>, IoError> {
+    let mut bytes =
+        z85::decode(&descriptor.path_or_inline_dv).map_err(|e| IoError::InvalidZ85 {
+            dv: descriptor_context(descriptor),
             what: "the inline data (pathOrInlineDv)",
             detail: e.to_string(),
         })?;
-        let decoded = bytes.len() as u64;
-        if decoded < size || decoded - size > 3 {
-            return Err(IoError::DvSizeMismatch {
-                dv: self.descriptor_context(),
-                what: "Z85-decoded inline data must be sizeInBytes long, plus at most 3 \
-                       bytes of padding",
-                expected: size,
-                found: decoded,
-            });
-        }
-        // `size <= decoded`, which is a `usize`.
-        bytes.truncate(usize::try_from(size).unwrap_or(bytes.len()));
-        Ok(bytes)
+    let decoded = bytes.len() as u64;
+    if decoded < size || decoded - size > 3 {
+        return Err(IoError::DvSizeMismatch {
+            dv: descriptor_context(descriptor),
+            what: "Z85-decoded inline data must be sizeInBytes long, plus at most 3 \
+                   bytes of padding",
+            expected: size,
+            found: decoded,
+        });
     }
+    // `size <= decoded`, which is a `usize`.
+    bytes.truncate(usize::try_from(size).unwrap_or(bytes.len()));
+    Ok(bytes)
+}
 
-    fn descriptor_context(&self) -> String {
-        format!("deletion vector {}", self.unique_id())
+fn descriptor_context(descriptor: &DeletionVectorDescriptor) -> String {
+    format!("deletion vector {}", descriptor.unique_id())
+}
+
+fn invalid(descriptor: &DeletionVectorDescriptor, reason: impl Into<String>) -> IoError {
+    IoError::InvalidDvDescriptor {
+        dv: descriptor_context(descriptor),
+        reason: reason.into(),
     }
+}
 
-    fn invalid(&self, reason: impl Into<String>) -> IoError {
-        IoError::InvalidDvDescriptor {
-            dv: self.descriptor_context(),
-            reason: reason.into(),
-        }
-    }
-
-    fn wrong_type(&self, expected: &'static str) -> IoError {
-        IoError::WrongDvStorageType {
-            unique_id: self.unique_id(),
-            expected,
-            found: self.storage_type.clone(),
-        }
+fn wrong_type(descriptor: &DeletionVectorDescriptor, expected: &'static str) -> IoError {
+    IoError::WrongDvStorageType {
+        unique_id: descriptor.unique_id(),
+        expected,
+        found: descriptor.storage_type.clone(),
     }
 }
 
@@ -619,8 +604,8 @@ mod tests {
         offset: Option<i32>,
         size: i32,
         card: i64,
-    ) -> DvDescriptor {
-        DvDescriptor {
+    ) -> DeletionVectorDescriptor {
+        DeletionVectorDescriptor {
             storage_type: storage_type.to_string(),
             path_or_inline_dv: path.to_string(),
             offset,
@@ -634,14 +619,14 @@ mod tests {
         let d = desc("u", "ab^-aqEH.-t@S}K{vb[*k^", Some(4), 40, 6);
         assert_eq!(d.unique_id(), "uab^-aqEH.-t@S}K{vb[*k^@4");
         assert_eq!(
-            d.locate().unwrap(),
+            locate(&d).unwrap(),
             DvLocation::File {
                 path: "ab/deletion_vector_d2c639aa-8816-431a-aaf6-d3fe2512ff61.bin".to_string(),
                 offset: 4,
                 size: 40,
             }
         );
-        assert_eq!(d.locate().unwrap().file_range(), Some(4..52));
+        assert_eq!(locate(&d).unwrap().file_range(), Some(4..52));
     }
 
     #[test]
@@ -650,7 +635,7 @@ mod tests {
         let d = desc("p", path, Some(4), 40, 6);
         assert_eq!(d.unique_id(), format!("p{path}@4"));
         assert_eq!(
-            d.locate().unwrap(),
+            locate(&d).unwrap(),
             DvLocation::File {
                 path: path.to_string(),
                 offset: 4,
@@ -668,11 +653,11 @@ mod tests {
         let text = "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L";
         let d = desc("i", text, None, 40, 6);
         assert_eq!(d.unique_id(), format!("i{text}"));
-        let DvLocation::Inline(bytes) = d.locate().unwrap() else {
+        let DvLocation::Inline(bytes) = locate(&d).unwrap() else {
             panic!("inline expected")
         };
         assert_eq!(bytes.len(), 40);
-        let err = d.decode_inline().unwrap_err();
+        let err = decode_inline(&d).unwrap_err();
         assert!(err.to_string().contains("big endian"), "{err}");
         let IoError::BadDvMagic { found, .. } = err else {
             panic!("{err}")

@@ -83,7 +83,8 @@ pub enum IoError {
         /// The storage type found.
         storage_type: String,
     },
-    /// A descriptor method was called that does not fit its storage type.
+    /// A deletion vector was decoded as inline, or as in a file, and its descriptor's
+    /// storage type says otherwise.
     #[error("deletion vector {unique_id}: storageType {found:?} cannot be read as {expected}")]
     WrongDvStorageType {
         /// The descriptor's unique id.

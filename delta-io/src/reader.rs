@@ -24,7 +24,7 @@ use url::Url;
 
 use crate::IoError;
 use crate::conform::{ColumnMapping, Ctx, conform, find_column};
-use crate::dv::{DvDescriptor, DvLocation, row_mask};
+use crate::dv::{self, DvLocation, row_mask};
 use crate::pages::select_rows;
 use crate::partition::partition_column;
 use crate::paths::resolve_log_path;
@@ -180,10 +180,9 @@ pub async fn load_deletion_vector(
     table: Option<&Url>,
     descriptor: &DeletionVectorDescriptor,
 ) -> Result<DeletedRows, IoError> {
-    let dv = DvDescriptor::from(descriptor);
-    let location = dv.locate()?;
+    let location = dv::locate(descriptor)?;
     let (DvLocation::File { path, .. }, Some(range)) = (&location, location.file_range()) else {
-        return dv.decode_inline();
+        return dv::decode_inline(descriptor);
     };
     let file = resolve_log_path(root, table, path)?;
     let bytes = store.get_range(&file, range).await.map_err(|e| match e {
@@ -195,7 +194,7 @@ pub async fn load_deletion_vector(
             source: other,
         },
     })?;
-    dv.decode_file_region(&bytes)
+    dv::decode_file_region(descriptor, &bytes)
 }
 
 /// Reads one data file of a table rooted at `root`: a stream of batches in

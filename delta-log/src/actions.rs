@@ -126,16 +126,21 @@ where
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletionVectorDescriptor {
-    /// `u` (relative path from a UUID), `i` (inline) or `p` (absolute path).
+    /// `storageType`: `"u"` (file at a path relative to the table root, derived from a
+    /// UUID), `"i"` (inline in the log) or `"p"` (file at an absolute path).
     pub storage_type: String,
-    /// The encoded UUID, the inline data, or the path.
+    /// `pathOrInlineDv`: for `"u"` an optional random prefix followed by the 20-character
+    /// Z85-encoded UUID; for `"i"` the Z85-encoded serialized vector; for `"p"` the
+    /// absolute path, in the format of the `path` field of `add`/`remove` actions.
     pub path_or_inline_dv: String,
-    /// Start of the vector in its file (absent for inline vectors).
+    /// `offset`: where the vector starts in its file (at its 4-byte size field). Absent
+    /// for inline vectors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<i32>,
-    /// Size of the serialized vector in bytes.
+    /// `sizeInBytes`: size of the serialized vector (magic number and bitmap), before
+    /// any Z85 encoding.
     pub size_in_bytes: i32,
-    /// Number of rows the vector deletes.
+    /// `cardinality`: number of rows the vector deletes.
     pub cardinality: i64,
 }
 

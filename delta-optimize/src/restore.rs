@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use delta_io::dv::{DvDescriptor, DvLocation};
+use delta_io::dv::{self, DvLocation};
 use delta_io::paths::resolve_log_path;
 use delta_log::FileKey;
 use delta_txn::{Snapshot, Table, Transaction, now_ms};
@@ -170,7 +170,7 @@ async fn check_present(
     for file in indices.iter().filter_map(|&i| snapshot.files().get(i)) {
         paths.push(file.path().to_string());
         if let Some(dv) = file.deletion_vector()
-            && let Ok(DvLocation::File { path, .. }) = DvDescriptor::from(dv).locate()
+            && let Ok(DvLocation::File { path, .. }) = dv::locate(dv)
         {
             paths.push(path);
         }

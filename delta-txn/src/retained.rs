@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use delta_io::dv::{DvDescriptor, DvLocation};
+use delta_io::dv::{self, DvLocation};
 use delta_io::paths::resolve_log_path;
 use delta_log::DeletionVectorDescriptor;
 use object_store::path::Path;
@@ -33,7 +33,7 @@ impl RetainedFiles {
                 files.insert(p);
             }
             if let Some(dv) = dv
-                && let Ok(DvLocation::File { path, .. }) = DvDescriptor::from(dv).locate()
+                && let Ok(DvLocation::File { path, .. }) = dv::locate(dv)
                 && let Ok(p) = resolve_log_path(root, table.as_ref(), &path)
             {
                 files.insert(p);

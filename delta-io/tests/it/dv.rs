@@ -10,9 +10,10 @@ use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Int64Type};
 use delta_io::IoError;
 use delta_io::dv::{
-    DV_MAGIC_NUMBER, DvDescriptor, DvLocation, parse_bitmap, parse_file, parse_file_region,
-    row_mask,
+    DV_MAGIC_NUMBER, DvLocation, decode_file_region, decode_inline, decode_whole_file, locate,
+    parse_bitmap, parse_file, parse_file_region, row_mask,
 };
+use delta_log::DeletionVectorDescriptor;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use roaring::RoaringTreemap;
 use serde_json::Value;
@@ -41,11 +42,11 @@ struct LoggedDv {
     action: String,
     data_path: String,
     num_records: Option<u64>,
-    dv: DvDescriptor,
+    dv: DeletionVectorDescriptor,
 }
 
-fn descriptor_from_json(v: &Value) -> DvDescriptor {
-    DvDescriptor {
+fn descriptor_from_json(v: &Value) -> DeletionVectorDescriptor {
+    DeletionVectorDescriptor {
         storage_type: v["storageType"].as_str().unwrap().to_string(),
         path_or_inline_dv: v["pathOrInlineDv"].as_str().unwrap().to_string(),
         offset: v
@@ -102,11 +103,11 @@ fn logged_dvs(table: &str) -> Vec<LoggedDv> {
 
 /// Reads a DV the way a reader would. File DVs are decoded twice: from the fetched
 /// byte range and from the whole file; both must agree.
-fn read_dv(table: &str, dv: &DvDescriptor) -> RoaringTreemap {
-    match dv.locate().unwrap() {
+fn read_dv(table: &str, dv: &DeletionVectorDescriptor) -> RoaringTreemap {
+    match locate(dv).unwrap() {
         DvLocation::Inline(bytes) => {
             assert_eq!(bytes.len(), dv.size_in_bytes as usize);
-            let bitmap = dv.decode_inline().unwrap();
+            let bitmap = decode_inline(dv).unwrap();
             assert_eq!(bitmap, parse_bitmap(&bytes).unwrap());
             bitmap
         }
@@ -122,8 +123,8 @@ fn read_dv(table: &str, dv: &DvDescriptor) -> RoaringTreemap {
                 .unwrap_or_else(|e| panic!("{table}: DV file {path}: {e}"));
             let range = location.file_range().unwrap();
             let region = &file[range.start as usize..range.end as usize];
-            let from_region = dv.decode_file_region(region).unwrap();
-            let from_file = dv.decode_whole_file(&file).unwrap();
+            let from_region = decode_file_region(dv, region).unwrap();
+            let from_file = decode_whole_file(dv, &file).unwrap();
             assert_eq!(from_region, from_file);
             assert_eq!(from_file, parse_file(&file, *offset, *size).unwrap());
             assert_eq!(
@@ -260,7 +261,7 @@ fn relative_dv_paths_name_the_files_in_the_table() {
             .collect();
         let referenced: BTreeSet<String> = logged_dvs(table)
             .iter()
-            .filter_map(|l| match l.dv.locate().unwrap() {
+            .filter_map(|l| match locate(&l.dv).unwrap() {
                 DvLocation::File { path, .. } => Some(path),
                 DvLocation::Inline(_) => None,
             })
@@ -273,7 +274,7 @@ fn relative_dv_paths_name_the_files_in_the_table() {
             referenced.difference(&on_disk).collect::<Vec<_>>()
         );
     }
-    let dv = DvDescriptor {
+    let dv = DeletionVectorDescriptor {
         storage_type: "u".to_string(),
         path_or_inline_dv: "vBn[lx{q8@P<9BNH/isA".to_string(),
         offset: Some(1),
@@ -282,7 +283,7 @@ fn relative_dv_paths_name_the_files_in_the_table() {
     };
     assert_eq!(dv.unique_id(), "uvBn[lx{q8@P<9BNH/isA@1");
     assert_eq!(
-        dv.locate().unwrap(),
+        locate(&dv).unwrap(),
         DvLocation::File {
             path: "deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin".to_string(),
             offset: 1,
@@ -423,18 +424,18 @@ fn multi_bucket_bitmaps_round_trip_through_files_and_inline() {
     let (file, offsets) = dv_file(&[&a, &b]);
     assert_eq!(offsets[0], 1);
     for (bitmap, data, offset) in [(&first, &a, offsets[0]), (&second, &b, offsets[1])] {
-        let dv = DvDescriptor {
+        let dv = DeletionVectorDescriptor {
             storage_type: "p".to_string(),
             path_or_inline_dv: "s3://bucket/table/dvs.bin".to_string(),
             offset: Some(offset as i32),
             size_in_bytes: data.len() as i32,
             cardinality: bitmap.len() as i64,
         };
-        assert_eq!(&dv.decode_whole_file(&file).unwrap(), bitmap);
-        let range = dv.locate().unwrap().file_range().unwrap();
+        assert_eq!(&decode_whole_file(&dv, &file).unwrap(), bitmap);
+        let range = locate(&dv).unwrap().file_range().unwrap();
         assert_eq!(range.end - range.start, data.len() as u64 + 8);
         let region = &file[range.start as usize..range.end as usize];
-        assert_eq!(&dv.decode_file_region(region).unwrap(), bitmap);
+        assert_eq!(&decode_file_region(&dv, region).unwrap(), bitmap);
     }
 
     // Inline, for every alignment, with both paddings: the z85 crate's `#` tail and
@@ -453,15 +454,15 @@ fn multi_bucket_bitmaps_round_trip_through_files_and_inline() {
         let mut zero_padded = data.clone();
         zero_padded.resize(data.len().div_ceil(4) * 4, 0);
         for encoded in [z85::encode(&data), z85::encode(&zero_padded)] {
-            let dv = DvDescriptor {
+            let dv = DeletionVectorDescriptor {
                 storage_type: "i".to_string(),
                 path_or_inline_dv: encoded,
                 offset: None,
                 size_in_bytes: data.len() as i32,
                 cardinality: expected.len() as i64,
             };
-            assert_eq!(dv.locate().unwrap(), DvLocation::Inline(data.clone()));
-            assert_eq!(dv.decode_inline().unwrap(), expected);
+            assert_eq!(locate(&dv).unwrap(), DvLocation::Inline(data.clone()));
+            assert_eq!(decode_inline(&dv).unwrap(), expected);
         }
     }
     assert_eq!(alignments, BTreeSet::from([0, 1, 2, 3]));
@@ -469,7 +470,7 @@ fn multi_bucket_bitmaps_round_trip_through_files_and_inline() {
 
 #[test]
 fn empty_inline_dv_is_the_empty_set() {
-    let dv = DvDescriptor {
+    let dv = DeletionVectorDescriptor {
         storage_type: "i".to_string(),
         path_or_inline_dv: String::new(),
         offset: None,
@@ -477,7 +478,7 @@ fn empty_inline_dv_is_the_empty_set() {
         cardinality: 0,
     };
     assert_eq!(dv.unique_id(), "i");
-    assert!(dv.decode_inline().unwrap().is_empty());
+    assert!(decode_inline(&dv).unwrap().is_empty());
 }
 
 #[test]
@@ -523,10 +524,10 @@ fn row_masks_cover_batches_anywhere_in_the_file() {
 
 // ---- malformed input: the right error, never a panic ----
 
-fn small_dv() -> (DvDescriptor, Vec<u8>) {
+fn small_dv() -> (DeletionVectorDescriptor, Vec<u8>) {
     let table = "kernel-table-with-dv-small";
     let dv = logged_dvs(table).remove(0).dv;
-    let DvLocation::File { path, .. } = dv.locate().unwrap() else {
+    let DvLocation::File { path, .. } = locate(&dv).unwrap() else {
         panic!("expected a file DV")
     };
     let file = std::fs::read(table_dir(table).join(path)).unwrap();
@@ -556,7 +557,7 @@ fn wrong_magic_number_is_rejected() {
 
     // In a file, with a valid checksum over the bad data.
     let (file, _) = dv_file(&[&bad]);
-    let err = dv.decode_whole_file(&file).unwrap_err();
+    let err = decode_whole_file(&dv, &file).unwrap_err();
     assert!(matches!(err, IoError::BadDvMagic { .. }), "{err}");
     let msg = err.to_string();
     assert!(msg.contains(&dv.unique_id()), "{msg}");
@@ -572,7 +573,7 @@ fn bad_checksum_is_rejected() {
     for at in [5, 20, 40, 41, 44] {
         let mut bad = file.clone();
         bad[at] ^= 0x10;
-        let err = dv.decode_whole_file(&bad).unwrap_err();
+        let err = decode_whole_file(&dv, &bad).unwrap_err();
         assert!(
             matches!(err, IoError::DvChecksumMismatch { len: 36, .. }),
             "byte {at}: {err}"
@@ -589,13 +590,13 @@ fn bad_checksum_is_rejected() {
 fn truncated_data_is_rejected() {
     let (dv, file) = small_dv();
     for len in 0..file.len() {
-        let err = dv.decode_whole_file(&file[..len]).unwrap_err();
+        let err = decode_whole_file(&dv, &file[..len]).unwrap_err();
         assert!(
             matches!(err, IoError::DvTruncated { .. }),
             "length {len}: {err}"
         );
         if len >= 1 {
-            let err = dv.decode_file_region(&file[1..len]).unwrap_err();
+            let err = decode_file_region(&dv, &file[1..len]).unwrap_err();
             assert!(
                 matches!(err, IoError::DvTruncated { .. }),
                 "length {len}: {err}"
@@ -621,11 +622,11 @@ fn truncated_data_is_rejected() {
 #[test]
 fn size_and_cardinality_must_match_the_descriptor() {
     let (dv, file) = small_dv();
-    let wrong_size = DvDescriptor {
+    let wrong_size = DeletionVectorDescriptor {
         size_in_bytes: 34,
         ..dv.clone()
     };
-    let err = wrong_size.decode_whole_file(&file).unwrap_err();
+    let err = decode_whole_file(&wrong_size, &file).unwrap_err();
     assert!(
         matches!(
             err,
@@ -637,11 +638,11 @@ fn size_and_cardinality_must_match_the_descriptor() {
         ),
         "{err}"
     );
-    let wrong_count = DvDescriptor {
+    let wrong_count = DeletionVectorDescriptor {
         cardinality: 3,
         ..dv.clone()
     };
-    let err = wrong_count.decode_whole_file(&file).unwrap_err();
+    let err = decode_whole_file(&wrong_count, &file).unwrap_err();
     assert!(
         matches!(
             err,
@@ -656,14 +657,14 @@ fn size_and_cardinality_must_match_the_descriptor() {
     // Inline: decoded length must be sizeInBytes plus at most 3 bytes of padding.
     let data = &file[5..5 + 36];
     for size in [35, 32, 40] {
-        let inline = DvDescriptor {
+        let inline = DeletionVectorDescriptor {
             storage_type: "i".to_string(),
             path_or_inline_dv: z85::encode(data),
             offset: None,
             size_in_bytes: size,
             cardinality: 2,
         };
-        let err = inline.decode_inline().unwrap_err();
+        let err = decode_inline(&inline).unwrap_err();
         if size == 35 {
             // Accepted length, but the bitmap then has a byte left over or missing.
             assert!(matches!(err, IoError::DvTruncated { .. }), "{err}");
@@ -680,7 +681,7 @@ fn size_and_cardinality_must_match_the_descriptor() {
 fn unsupported_file_version_is_rejected() {
     let (dv, mut file) = small_dv();
     file[0] = 2;
-    let err = dv.decode_whole_file(&file).unwrap_err();
+    let err = decode_whole_file(&dv, &file).unwrap_err();
     assert!(
         matches!(err, IoError::UnsupportedDvFileVersion { found: 2, .. }),
         "{err}"
@@ -695,40 +696,40 @@ fn unsupported_file_version_is_rejected() {
 #[test]
 fn bad_storage_type_is_rejected() {
     for storage_type in ["x", "", "uu", "U", "I"] {
-        let dv = DvDescriptor {
+        let dv = DeletionVectorDescriptor {
             storage_type: storage_type.to_string(),
             path_or_inline_dv: "vBn[lx{q8@P<9BNH/isA".to_string(),
             offset: Some(1),
             size_in_bytes: 36,
             cardinality: 2,
         };
-        let err = dv.locate().unwrap_err();
+        let err = locate(&dv).unwrap_err();
         assert!(
             matches!(err, IoError::InvalidDvStorageType { .. }),
             "{storage_type:?}: {err}"
         );
         assert!(err.to_string().contains(&dv.unique_id()), "{err}");
-        assert!(dv.decode_whole_file(&[1]).is_err());
+        assert!(decode_whole_file(&dv, &[1]).is_err());
     }
     let (dv, file) = small_dv();
-    let err = dv.decode_inline().unwrap_err();
+    let err = decode_inline(&dv).unwrap_err();
     assert!(matches!(err, IoError::WrongDvStorageType { .. }), "{err}");
-    let inline = DvDescriptor {
+    let inline = DeletionVectorDescriptor {
         storage_type: "i".to_string(),
         path_or_inline_dv: z85::encode(&file[5..41]),
         offset: None,
         size_in_bytes: 36,
         cardinality: 2,
     };
-    let err = inline.decode_whole_file(&file).unwrap_err();
+    let err = decode_whole_file(&inline, &file).unwrap_err();
     assert!(matches!(err, IoError::WrongDvStorageType { .. }), "{err}");
-    let err = inline.decode_file_region(&file[1..]).unwrap_err();
+    let err = decode_file_region(&inline, &file[1..]).unwrap_err();
     assert!(matches!(err, IoError::WrongDvStorageType { .. }), "{err}");
 }
 
 #[test]
 fn bad_z85_is_rejected() {
-    let inline = |text: &str| DvDescriptor {
+    let inline = |text: &str| DeletionVectorDescriptor {
         storage_type: "i".to_string(),
         path_or_inline_dv: text.to_string(),
         offset: None,
@@ -740,11 +741,11 @@ fn bad_z85_is_rejected() {
     for text in [
         "0000 ", "0000\"", "~~~~~", "\\0000", "0000000", "%%%%%", "00é00",
     ] {
-        let err = inline(text).locate().unwrap_err();
+        let err = locate(&inline(text)).unwrap_err();
         assert!(matches!(err, IoError::InvalidZ85 { .. }), "{text:?}: {err}");
-        assert!(inline(text).decode_inline().is_err());
+        assert!(decode_inline(&inline(text)).is_err());
     }
-    let relative = |text: &str| DvDescriptor {
+    let relative = |text: &str| DeletionVectorDescriptor {
         storage_type: "u".to_string(),
         path_or_inline_dv: text.to_string(),
         offset: Some(1),
@@ -760,7 +761,7 @@ fn bad_z85_is_rejected() {
         "éBn[lx{q8@P<9BNH/isA",   // non-ASCII across the prefix split
         "vBn[lx{q8@P<9BN##0AA",   // a `#`-padded tail: decodes to 14 bytes, not 16
     ] {
-        let err = relative(text).locate().unwrap_err();
+        let err = locate(&relative(text)).unwrap_err();
         assert!(matches!(err, IoError::InvalidZ85 { .. }), "{text:?}: {err}");
     }
 }
@@ -769,36 +770,36 @@ fn bad_z85_is_rejected() {
 fn invalid_descriptor_fields_are_rejected() {
     let (dv, _) = small_dv();
     let cases = [
-        DvDescriptor {
+        DeletionVectorDescriptor {
             offset: Some(-1),
             ..dv.clone()
         },
-        DvDescriptor {
+        DeletionVectorDescriptor {
             offset: Some(0),
             ..dv.clone()
         },
-        DvDescriptor {
+        DeletionVectorDescriptor {
             size_in_bytes: -36,
             ..dv.clone()
         },
-        DvDescriptor {
+        DeletionVectorDescriptor {
             cardinality: -2,
             ..dv.clone()
         },
-        DvDescriptor {
+        DeletionVectorDescriptor {
             path_or_inline_dv: format!("../{}", dv.path_or_inline_dv),
             ..dv.clone()
         },
-        DvDescriptor {
+        DeletionVectorDescriptor {
             path_or_inline_dv: format!("/{}", dv.path_or_inline_dv),
             ..dv.clone()
         },
-        DvDescriptor {
+        DeletionVectorDescriptor {
             storage_type: "p".to_string(),
             path_or_inline_dv: String::new(),
             ..dv.clone()
         },
-        DvDescriptor {
+        DeletionVectorDescriptor {
             storage_type: "i".to_string(),
             path_or_inline_dv: "00000".to_string(),
             offset: Some(1),
@@ -807,7 +808,7 @@ fn invalid_descriptor_fields_are_rejected() {
         },
     ];
     for case in cases {
-        let err = case.locate().unwrap_err();
+        let err = locate(&case).unwrap_err();
         assert!(
             matches!(err, IoError::InvalidDvDescriptor { .. }),
             "{case:?}: {err}"
@@ -815,11 +816,11 @@ fn invalid_descriptor_fields_are_rejected() {
     }
     // A random prefix is fine, also nested.
     for prefix in ["ab", "a1/b2"] {
-        let with_prefix = DvDescriptor {
+        let with_prefix = DeletionVectorDescriptor {
             path_or_inline_dv: format!("{prefix}{}", dv.path_or_inline_dv),
             ..dv.clone()
         };
-        let DvLocation::File { path, .. } = with_prefix.locate().unwrap() else {
+        let DvLocation::File { path, .. } = locate(&with_prefix).unwrap() else {
             panic!()
         };
         assert_eq!(
@@ -828,14 +829,14 @@ fn invalid_descriptor_fields_are_rejected() {
         );
     }
     // A missing offset means the first DV of the file.
-    let no_offset = DvDescriptor {
+    let no_offset = DeletionVectorDescriptor {
         offset: None,
         ..dv.clone()
     };
     assert_eq!(no_offset.unique_id(), format!("u{}", dv.path_or_inline_dv));
-    assert_eq!(no_offset.locate().unwrap().file_range(), Some(1..45));
+    assert_eq!(locate(&no_offset).unwrap().file_range(), Some(1..45));
     let (_, file) = small_dv();
-    assert_eq!(no_offset.decode_whole_file(&file).unwrap(), set(&[0, 9]));
+    assert_eq!(decode_whole_file(&no_offset, &file).unwrap(), set(&[0, 9]));
     assert!(matches!(
         parse_file(&file, 0, 36).unwrap_err(),
         IoError::InvalidDvDescriptor { .. }
@@ -907,7 +908,7 @@ fn corrupted_files_never_panic() {
         let data = serialize(&wide_bitmap());
         dv_file(&[&data]).0
     };
-    let big_dv = DvDescriptor {
+    let big_dv = DeletionVectorDescriptor {
         size_in_bytes: (big.len() - 9) as i32,
         cardinality: wide_bitmap().len() as i64,
         ..dv.clone()
@@ -928,7 +929,7 @@ fn corrupted_files_never_panic() {
                 let at = (next() % bad.len() as u64) as usize;
                 bad[at] = next() as u8;
             }
-            let _ = dv.decode_whole_file(&bad);
+            let _ = decode_whole_file(dv, &bad);
             let _ = parse_bitmap(&bad[5..bad.len() - 4]);
         }
     }
