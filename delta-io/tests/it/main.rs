@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod dv;
+mod dv_errors;
 mod pages;
 mod writer;
