@@ -5,9 +5,6 @@ use std::path::PathBuf;
 use chrono::{DateTime, FixedOffset};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Where `delta demo` looks when no directory is given: the example table of the workspace.
-pub const DEFAULT_DEMO_TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/people");
-
 /// `delta`: read, write, change, maintain and check Delta Lake tables, and
 /// run SQL over them.
 ///
@@ -26,48 +23,94 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the rows of a table (or of one version of it).
+    #[command(
+        after_help = "Examples:\n  delta cat /data/events --where \"day = DATE '2024-06-01'\" --limit 20\n  delta cat s3://bucket/events --version 3 --format csv --out v3.csv\n  delta cat /data/events --timestamp 2024-06-01T10:00:00Z --columns id,day --format json"
+    )]
     Cat(CatArgs),
     /// Describe a table: version, protocol, features, schema, partitioning,
     /// properties, constraints, number of files, rows and bytes.
+    #[command(
+        after_help = "Examples:\n  delta describe /data/events\n  delta describe /data/events --version 3 --json"
+    )]
     Describe(DescribeArgs),
     /// Print the commits of a table, newest first.
+    #[command(
+        after_help = "Examples:\n  delta history /data/events --limit 5\n  delta history /data/events --json"
+    )]
     History(HistoryArgs),
-    /// Read and print a small Delta table: its description, history, latest
-    /// content and its content at version 0 (time travel).
+    /// Show what Delta tables do: on a fresh table, the whole story (an ACID
+    /// write, schema enforcement and evolution, MERGE, time travel and
+    /// restore, concurrent writers, compaction and data skipping, a
+    /// constraint, check and repair, SQL); given a TABLE, a read-only tour
+    /// of it (description, history, content now and at version 0, check, SQL).
+    #[command(
+        after_help = "Examples:\n  delta demo\n  delta demo --keep\n  delta demo /data/events\n  delta demo /tmp/story --write"
+    )]
     Demo(DemoArgs),
     /// Create an empty table with the schema of a file.
+    #[command(
+        after_help = "Examples:\n  delta create /data/events --schema-from sample.parquet --partition-by day\n  delta create /data/events --schema-from sample.csv --property delta.enableDeletionVectors=true --constraint \"positive_qty=qty > 0\""
+    )]
     Create(CreateArgs),
     /// Write files to a table (append or overwrite) as one commit; creates
     /// the table when it does not exist.
+    #[command(
+        after_help = "Examples:\n  delta write /data/events part-1.parquet part-2.parquet\n  delta write /data/events new.csv --merge-schema\n  delta write /data/events june.ndjson --replace-where \"day >= DATE '2024-06-01'\""
+    )]
     Write(WriteArgs),
     /// Write a checkpoint at the latest version.
+    #[command(after_help = "Examples:\n  delta checkpoint /data/events")]
     Checkpoint(CheckpointArgs),
     /// Add or drop a CHECK constraint.
+    #[command(
+        after_help = "Examples:\n  delta constraint add /data/events positive_qty \"qty > 0\"\n  delta constraint drop /data/events positive_qty"
+    )]
     Constraint(ConstraintArgs),
     /// Delete the rows where a predicate is true, e.g.
     /// `delta delete t --where "day < DATE '2024-01-01'"`.
+    #[command(
+        after_help = "Examples:\n  delta delete /data/events --where \"day < DATE '2024-01-01'\""
+    )]
     Delete(DeleteArgs),
     /// Set columns on the rows where a predicate is true, e.g.
     /// `delta update t --where "id = 7" --set "score=score + 1"`.
+    #[command(
+        after_help = "Examples:\n  delta update /data/events --where \"id = 7\" --set \"score=score + 1\" --set \"note='fixed'\""
+    )]
     Update(UpdateArgs),
     /// Merge a file into a table (upsert), e.g. `delta merge t --source
     /// new.parquet --on "target.id = source.id" --when-matched-update-all
     /// --when-not-matched-insert-all`. Clauses apply in the order given,
     /// the first that matches a row wins; an `--if COND` belongs to the
     /// clause flag right before it.
+    #[command(
+        after_help = "Examples:\n  delta merge /data/events --source updates.parquet --on \"target.id = source.id\" --when-matched-update-all --when-not-matched-insert-all\n  delta merge /data/events --source gone.csv --on \"target.id = source.id\" --when-matched-delete --if \"source.deleted\""
+    )]
     Merge(MergeArgs),
     /// Compact small files into files of about the target size, e.g.
     /// `delta optimize t --where "day = DATE '2024-01-01'"`; the rows stay
     /// the same.
+    #[command(
+        after_help = "Examples:\n  delta optimize /data/events\n  delta optimize /data/events --zorder-by user_id,ts --where \"day = DATE '2024-06-01'\""
+    )]
     Optimize(OptimizeArgs),
     /// Delete the files no version inside the retention needs, e.g.
     /// `delta vacuum t --dry-run`.
+    #[command(
+        after_help = "Examples:\n  delta vacuum /data/events --dry-run\n  delta vacuum /data/events --retain-hours 24 --force"
+    )]
     Vacuum(VacuumArgs),
     /// Restore the table to an earlier version as a new commit, e.g.
     /// `delta restore t --version 3`.
+    #[command(
+        after_help = "Examples:\n  delta restore /data/events --version 3\n  delta restore /data/events --timestamp 2024-06-01T10:00:00Z"
+    )]
     Restore(RestoreArgs),
     /// Check that the log and the data files agree; exit 1 when a problem
     /// is found, e.g. `delta check t --json`.
+    #[command(
+        after_help = "Examples:\n  delta check /data/events\n  delta check /data/events --deep --json\n  delta check /data/events --repair --dry-run"
+    )]
     Check(CheckArgs),
     /// Run SQL over Delta tables (DataFusion), e.g.
     /// `delta sql "SELECT city, count(*) FROM t GROUP BY city" --table t=/data/t`;
@@ -75,6 +118,9 @@ pub enum Command {
     /// OF 3` and `t TIMESTAMP AS OF '2024-05-01 10:00:00'` read an older
     /// version. The dialect is Spark SQL's: names in `backticks`, "..." is
     /// a string, `INTERVAL 1 DAY`.
+    #[command(
+        after_help = "Examples:\n  delta sql \"SELECT city, count(*) FROM t GROUP BY city\" --table t=/data/t\n  delta sql \"SELECT * FROM t VERSION AS OF 3 LIMIT 10\" --table t=s3://bucket/t"
+    )]
     Sql(SqlArgs),
 }
 
@@ -451,8 +497,18 @@ pub struct HistoryArgs {
 /// Flags of `delta demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The table to show: a path or URL [default: the workspace's examples/people]
+    /// A table to tour, read-only: a path or URL. Without it the demo tells
+    /// the whole story on a fresh table in a temporary directory.
     pub table: Option<String>,
+
+    /// Tell the whole story (it writes) on a new table at TABLE, a local
+    /// path where no table is yet, instead of touring it read-only.
+    #[arg(long, requires = "table")]
+    pub write: bool,
+
+    /// Keep the temporary table of the story (it is deleted at the end).
+    #[arg(long, conflicts_with = "table")]
+    pub keep: bool,
 }
 
 /// Parses an RFC 3339 timestamp for `--timestamp`.
@@ -470,5 +526,53 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    /// Splits an example line as a shell would: spaces outside double
+    /// quotes separate words, `\"` inside them is a quote.
+    fn words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => quoted = !quoted,
+                '\\' if quoted => word.extend(chars.next()),
+                ' ' if !quoted => {
+                    words.extend((!word.is_empty()).then(|| std::mem::take(&mut word)))
+                }
+                c => word.push(c),
+            }
+        }
+        words.extend((!word.is_empty()).then_some(word));
+        words
+    }
+
+    #[test]
+    fn every_command_has_examples_that_parse() {
+        let cli = Cli::command();
+        for command in cli.get_subcommands() {
+            let name = command.get_name();
+            let help = command
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            let examples: Vec<&str> = help.lines().filter_map(|l| l.strip_prefix("  ")).collect();
+            assert!(
+                help.starts_with("Examples:") && !examples.is_empty(),
+                "`delta {name} --help` shows no example"
+            );
+            for example in examples {
+                let parsed = Cli::try_parse_from(words(example));
+                assert!(parsed.is_ok(), "{example}: {}", parsed.unwrap_err());
+                assert!(
+                    example.starts_with(&format!("delta {name} "))
+                        || example == format!("delta {name}")
+                );
+            }
+        }
+        assert_eq!(
+            words(r#"delta a "b \"c\" d" e"#),
+            ["delta", "a", "b \"c\" d", "e"]
+        );
     }
 }

@@ -1,36 +1,62 @@
-//! `delta demo`: read and print a small Delta table, with time travel, a
-//! consistency check and a SQL query through DataFusion.
+//! `delta demo`: the whole story on a fresh table ([`crate::story`]), or a
+//! read-only tour of a table: its description, history, content now and at
+//! version 0 (time travel), a consistency check and a SQL query.
 
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 use delta::txn::Table;
 
 use crate::cat::pretty_rows;
-use crate::cli::{DEFAULT_DEMO_TABLE, DemoArgs};
+use crate::cli::DemoArgs;
 use crate::describe::{Description, schema_tree};
 use crate::history::history_table;
-use crate::output::{CliResult, Context, Output, error_text, rfc3339};
+use crate::output::{CliResult, Output, error_text, rfc3339};
 
 /// Rows shown per version.
 pub const DEMO_MAX_ROWS: usize = 50;
 
-/// Runs `delta demo`.
+/// Runs `delta demo`: the story on a fresh table, or a read-only tour of
+/// the table given.
 pub async fn run(args: &DemoArgs) -> CliResult<()> {
-    let default = lexically_normal(Path::new(DEFAULT_DEMO_TABLE));
-    let location = match &args.table {
-        Some(table) => table.as_str(),
-        None => default.to_str().unwrap_or(DEFAULT_DEMO_TABLE),
-    };
-    let table = match Table::open(location).await {
-        Ok(table) => table,
-        Err(e) if args.table.is_none() => {
-            return Err(
-                Context::new("the demo table is not there (give one: delta demo DIR)", e).into(),
-            );
+    match (&args.table, args.write) {
+        (None, _) => story_in_temp_dir(args.keep).await,
+        (Some(table), true) => {
+            if table.contains("://") && !table.starts_with("file://") {
+                return Err(format!(
+                    "the story deletes a data file to show a repair, so it runs on a local path only, not {table}"
+                )
+                .into());
+            }
+            let dir = PathBuf::from(table.strip_prefix("file://").unwrap_or(table));
+            crate::story::run(table, &dir).await?;
+            println!("\nThe table is at {table}: try `delta history {table}`.");
+            Ok(())
         }
-        Err(e) => return Err(e.into()),
-    };
+        (Some(table), false) => tour(table).await,
+    }
+}
+
+/// The story on a table in a new temporary directory, deleted at the end
+/// unless `keep`.
+async fn story_in_temp_dir(keep: bool) -> CliResult<()> {
+    let dir = std::env::temp_dir().join(format!("delta-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let location = dir
+        .to_str()
+        .ok_or("the temporary directory's path is not UTF-8")?;
+    let told = crate::story::run(location, &dir).await;
+    if keep {
+        println!("\nThe table is kept at {location}: try `delta history {location}`.");
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    told
+}
+
+/// The read-only tour of the table at `location`.
+async fn tour(location: &str) -> CliResult<()> {
+    let table = Table::open(location).await?;
     let mut out = Output::stdout();
 
     let latest = table.snapshot().await?;
@@ -120,36 +146,4 @@ fn print_rows(out: &mut Output, (table, more): (String, bool)) -> CliResult<()> 
         writeln!(out, "(first {DEMO_MAX_ROWS} rows shown)")?;
     }
     Ok(())
-}
-
-/// `path` with `.` and `..` components resolved without touching the file
-/// system (the default table path is built from `CARGO_MANIFEST_DIR/..`).
-fn lexically_normal(path: &Path) -> PathBuf {
-    let mut normal = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !normal.pop() {
-                    normal.push(component);
-                }
-            }
-            other => normal.push(other),
-        }
-    }
-    normal
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalizes_parent_components() {
-        assert_eq!(
-            lexically_normal(Path::new("/a/b/../c/./d")),
-            PathBuf::from("/a/c/d")
-        );
-        assert!(lexically_normal(Path::new(DEFAULT_DEMO_TABLE)).ends_with("examples/people"));
-    }
 }

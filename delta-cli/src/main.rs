@@ -24,6 +24,7 @@ mod optimize;
 mod output;
 mod progress;
 mod sql;
+mod story;
 mod write;
 
 use std::io::Write;
