@@ -21,8 +21,10 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod chart;
 mod child;
 mod mem;
+mod publish;
 mod report;
 mod spec;
 mod suite;
@@ -77,11 +79,21 @@ enum Cmd {
         #[arg(long)]
         scale: Option<String>,
     },
-    /// Prints the ratio table (and our notes) of results files.
+    /// Prints the side-by-side table (and our notes) of results files.
     Report {
         /// JSON-lines files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Also draw the ratio chart of --scale into this SVG file.
+        #[arg(long)]
+        chart: Option<PathBuf>,
+        /// Rewrite the results section of this Markdown file (BENCHMARKS.md)
+        /// with --scale's results; needs --chart.
+        #[arg(long, requires = "chart")]
+        publish: Option<PathBuf>,
+        /// The scale to chart and publish (default: the only one in the files).
+        #[arg(long)]
+        scale: Option<String>,
     },
     /// One phase of one workload (what `suite` starts).
     #[command(hide = true)]
@@ -141,11 +153,44 @@ fn run(command: Cmd) -> Result<(), String> {
             arrow: !no_arrow,
             scale,
         }),
-        Cmd::Report { files } => {
+        Cmd::Report {
+            files,
+            chart,
+            publish,
+            scale,
+        } => {
             let records = report::read_records(&files)?;
-            let text = report::ratio_table(&records) + &report::notes(&records);
+            let text = report::report(&records);
             // a closed stdout (`| head`) ends quietly
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            let Some(chart) = chart else {
+                return Ok(());
+            };
+            let scale = match scale {
+                Some(scale) => scale,
+                None => match report::scales(&records).as_slice() {
+                    [only] => only.clone(),
+                    scales => {
+                        return Err(format!(
+                            "the files hold results of {} scales: say which with --scale",
+                            scales.len()
+                        ));
+                    }
+                },
+            };
+            match publish {
+                Some(markdown) => {
+                    publish::publish(&records, &scale, &markdown, &chart)?;
+                    eprintln!("delta-bench: results written into {}", markdown.display());
+                }
+                None => {
+                    let rows = report::rows(&records, &scale);
+                    let title = format!("ours ÷ delta-rs, scale {scale}");
+                    std::fs::write(&chart, chart::svg(&rows, &title))
+                        .map_err(|e| format!("cannot write {}: {e}", chart.display()))?;
+                }
+            }
+            eprintln!("delta-bench: ratio chart in {}", chart.display());
             Ok(())
         }
         Cmd::Child {

@@ -1,7 +1,7 @@
-//! The ratio table of BENCHMARKS.md, in the layout the first delta-rs
-//! harness printed (pinned by a test), followed by our notes: the
-//! operation's memory increment, W1/W2 against arrow-rs alone, workloads not
-//! implemented and failed runs.
+//! The side-by-side table of BENCHMARKS.md (per workload our time and
+//! delta-rs's, their ratio, our operation memory and delta-rs's, their
+//! ratio), followed by our notes: every implementation's memory increment,
+//! W1/W2 against arrow-rs alone, workloads not implemented and failed runs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -79,76 +79,139 @@ fn median_of(records: Option<&Vec<&Value>>, key: &str) -> Option<f64> {
     )
 }
 
-/// The ratio table (time and whole-process peak RSS against delta-rs).
-pub fn ratio_table(records: &[Value]) -> String {
-    let baseline = DELTA_RS;
+/// One workload's line of the side-by-side table: medians over repeats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// `W1` ... `W11`, `W3b`, `Q1`.
+    pub id: &'static str,
+    /// Its name.
+    pub name: &'static str,
+    /// Our seconds.
+    pub ours_seconds: Option<f64>,
+    /// delta-rs's seconds.
+    pub theirs_seconds: Option<f64>,
+    /// Our operation memory in MiB (see [`Row::whole_process`]).
+    pub ours_mib: Option<f64>,
+    /// delta-rs's operation memory in MiB.
+    pub theirs_mib: Option<f64>,
+    /// The memory columns are whole-process peaks, not operation increments
+    /// (W11, whose workers are separate processes).
+    pub whole_process: bool,
+}
+
+impl Row {
+    /// Ours ÷ delta-rs's time.
+    pub fn time_ratio(&self) -> Option<f64> {
+        ratio(self.ours_seconds, self.theirs_seconds)
+    }
+
+    /// Ours ÷ delta-rs's memory.
+    pub fn memory_ratio(&self) -> Option<f64> {
+        ratio(self.ours_mib, self.theirs_mib)
+    }
+}
+
+fn ratio(ours: Option<f64>, theirs: Option<f64>) -> Option<f64> {
+    match (ours, theirs) {
+        (Some(o), Some(t)) if t > 0.0 => Some(o / t),
+        _ => None,
+    }
+}
+
+/// The median over repeats of the operation's memory increment,
+/// `op_peak_rss_mib - rss_before_mib`.
+fn median_increment(records: Option<&Vec<&Value>>) -> Option<f64> {
+    median(
+        records?
+            .iter()
+            .filter_map(|r| {
+                Some(r.get("op_peak_rss_mib")?.as_f64()? - r.get("rss_before_mib")?.as_f64()?)
+            })
+            .collect(),
+    )
+}
+
+/// The scales the `ok` records cover, in order.
+pub fn scales(records: &[Value]) -> Vec<String> {
+    let scales: BTreeSet<String> = group(records).keys().map(|k| k.0.clone()).collect();
+    scales.into_iter().collect()
+}
+
+/// The side-by-side rows of one scale: every workload either side ran.
+pub fn rows(records: &[Value], scale: &str) -> Vec<Row> {
     let groups = group(records);
-    let impls: BTreeSet<&str> = groups
-        .keys()
-        .map(|k| k.2.as_str())
-        .filter(|i| *i != baseline)
-        .collect();
-    let scales: BTreeSet<&str> = groups.keys().map(|k| k.0.as_str()).collect();
-    let mut out = String::new();
-    for scale in scales {
+    let key = |w: &str, i: &str| (scale.to_string(), w.to_string(), i.to_string());
+    WORKLOADS
+        .iter()
+        .filter_map(|w| {
+            let ours = groups.get(&key(w.id, OURS));
+            let theirs = groups.get(&key(w.id, DELTA_RS));
+            if ours.is_none() && theirs.is_none() {
+                return None;
+            }
+            let (ours_mib, theirs_mib) = (median_increment(ours), median_increment(theirs));
+            let whole_process = ours_mib.is_none() && theirs_mib.is_none();
+            let (ours_mib, theirs_mib) = if whole_process {
+                (
+                    median_of(ours, "peak_rss_mib"),
+                    median_of(theirs, "peak_rss_mib"),
+                )
+            } else {
+                (ours_mib, theirs_mib)
+            };
+            Some(Row {
+                id: w.id,
+                name: w.name,
+                ours_seconds: median_of(ours, "seconds"),
+                theirs_seconds: median_of(theirs, "seconds"),
+                ours_mib,
+                theirs_mib,
+                whole_process,
+            })
+        })
+        .collect()
+}
+
+/// The side-by-side table of one scale, as Markdown (it reads as a table
+/// in a terminal too).
+pub fn markdown_table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| workload | name | ours s | delta-rs s | time ratio | ours MiB | delta-rs MiB | memory ratio |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for row in rows {
+        let mark = if row.whole_process { " †" } else { "" };
         let _ = writeln!(
             out,
-            "\nscale={scale}   (ratio = impl ÷ {baseline}; lower is better; median of repeats)"
+            "| {} | {} | {} | {} | {} | {}{mark} | {}{mark} | {} |",
+            row.id,
+            row.name,
+            fmt(row.ours_seconds, 3),
+            fmt(row.theirs_seconds, 3),
+            fmt(row.time_ratio(), 2),
+            fmt(row.ours_mib, 0),
+            fmt(row.theirs_mib, 0),
+            fmt(row.memory_ratio(), 2),
         );
-        let mut header = format!(
-            "{:<6} {:<27} {:>10} {:>7}",
-            "workload",
-            "name",
-            format!("{baseline} s"),
-            "MiB"
-        );
-        for i in &impls {
-            let _ = write!(
-                header,
-                " | {:>10} {:>7} {:>7} {:>7}",
-                format!("{i} s"),
-                "MiB",
-                "t-ratio",
-                "m-ratio"
-            );
-        }
-        let _ = writeln!(out, "{header}");
-        let key = |w: &str, i: &str| (scale.to_string(), w.to_string(), i.to_string());
-        for w in WORKLOADS {
-            let b = groups.get(&key(w.id, baseline));
-            if b.is_none() && !impls.iter().any(|i| groups.contains_key(&key(w.id, i))) {
-                continue;
-            }
-            let bs = median_of(b, "seconds");
-            let bm = median_of(b, "peak_rss_mib");
-            let mut line = format!(
-                "{:<6} {:<27} {:>10} {:>7}",
-                w.id,
-                w.name,
-                fmt(bs, 3),
-                fmt(bm, 0)
-            );
-            for i in &impls {
-                let rs = groups.get(&key(w.id, i));
-                let s = median_of(rs, "seconds");
-                let m = median_of(rs, "peak_rss_mib");
-                let ratio = |x: Option<f64>, base: Option<f64>| match (x, base) {
-                    (Some(x), Some(base)) if base != 0.0 => Some(x / base),
-                    _ => None,
-                };
-                let _ = write!(
-                    line,
-                    " | {:>10} {:>7} {:>7} {:>7}",
-                    fmt(s, 3),
-                    fmt(m, 0),
-                    fmt(ratio(s, bs), 2),
-                    fmt(ratio(m, bm), 2)
-                );
-            }
-            let _ = writeln!(out, "{line}");
-        }
+    }
+    if rows.iter().any(|r| r.whole_process) {
+        out.push_str("\n† whole-process peak: no operation increment was recorded (W11's workers are separate processes)\n");
     }
     out
+}
+
+/// The whole report: per scale the side-by-side table, then our notes.
+pub fn report(records: &[Value]) -> String {
+    let mut out = String::new();
+    for scale in scales(records) {
+        let _ = writeln!(
+            out,
+            "\nscale={scale}   ratio = ours ÷ delta-rs, lower is better; medians of repeats; \
+             memory = the operation's increment (op_peak_rss_mib - rss_before_mib)\n"
+        );
+        out.push_str(&markdown_table(&rows(records, &scale)));
+    }
+    out + &notes(records)
 }
 
 /// Our notes under the table.
@@ -226,8 +289,6 @@ mod tests {
     use super::*;
 
     const RECORDS: &str = include_str!("../tests/data/report.jsonl");
-    /// The table the first delta-rs harness printed for `tests/data/report.jsonl`.
-    const EXPECTED: &str = include_str!("../tests/data/report.expected.txt");
 
     fn records() -> Vec<Value> {
         RECORDS
@@ -238,8 +299,36 @@ mod tests {
     }
 
     #[test]
-    fn prints_the_table_of_the_reference_script() {
-        assert_eq!(ratio_table(&records()), EXPECTED);
+    fn rows_take_medians_and_operation_increments() {
+        let records = records();
+        assert_eq!(scales(&records), ["full", "small"]);
+        let rows = rows(&records, "small");
+        let w1 = rows.iter().find(|r| r.id == "W1").unwrap();
+        // delta-rs: median of 0.2125 and 0.2375; ours: median of three
+        assert!((w1.theirs_seconds.unwrap() - 0.225).abs() < 1e-12);
+        assert_eq!(w1.ours_seconds, Some(0.15));
+        // increments: delta-rs 49.8 and 50.8, ours 40.5, 41.5, 39.5
+        assert!((w1.theirs_mib.unwrap() - 50.3).abs() < 1e-9);
+        assert_eq!(w1.ours_mib, Some(40.5));
+        assert!((w1.time_ratio().unwrap() - 0.15 / 0.225).abs() < 1e-12);
+        assert!(!w1.whole_process);
+        // a workload only one side ran has no ratio
+        let w4 = rows.iter().find(|r| r.id == "W4").unwrap();
+        assert_eq!((w4.theirs_seconds, w4.time_ratio()), (None, None));
+        // every workload a side ran without failing; failed runs are left out
+        let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["W1", "W3", "W4", "W6"]);
+    }
+
+    #[test]
+    fn the_table_shows_both_sides_and_the_ratios() {
+        let table = markdown_table(&rows(&records(), "small"));
+        let w1 = table.lines().find(|l| l.starts_with("| W1 ")).unwrap();
+        assert_eq!(
+            w1,
+            "| W1 | append-large | 0.150 | 0.225 | 0.67 | 40 | 50 | 0.81 |"
+        );
+        assert!(table.starts_with("| workload | name | ours s | delta-rs s | time ratio |"));
     }
 
     #[test]

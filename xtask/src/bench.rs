@@ -1,19 +1,26 @@
-//! `cargo xtask bench`: the workloads of BENCHMARKS.md, run by the
-//! release-built `delta-bench` binary (one process per workload and repeat),
-//! then the ratio table. `--criterion` runs the older micro benchmarks.
+//! `cargo xtask bench`: the workloads of BENCHMARKS.md, side by side: ours
+//! run by the release-built `delta-bench` binary, delta-rs's by
+//! xtask/peer/bench_deltars.py (and bench_sql.py for Q1) in the peer venv,
+//! each workload and repeat in its own process, on the same data; then the
+//! table of both with their ratios, and the ratio chart
+//! (`target/bench-ratios.svg`). `--publish` writes the table, the date, the
+//! machine and the versions into BENCHMARKS.md and the chart beside it.
+//! `--criterion` runs the criterion micro benchmarks.
 //!
 //! ```text
 //! cargo xtask bench [--data DATA] [--work SCRATCH] [--out results.jsonl]
 //!                   [--only W1,W4] [--repeat N] [--scale small|full]
 //!                   [--timeout SECONDS] [--keep] [--no-arrow]
+//!                   [--ours-only] [--publish]
 //! cargo xtask bench --report results.jsonl [more.jsonl ...]
 //! cargo xtask bench --criterion
 //! ```
 //!
 //! Without `--data`, the data of `--scale` (default small) is generated once
 //! into `target/bench-data/<scale>` by xtask/peer/bench_data.py in the
-//! peer venv ([`crate::peer`]). `--work` defaults to `target/bench-work`,
-//! `--out` to `target/bench-results.jsonl`.
+//! peer venv ([`crate::peer`]). `--work` defaults to `target/bench-work`.
+//! Results are appended to `--out`; without it they go to
+//! `target/bench-results.jsonl`, emptied first so the table is this run's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,7 +29,8 @@ use crate::peer::Peer;
 use crate::{cargo, workspace};
 
 const USAGE: &str = "usage: cargo xtask bench [--data DIR] [--work DIR] [--out FILE] \
-[--only W1,W4] [--repeat N] [--scale small|full] [--timeout S] [--keep] [--no-arrow]\n\
+[--only W1,W4] [--repeat N] [--scale small|full] [--timeout S] [--keep] [--no-arrow] \
+[--ours-only] [--publish]\n\
        cargo xtask bench --report FILE...\n\
        cargo xtask bench --criterion";
 
@@ -35,6 +43,10 @@ struct Args {
     work: Option<String>,
     out: Option<String>,
     scale: Option<String>,
+    /// Run only our side.
+    ours_only: bool,
+    /// Write the results into BENCHMARKS.md and the chart beside it.
+    publish: bool,
     /// Passed through to `delta-bench suite` as they are.
     pass: Vec<String>,
 }
@@ -44,6 +56,18 @@ impl Args {
     fn pass_value(&self, flag: &str) -> Option<&str> {
         let at = self.pass.iter().position(|a| a == flag)?;
         self.pass.get(at + 1).map(String::as_str)
+    }
+
+    /// `--only` for delta-rs's harness: the selection without Q1 (which
+    /// bench_sql.py runs); `None` for every workload, `Some("")` for none.
+    fn deltars_only(&self) -> Option<String> {
+        let only = self.pass_value("--only")?;
+        let kept: Vec<&str> = only
+            .split(',')
+            .map(str::trim)
+            .filter(|w| *w != "Q1")
+            .collect();
+        Some(kept.join(","))
     }
 
     /// Whether the run includes this workload (all do without `--only`).
@@ -85,6 +109,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 parsed.pass.extend([arg.clone(), v]);
             }
             "--keep" | "--no-arrow" => parsed.pass.push(arg.clone()),
+            "--ours-only" => parsed.ours_only = true,
+            "--publish" => parsed.publish = true,
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
@@ -111,10 +137,14 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         .work
         .as_ref()
         .map_or_else(|| root.join("target/bench-work"), PathBuf::from);
-    let out = args
-        .out
-        .as_ref()
-        .map_or_else(|| root.join("target/bench-results.jsonl"), PathBuf::from);
+    let out = match &args.out {
+        Some(out) => PathBuf::from(out),
+        None => {
+            let out = root.join("target/bench-results.jsonl");
+            let _ = std::fs::remove_file(&out);
+            out
+        }
+    };
     let mut suite = Command::new(&binary);
     suite
         .arg("suite")
@@ -129,22 +159,73 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         suite.args(["--scale", scale]);
     }
     run(&mut suite)?;
+    if !args.ours_only {
+        deltars(&root, &args, &data, &work, &out)?;
+    }
+    eprintln!("xtask: results in {}", out.display());
+    let mut report = Command::new(&binary);
+    report.arg("report").arg(&out);
+    let scale = args
+        .scale
+        .clone()
+        .or_else(|| args.data.is_none().then(|| "small".to_string()));
+    if let Some(scale) = &scale {
+        report.args(["--scale", scale]);
+    }
+    if args.publish {
+        report
+            .arg("--publish")
+            .arg(root.join("BENCHMARKS.md"))
+            .arg("--chart")
+            .arg(root.join("bench-ratios.svg"));
+    } else {
+        report
+            .arg("--chart")
+            .arg(target_dir(&root).join("bench-ratios.svg"));
+    }
+    run(&mut report)
+}
+
+/// delta-rs's side of the selected workloads, on the same data, appended to
+/// the same results file.
+fn deltars(root: &Path, args: &Args, data: &Path, work: &Path, out: &Path) -> Result<(), String> {
+    let python = Peer::start(root).python()?;
+    let repeat = args.pass_value("--repeat").unwrap_or("1");
+    let only = args.deltars_only();
+    if only.as_deref() != Some("") {
+        let mut harness = Command::new(&python);
+        harness
+            .arg(root.join("xtask/peer/bench_deltars.py"))
+            .arg("--data")
+            .arg(data)
+            .arg("--work")
+            .arg(work)
+            .arg("--out")
+            .arg(out)
+            .args(["--repeat", repeat]);
+        if let Some(only) = &only {
+            harness.args(["--only", only]);
+        }
+        if let Some(timeout) = args.pass_value("--timeout") {
+            harness.args(["--timeout", timeout]);
+        }
+        if args.pass.iter().any(|a| a == "--keep") {
+            harness.arg("--keep");
+        }
+        run(&mut harness)?;
+    }
     if args.selects("Q1") {
-        // the delta-rs side of our SQL workload (the others' are run by
-        // xtask/peer/bench_deltars.py)
-        let python = Peer::start(&root).python()?;
-        run(Command::new(python)
+        run(Command::new(&python)
             .arg(root.join("xtask/peer/bench_sql.py"))
             .arg("--data")
-            .arg(&data)
+            .arg(data)
             .arg("--sql")
             .arg(root.join("delta-bench/src/q1.sql"))
             .arg("--out")
-            .arg(&out)
-            .args(["--repeat", args.pass_value("--repeat").unwrap_or("1")]))?;
+            .arg(out)
+            .args(["--repeat", repeat]))?;
     }
-    eprintln!("xtask: results in {}", out.display());
-    run(Command::new(&binary).arg("report").arg(&out))
+    Ok(())
 }
 
 fn run(command: &mut Command) -> Result<(), String> {
@@ -247,5 +328,13 @@ mod tests {
         assert!(parse(&args("--scale huge")).is_err());
         assert!(parse(&args("--repeat")).is_err());
         assert!(parse(&args("--bogus")).is_err());
+        let a = parse(&args("--only W1,Q1,W3b --ours-only --publish")).unwrap();
+        assert!(a.ours_only && a.publish);
+        assert_eq!(a.deltars_only().as_deref(), Some("W1,W3b"));
+        assert_eq!(
+            parse(&args("--only Q1")).unwrap().deltars_only().as_deref(),
+            Some("")
+        );
+        assert_eq!(parse(&args("")).unwrap().deltars_only(), None);
     }
 }

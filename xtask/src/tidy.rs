@@ -228,11 +228,16 @@ fn check_outside(root: &Path, members: &[String]) -> Result<Vec<String>, String>
     let mut problems = Vec::new();
     let mut dirs: Vec<PathBuf> = members.iter().map(|m| root.join(m)).collect();
     dirs.push(root.join(".ci"));
-    let mut files: Vec<PathBuf> = ["README.md", "ARCHITECTURE.md", "BENCHMARKS.md", "Cargo.toml"]
-        .iter()
-        .map(|f| root.join(f))
-        .filter(|p| p.is_file())
-        .collect();
+    let mut files: Vec<PathBuf> = [
+        "README.md",
+        "ARCHITECTURE.md",
+        "BENCHMARKS.md",
+        "Cargo.toml",
+    ]
+    .iter()
+    .map(|f| root.join(f))
+    .filter(|p| p.is_file())
+    .collect();
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -278,7 +283,10 @@ mod tests {
     fn reads_the_dependency_sections() {
         let manifest = "[dependencies]\na.workspace = true\nb = { path = \"../b\" }\n\
                         serde = \"1\"\n[dev-dependencies]\ndelta-test.workspace = true\n";
-        assert_eq!(workspace_deps(manifest, "[dependencies]", &members()), ["a", "b"]);
+        assert_eq!(
+            workspace_deps(manifest, "[dependencies]", &members()),
+            ["a", "b"]
+        );
         assert_eq!(
             workspace_deps(manifest, "[dev-dependencies]", &members()),
             ["delta-test"]
