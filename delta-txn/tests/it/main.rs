@@ -12,6 +12,7 @@ mod commit;
 mod concurrency_props;
 mod conflict;
 mod crash;
+mod lost_responses;
 mod predicate;
 mod predicate_props;
 mod read;
