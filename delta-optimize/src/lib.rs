@@ -25,7 +25,7 @@ mod compact;
 mod error;
 mod restore;
 mod vacuum;
-mod zorder;
+pub mod zorder;
 
 pub use compact::{
     DEFAULT_TARGET_SIZE, FileSizes, OptimizeMetrics, OptimizeOptions, OptimizeOutcome, optimize,

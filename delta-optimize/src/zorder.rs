@@ -26,7 +26,7 @@ pub(crate) fn orderable(data_type: &DataType) -> bool {
 }
 
 /// The row positions of `batch` in Z-order over the columns at `columns`.
-pub(crate) fn zorder(
+pub fn zorder(
     batch: &RecordBatch,
     columns: &[usize],
 ) -> Result<Vec<u32>, arrow::error::ArrowError> {
