@@ -81,11 +81,13 @@ pub fn svg(rows: &[Row], title: &str) -> String {
         let y = TOP + ROW_HEIGHT * i as f64;
         let _ = writeln!(
             out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{} {}</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{} {}{}</text>"#,
             LEFT - 8.0,
             y + ROW_HEIGHT / 2.0 + 4.0,
             row.id,
-            escape(row.name)
+            escape(row.name),
+            // memory compared as whole-process peaks, as the table's † says
+            if row.whole_process { " †" } else { "" }
         );
         for (k, (ratio, colour)) in [
             (row.time_ratio(), TIME_COLOUR),

@@ -14,6 +14,12 @@ fn parse_status(status: &str, field: &str) -> Option<f64> {
     })
 }
 
+/// Total memory of this machine in GiB (`MemTotal` of /proc/meminfo).
+pub fn total_gib() -> Option<f64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    parse_status(&info, "MemTotal").map(|mib| mib / 1024.0)
+}
+
 /// Resets `VmHWM` to the current RSS (writes 5 to /proc/self/clear_refs);
 /// false where the kernel does not allow it.
 pub fn reset_hwm() -> bool {
@@ -30,6 +36,10 @@ mod tests {
         assert_eq!(parse_status(status, "VmRSS"), Some(100.0));
         assert_eq!(parse_status(status, "VmHWM"), Some(200.0));
         assert_eq!(parse_status(status, "VmSwap"), None);
+        assert_eq!(
+            parse_status("MemTotal:       25165824 kB\n", "MemTotal"),
+            Some(24576.0)
+        );
         assert!(status_mib("VmRSS").is_some_and(|m| m > 0.0));
     }
 }

@@ -1,6 +1,6 @@
 //! Writes the results of a run into BENCHMARKS.md (between its result
 //! markers) and the ratio chart beside it: the table, the date, the machine
-//! and the versions of both sides, all taken from the records.
+//! (as our records describe it) and the versions of both sides.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -25,20 +25,6 @@ fn newest<'a>(records: &'a [Value], scale: &str, implementation: &str) -> Option
         .iter()
         .filter(|r| text(r, "scale") == Some(scale) && text(r, "impl") == Some(implementation))
         .max_by_key(|r| text(r, "utc").unwrap_or_default())
-}
-
-/// Total memory of this machine in GiB (from /proc/meminfo).
-fn memory_gib() -> Option<f64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: f64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0 / 1024.0)
 }
 
 /// How many repeats the runs of `scale` had (the most of any workload).
@@ -77,14 +63,21 @@ pub fn section(records: &[Value], scale: &str, chart: &str, rows: &[Row]) -> Str
         repeats(records, scale),
         field("machine").unwrap_or_default().trim_matches('"'),
         field("cores").unwrap_or_default(),
-        memory_gib().map_or("unknown".to_string(), |g| format!("{g:.0} GiB")),
+        host.and_then(|h| h.get("memory_gib"))
+            .and_then(Value::as_f64)
+            .map_or("unknown".to_string(), |g| format!("{g:.0} GiB")),
         field("os").unwrap_or_default().trim_matches('"'),
         version(ours),
         version(theirs),
     );
     let _ = writeln!(out, "![ours ÷ delta-rs per workload]({chart})\n");
     out.push_str(&crate::report::markdown_table(rows));
-    let notes = notes(records);
+    let of_scale: Vec<Value> = records
+        .iter()
+        .filter(|r| text(r, "scale") == Some(scale))
+        .cloned()
+        .collect();
+    let notes = notes(&of_scale);
     if !notes.trim().is_empty() {
         let _ = writeln!(out, "\nNotes of the run:\n\n```text{notes}```");
     }
@@ -106,7 +99,9 @@ pub fn publish(
     }
     let document = std::fs::read_to_string(markdown)
         .map_err(|e| format!("cannot read {}: {e}", markdown.display()))?;
-    let (Some(start), Some(end)) = (document.find(START), document.find(END)) else {
+    let start = document.find(START);
+    let end = start.and_then(|s| document[s..].find(END).map(|e| s + e));
+    let (Some(start), Some(end)) = (start, end) else {
         return Err(format!(
             "{} has no {START} ... {END} markers to write between",
             markdown.display()
@@ -141,7 +136,7 @@ mod tests {
             "seconds": seconds, "peak_rss_mib": 100.0, "rss_before_mib": 10.0,
             "op_peak_rss_mib": 60.0, "utc": "2026-11-30T10:00:00Z",
             "impl_version": format!("{implementation} 1.0"),
-            "host": {"machine": "x86_64", "cores": 2, "os": "linux"},
+            "host": {"machine": "x86_64", "cores": 2, "os": "linux", "memory_gib": 23.4},
         })
     }
 
@@ -156,12 +151,22 @@ mod tests {
             format!("# B\n\nbefore\n{START}\nold\n{END}\nafter\n"),
         )
         .unwrap();
-        let records = [record(OURS, 1.0), record(DELTA_RS, 2.0)];
+        let mut other_scale = record(OURS, 9.0);
+        other_scale["scale"] = "small".into();
+        other_scale["ok"] = false.into();
+        other_scale["error"] = "boom at small scale".into();
+        let records = [record(OURS, 1.0), record(DELTA_RS, 2.0), other_scale];
         publish(&records, "full", &markdown, &chart).unwrap();
         let text = std::fs::read_to_string(&markdown).unwrap();
         assert!(text.starts_with("# B\n\nbefore\n<!-- results:start -->\nRecorded on 2026-11-30"));
         assert!(text.ends_with("<!-- results:end -->\nafter\n"));
         assert!(!text.contains("old"));
+        // only this scale's notes
+        assert!(!text.contains("boom"), "{text}");
+        assert!(
+            text.contains("x86_64, 2 cores, 23 GiB RAM, linux."),
+            "{text}"
+        );
         assert!(text.contains("Ours: delta-microcrates 1.0; delta-rs: delta-rs 1.0."));
         assert!(text.contains("![ours ÷ delta-rs per workload](ratios.svg)"));
         assert!(text.contains("| W4 | full-scan | 1.000 | 2.000 | 0.50 | 50 | 50 | 1.00 |"));

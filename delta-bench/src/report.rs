@@ -195,7 +195,10 @@ pub fn markdown_table(rows: &[Row]) -> String {
         );
     }
     if rows.iter().any(|r| r.whole_process) {
-        out.push_str("\n† whole-process peak: no operation increment was recorded (W11's workers are separate processes)\n");
+        out.push_str(
+            "\n† whole-process peaks: no operation increment was recorded for this workload \
+             (W11: its workers are separate processes)\n",
+        );
     }
     out
 }

@@ -197,6 +197,9 @@ fn host() -> Map<String, Value> {
             .into(),
     );
     host.insert("os".into(), std::env::consts::OS.into());
+    if let Some(gib) = crate::mem::total_gib() {
+        host.insert("memory_gib".into(), ((gib * 10.0).round() / 10.0).into());
+    }
     let node = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();

@@ -22,13 +22,13 @@ pub async fn run(args: &DemoArgs) -> CliResult<()> {
     match (&args.table, args.write) {
         (None, _) => story_in_temp_dir(args.keep).await,
         (Some(table), true) => {
-            if table.contains("://") && !table.starts_with("file://") {
+            if table.contains("://") {
                 return Err(format!(
-                    "the story deletes a data file to show a repair, so it runs on a local path only, not {table}"
+                    "the story deletes a data file to show a repair, so it runs on a local path only (like /tmp/story), not {table}"
                 )
                 .into());
             }
-            let dir = PathBuf::from(table.strip_prefix("file://").unwrap_or(table));
+            let dir = PathBuf::from(table);
             crate::story::run(table, &dir).await?;
             println!("\nThe table is at {table}: try `delta history {table}`.");
             Ok(())

@@ -77,6 +77,14 @@ pub async fn run(location: &str, dir: &Path) -> CliResult<()> {
         )
         .into());
     }
+    // never among a user's files: the directory is new or empty
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(format!(
+            "{} is a directory with files in it: the story writes a new table (give a new or empty directory)",
+            dir.display()
+        )
+        .into());
+    }
 
     s.step("An ACID write: every write is one commit, all or nothing")?;
     let first = rows(
@@ -114,10 +122,11 @@ pub async fn run(location: &str, dir: &Path) -> CliResult<()> {
         }
         Err(e) => s.say(format!("refused: {}", error_text(&e)))?,
     }
-    s.say(format!(
-        "still version {}: nothing committed",
-        table.version().await?
-    ))?;
+    let version = table.version().await?;
+    if version != commit.version {
+        return Err(format!("the refused write moved the table to version {version}").into());
+    }
+    s.say(format!("still version {version}: nothing committed"))?;
 
     s.step("Schema evolution: a new column, added on purpose (--merge-schema)")?;
     let wider = rows(&[4], &["Pune"], &[40.0], Some(&["first with a note"]));
@@ -186,6 +195,15 @@ pub async fn run(location: &str, dir: &Path) -> CliResult<()> {
             WriteOptions::default(),
         )
         .await?;
+    // what the steps below claim, checked rather than assumed
+    if by_b.version != seen + 1 || by_a.version != by_b.version + 1 {
+        return Err(format!(
+            "the concurrent writers did not interleave as the story says: A read {seen}, \
+             B committed {}, A committed {}",
+            by_b.version, by_a.version
+        )
+        .into());
+    }
     s.say(format!(
         "writer A read version {seen}; writer B committed version {} meanwhile",
         by_b.version
@@ -212,12 +230,17 @@ pub async fn run(location: &str, dir: &Path) -> CliResult<()> {
         "{} files; WHERE {filter} reads {} of them (statistics skip {})",
         skip.considered, skip.read, skip.skipped_by_stats
     ))?;
+    let rows_before = count(&table.scan().await?);
     let optimized = table.optimize().await?;
+    let rows_after = count(&table.scan().await?);
+    if rows_after != rows_before {
+        return Err(
+            format!("OPTIMIZE changed the rows: {rows_before} before, {rows_after} after").into(),
+        );
+    }
     s.say(format!(
-        "OPTIMIZE: {} files compacted into {}; the rows are the same ({})",
-        optimized.metrics.num_files_removed,
-        optimized.metrics.num_files_added,
-        count(&table.scan().await?)
+        "OPTIMIZE: {} files compacted into {}; the same {rows_after} rows",
+        optimized.metrics.num_files_removed, optimized.metrics.num_files_added,
     ))?;
 
     s.step("A constraint rejects a bad row")?;
@@ -235,7 +258,13 @@ pub async fn run(location: &str, dir: &Path) -> CliResult<()> {
         }
         Err(e) => s.say(format!("refused: {}", error_text(&e)))?,
     }
-    s.say(format!("still version {before}: nothing committed"))?;
+    let now = table.version().await?;
+    if now != before {
+        return Err(
+            format!("the refused write moved the table from version {before} to {now}").into(),
+        );
+    }
+    s.say(format!("still version {now}: nothing committed"))?;
 
     s.step("A consistency check, a lost file, and a repair")?;
     let report = table.check().deep().await;

@@ -6,7 +6,7 @@ use std::future::IntoFuture;
 
 use arrow::array::RecordBatch;
 use delta_expr::Expr;
-use delta_merge::{Clause, DmlOutcome, Merge};
+use delta_merge::{Clause, DmlOutcome, Merge, MergeError};
 use delta_optimize::{
     OptimizeOptions, OptimizeOutcome, RestoreOutcome, RestoreTarget, VacuumOptions, VacuumOutcome,
 };
@@ -235,7 +235,8 @@ impl<'a> MergeBuilder<'a> {
                     .map(|on| Merge::new(schema, source, on))
             }
             None => {
-                errors.keep::<()>(Err(TxnError::InvalidArgument {
+                errors.keep::<()>(Err(MergeError::Invalid {
+                    operation: "MERGE",
                     reason: "a MERGE needs at least one source batch (it may be empty): it \
                              carries the source schema"
                         .to_string(),
@@ -309,8 +310,10 @@ impl<'a> MergeBuilder<'a> {
 
     async fn run(self) -> Result<DmlOutcome, Error> {
         self.errors.check()?;
+        // without a source the builder kept an error, returned above
         let Some(merge) = self.merge else {
-            return Err(TxnError::InvalidArgument {
+            return Err(MergeError::Invalid {
+                operation: "MERGE",
                 reason: "the MERGE has no source".to_string(),
             }
             .into());
@@ -433,7 +436,8 @@ impl<'a> RestoreBuilder<'a> {
     }
 
     /// The state of the latest version committed at or before this time
-    /// (milliseconds since the epoch).
+    /// (milliseconds since the epoch); a time before the first commit or
+    /// after the latest one is an error.
     pub fn to_timestamp(mut self, timestamp_ms: i64) -> Self {
         self.target = Some(RestoreTarget::Timestamp(timestamp_ms));
         self

@@ -37,6 +37,7 @@
 //!
 //! let rows = table.scan().filter("city = 'Oslo'").await?;
 //! assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -69,12 +70,26 @@
 //!     Arc::new(Int64Array::from(vec![3])),
 //!     Arc::new(StringArray::from(vec!["new column"])),
 //! ])?;
-//! assert!(table.write([wider.clone()]).await.is_err());
+//! let refused = table.write([wider.clone()]).await;
+//! assert!(matches!(
+//!     refused,
+//!     Err(delta::Error::Txn(delta::txn::TxnError::SchemaMismatch { .. }))
+//! ));
 //! assert_eq!(table.version().await?, 0); // nothing committed
 //!
 //! table.write([wider]).merge_schema().await?;
 //! let columns = table.snapshot().await?.schema().fields.len();
 //! assert_eq!(columns, 2);
+//!
+//! // replaceWhere: overwrite only the rows the predicate selects
+//! table.write([ids(vec![10])]).replace_where("id >= 3").await?;
+//! let rows = table.scan().columns(["id"]).await?;
+//! let ids: Vec<i64> = rows
+//!     .iter()
+//!     .flat_map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec())
+//!     .collect();
+//! assert_eq!(ids.iter().copied().collect::<std::collections::BTreeSet<_>>(), [1, 2, 10].into());
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -104,9 +119,14 @@
 //! let history = table.history(None).await?;
 //! assert_eq!(history[0].version, 2); // newest first
 //!
+//! // by time: the latest version committed at or before it
+//! let when = history.iter().find(|c| c.version == 1).unwrap().timestamp_ms;
+//! assert_eq!(count(table.scan().at_timestamp(when).await?), 3);
+//!
 //! let restored = table.restore().to_version(1).await?;
 //! assert_eq!(restored.version, 3);
 //! assert_eq!(count(table.scan().await?), 3);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -144,10 +164,16 @@
 //! assert_eq!(merged.metrics["numTargetRowsInserted"], 1);
 //!
 //! let updated = table.update().set("value", "value * 2").filter("id <= 2").await?;
+//! // only the values the clause sets; others keep theirs
+//! table
+//!     .merge([rows(vec![1], vec![0])], "target.id = source.id")
+//!     .when_matched_update([("value", "target.value + 1")])
+//!     .await?;
 //! assert_eq!(updated.metrics["numUpdatedRows"], 2);
 //! // values are now 20, 40, 33, 40
 //! let deleted = table.delete().filter("value > 35").await?;
 //! assert_eq!(deleted.metrics["numDeletedRows"], 2);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -178,10 +204,15 @@
 //! assert_eq!(optimized.metrics.num_files_removed, 4);
 //! assert_eq!(table.snapshot().await?.files().len(), 1);
 //!
-//! // the four old files are still needed by older versions: a vacuum with
-//! // the default retention (7 days) keeps them
+//! // Z-order: rewrite the files with rows ordered over these columns
+//! let zordered = table.optimize().zorder_by(["id"]).await?;
+//! assert_eq!(zordered.metrics.num_files_added, 1);
+//!
+//! // the replaced files were removed just now: the default retention
+//! // (7 days) keeps them for readers of older versions
 //! let vacuumed = table.vacuum().dry_run().await?;
 //! assert_eq!(vacuumed.files, 0);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -206,6 +237,9 @@
 //! let refused = table.write([ids(vec![5, -1])]).await;
 //! assert!(refused.unwrap_err().to_string().contains("positive_id"));
 //! assert_eq!(table.version().await?, 1); // the constraint's commit; no rows added
+//! table.drop_constraint("positive_id").await?;
+//! table.write([ids(vec![-1])]).await?; // allowed again
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -239,6 +273,9 @@
 //! // the repair commits the file's removal: the table reads again
 //! table.repair(&report).await?;
 //! assert!(table.check().await.is_clean());
+//! let rows: usize = table.scan().await?.iter().map(|b| b.num_rows()).sum();
+//! assert!(rows < 3); // the lost file's rows are gone with it
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -266,6 +303,7 @@
 //! let sum = ctx.sql("SELECT sum(id) AS s FROM t").await?.collect().await?;
 //! let sum = sum[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
 //! assert_eq!(sum, 10);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

@@ -239,7 +239,9 @@ impl ScanBuilder<'_> {
     }
 
     /// Time travel: the table as of the latest version committed at or
-    /// before this time (milliseconds since the epoch).
+    /// before this time (milliseconds since the epoch). A time before the
+    /// first commit, or after the latest one, is an error
+    /// (`LogError::TimestampNotAvailable`), as in Spark.
     pub fn at_timestamp(mut self, timestamp_ms: i64) -> Self {
         self.timestamp_ms = Some(timestamp_ms);
         self

@@ -274,7 +274,8 @@ def w11_worker(args, m, index):
                    range(index * count, (index + 1) * count))
     table = DeltaTable(path)
     print("READY", flush=True)
-    sys.stdin.readline()
+    if sys.stdin.readline().strip() != "GO":
+        raise SystemExit("W11 worker: the coordinator went away before GO")
     start = time.perf_counter()
     committed = failed = retries = 0
     errors = []

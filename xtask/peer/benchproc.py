@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -91,12 +92,16 @@ def run_child(argv, timeout=None):
     Output goes through files, so neither stream can fill a pipe and stall it."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         began = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True)
+        # its own process group, so a timeout also stops what it started (W11's workers)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, start_new_session=True)
         killed = threading.Event()
 
         def kill():
             killed.set()
-            proc.kill()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
         timer = threading.Timer(timeout, kill) if timeout else None
         if timer:
@@ -116,9 +121,21 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def memory_gib():
+    """Total memory of this machine in GiB (from /proc/meminfo), None elsewhere."""
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def host():
     return dict(machine=platform.machine(), cores=os.cpu_count(), os=sys.platform,
-                node=platform.node())
+                node=platform.node(), memory_gib=memory_gib())
 
 
 def record(workload, name, version, scale, repeat, finished, result=None, error=None):

@@ -18,7 +18,8 @@
 //!
 //! Without `--data`, the data of `--scale` (default small) is generated once
 //! into `target/bench-data/<scale>` by xtask/peer/bench_data.py in the
-//! peer venv ([`crate::peer`]). `--work` defaults to `target/bench-work`.
+//! peer venv ([`crate::peer`]). `--work` defaults to `target/bench-work`
+//! (our tables in `ours/`, delta-rs's in `delta-rs/`).
 //! Results are appended to `--out`; without it they go to
 //! `target/bench-results.jsonl`, emptied first so the table is this run's.
 
@@ -93,6 +94,11 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 if parsed.report.is_empty() {
                     return Err(format!("--report needs files\n{USAGE}"));
                 }
+                if let Some(flag) = parsed.report.iter().find(|f| f.starts_with("--")) {
+                    return Err(format!(
+                        "--report takes only files, and comes last (found {flag})\n{USAGE}"
+                    ));
+                }
             }
             "--data" => parsed.data = Some(value()?),
             "--work" => parsed.work = Some(value()?),
@@ -113,6 +119,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--publish" => parsed.publish = true,
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
+    }
+    if parsed.publish && parsed.ours_only {
+        return Err("--publish needs both sides: it cannot go with --ours-only".to_string());
     }
     Ok(parsed)
 }
@@ -145,13 +154,15 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             out
         }
     };
+    // each side's tables in its own directory, so a kept table of one
+    // (`--keep`) is not removed by the other's setup
     let mut suite = Command::new(&binary);
     suite
         .arg("suite")
         .arg("--data")
         .arg(&data)
         .arg("--work")
-        .arg(&work)
+        .arg(work.join("ours"))
         .arg("--out")
         .arg(&out)
         .args(&args.pass);
@@ -160,7 +171,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     }
     run(&mut suite)?;
     if !args.ours_only {
-        deltars(&root, &args, &data, &work, &out)?;
+        deltars(&root, &args, &data, &work.join("delta-rs"), &out)?;
     }
     eprintln!("xtask: results in {}", out.display());
     let mut report = Command::new(&binary);
@@ -245,21 +256,15 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-/// The data of this scale in `target/bench-data/<scale>`, generated once.
+/// The data of this scale in `target/bench-data/<scale>`: bench_data.py
+/// keeps data its manifest says is of this scale and generator version, and
+/// writes it anew otherwise (also after an interrupted run: the manifest is
+/// written last).
 fn generate(root: &Path, scale: &str) -> Result<PathBuf, String> {
     let data = root.join("target/bench-data").join(scale);
-    if data.join("manifest.json").is_file() {
-        eprintln!("xtask: using the bench data in {}", data.display());
-        return Ok(data);
-    }
     let python = Peer::start(root).python()?;
     let script = root.join("xtask/peer/bench_data.py");
-    // a partial directory from an interrupted run is rewritten
-    let _ = std::fs::remove_dir_all(&data);
-    eprintln!(
-        "xtask: generating the {scale} bench data into {}",
-        data.display()
-    );
+    eprintln!("xtask: the {scale} bench data in {}", data.display());
     run(Command::new(python)
         .arg(script)
         .args(["--scale", scale, "--out"])
@@ -267,9 +272,11 @@ fn generate(root: &Path, scale: &str) -> Result<PathBuf, String> {
     Ok(data)
 }
 
-/// The criterion snapshot-load bench and the 1M-file probe: the peak memory
-/// and time of loading 1 000 000 active files (a checkpoint and a JSON tail)
-/// with our log reader, then with delta-rs on the same table.
+/// The criterion benches (log replay, the consistency check, statistics,
+/// deletion vectors, expression evaluation, the Z-order key, MERGE's join)
+/// and the 1M-file probe: the peak memory and time of loading 1 000 000
+/// active files (a checkpoint and a JSON tail) with our log reader, then
+/// with delta-rs on the same table.
 fn criterion() -> Result<(), String> {
     let root = workspace();
     cargo(
@@ -277,6 +284,15 @@ fn criterion() -> Result<(), String> {
         &[],
     )?;
     cargo(&["bench", "-p", "delta-check", "--bench", "check"], &[])?;
+    // the hot paths: statistics and deletion vectors, expression
+    // evaluation, the Z-order key, MERGE's join
+    cargo(&["bench", "-p", "delta-io", "--bench", "hot_paths"], &[])?;
+    cargo(&["bench", "-p", "delta-expr", "--bench", "evaluate"], &[])?;
+    cargo(&["bench", "-p", "delta-optimize", "--bench", "zorder"], &[])?;
+    cargo(
+        &["bench", "-p", "delta-merge", "--bench", "merge_join"],
+        &[],
+    )?;
     let mut peer = Peer::start(&root);
     let table = target_dir(&root).join("bench-work/million-files");
     let table_arg = table.display().to_string();
@@ -328,13 +344,16 @@ mod tests {
         assert!(parse(&args("--scale huge")).is_err());
         assert!(parse(&args("--repeat")).is_err());
         assert!(parse(&args("--bogus")).is_err());
-        let a = parse(&args("--only W1,Q1,W3b --ours-only --publish")).unwrap();
-        assert!(a.ours_only && a.publish);
+        let a = parse(&args("--only W1,Q1,W3b --publish")).unwrap();
+        assert!(a.publish && !a.ours_only);
+        assert!(parse(&args("--ours-only")).unwrap().ours_only);
         assert_eq!(a.deltars_only().as_deref(), Some("W1,W3b"));
         assert_eq!(
             parse(&args("--only Q1")).unwrap().deltars_only().as_deref(),
             Some("")
         );
         assert_eq!(parse(&args("")).unwrap().deltars_only(), None);
+        assert!(parse(&args("--publish --ours-only")).is_err());
+        assert!(parse(&args("--report a --scale full")).is_err());
     }
 }

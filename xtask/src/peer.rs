@@ -163,6 +163,13 @@ impl Peer {
         cargo_test: impl Fn(&Path) -> Result<(), String>,
     ) -> Result<(), String> {
         let python = self.python()?;
+        // the Python canonical hash against the fixtures the Rust one passes
+        run(
+            Command::new(&python)
+                .arg(workspace.join("xtask/peer/check_canonical.py"))
+                .arg(workspace.join("delta-test/tests/data/canonical")),
+            "canonical hash fixtures (xtask/peer/check_canonical.py)",
+        )?;
         let dir = workspace.join("target/interop");
         let _ = std::fs::remove_dir_all(&dir);
         cargo_test(&dir)?;

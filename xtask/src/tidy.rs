@@ -59,9 +59,9 @@ fn read(path: &Path) -> Result<String, String> {
 fn members(root: &Path) -> Result<Vec<String>, String> {
     let manifest = read(&root.join("Cargo.toml"))?;
     let start = manifest
-        .find("members = [")
+        .find("\nmembers = [")
         .ok_or("the root Cargo.toml has no `members = [`")?;
-    let list = &manifest[start + "members = [".len()..];
+    let list = &manifest[start + "\nmembers = [".len()..];
     let end = list.find(']').ok_or("the members list is not closed")?;
     Ok(list[..end]
         .split(',')
@@ -70,28 +70,66 @@ fn members(root: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// The workspace crates a manifest names in a section (`[dependencies]`,
-/// `[dev-dependencies]`).
-fn workspace_deps(manifest: &str, section: &str, members: &[String]) -> Vec<String> {
-    let mut deps = Vec::new();
-    let mut inside = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            inside = line == section;
-            continue;
+/// Which kind of dependency table a manifest section header opens:
+/// `[dependencies]`, `[dependencies.NAME]`, `[build-dependencies]`,
+/// `[target.'cfg(..)'.dependencies]` and so on; `None` for other sections.
+fn dependency_kind(header: &str) -> Option<(&'static str, Option<String>)> {
+    let inner = header.trim().strip_prefix('[')?.strip_suffix(']')?.trim();
+    // a target's tables count as the plain ones
+    let inner = match inner.strip_prefix("target.") {
+        Some(rest) => rest.rsplit_once('.').map_or(rest, |(_, kind)| kind),
+        None => inner,
+    };
+    for kind in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        if inner == kind {
+            return Some((kind, None));
         }
-        if !inside {
-            continue;
-        }
-        let name = line
-            .split(['=', '.', ' '])
-            .next()
-            .unwrap_or_default()
-            .trim();
-        if members.iter().any(|m| m == name) {
-            deps.push(name.to_string());
+        if let Some(name) = inner.strip_prefix(kind).and_then(|r| r.strip_prefix('.')) {
+            return Some((kind, Some(name.trim_matches('"').to_string())));
         }
     }
+    None
+}
+
+/// The workspace crates a manifest depends on in tables of `kind`
+/// (`dependencies`, `dev-dependencies`, `build-dependencies`), under their
+/// package names (a `package = "..."` rename counts as the package).
+fn workspace_deps(manifest: &str, kind: &str, members: &[String]) -> Vec<String> {
+    let mut deps = Vec::new();
+    let mut section: Option<(&str, Option<String>)> = None;
+    let member = |name: &str| members.iter().find(|m| *m == name).cloned();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = dependency_kind(line);
+            if let Some((k, Some(name))) = &section
+                && *k == kind
+                && let Some(m) = member(name)
+            {
+                deps.push(m);
+            }
+            continue;
+        }
+        let Some((k, None)) = &section else {
+            continue;
+        };
+        if *k != kind || line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let key = line
+            .split(['=', '.'])
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('"');
+        let package = line
+            .split_once("package")
+            .and_then(|(_, rest)| rest.split('"').nth(1));
+        if let Some(m) = member(package.unwrap_or(key)) {
+            deps.push(m);
+        }
+    }
+    deps.sort();
+    deps.dedup();
     deps
 }
 
@@ -133,7 +171,9 @@ fn check_layers(
             continue;
         };
         let manifest = read(&root.join(member).join("Cargo.toml"))?;
-        for dep in workspace_deps(&manifest, "[dependencies]", members) {
+        let normal = workspace_deps(&manifest, "dependencies", members);
+        let build = workspace_deps(&manifest, "build-dependencies", members);
+        for dep in normal.into_iter().chain(build) {
             if dep == TEST_SUPPORT {
                 problems.push(format!(
                     "{member} depends on {TEST_SUPPORT}, which is for dev-dependencies only"
@@ -227,12 +267,15 @@ fn check_lengths(root: &Path, files: &[PathBuf]) -> Result<Vec<String>, String> 
 fn check_outside(root: &Path, members: &[String]) -> Result<Vec<String>, String> {
     let mut problems = Vec::new();
     let mut dirs: Vec<PathBuf> = members.iter().map(|m| root.join(m)).collect();
-    dirs.push(root.join(".ci"));
+    dirs.extend([root.join(".ci"), root.join("examples")]);
     let mut files: Vec<PathBuf> = [
         "README.md",
         "ARCHITECTURE.md",
         "BENCHMARKS.md",
         "Cargo.toml",
+        "rustfmt.toml",
+        "clippy.toml",
+        "testdata/README.md",
     ]
     .iter()
     .map(|f| root.join(f))
@@ -253,11 +296,12 @@ fn check_outside(root: &Path, members: &[String]) -> Result<Vec<String>, String>
         }
     }
     for file in files {
-        // binary files (Parquet, ...) are not text: skip them
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        if let Some(line) = text.lines().position(|l| l.contains(OUTSIDE)) {
+        // bytes, so that files that are not UTF-8 are searched too
+        let bytes = std::fs::read(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+        if let Some(line) = bytes
+            .split(|b| *b == b'\n')
+            .position(|l| l.windows(OUTSIDE.len()).any(|w| w == OUTSIDE.as_bytes()))
+        {
             let shown = file.strip_prefix(root).unwrap_or(&file);
             problems.push(format!(
                 "{}:{}: refers to {OUTSIDE}, outside the repository",
@@ -281,15 +325,22 @@ mod tests {
 
     #[test]
     fn reads_the_dependency_sections() {
-        let manifest = "[dependencies]\na.workspace = true\nb = { path = \"../b\" }\n\
-                        serde = \"1\"\n[dev-dependencies]\ndelta-test.workspace = true\n";
+        let manifest = "[package]\nname = \"c\"\n[dependencies]\nb = { path = \"../b\" }\n\
+                        serde = \"1\"\n# a.workspace = true\n[dev-dependencies]\n\
+                        delta-test.workspace = true\n[target.'cfg(unix)'.dependencies]\n\
+                        renamed = { package = \"a\", path = \"../a\" }\n[dependencies.\"b\"]\n\
+                        path = \"../b\"\n[build-dependencies]\na.workspace = true\n";
         assert_eq!(
-            workspace_deps(manifest, "[dependencies]", &members()),
+            workspace_deps(manifest, "dependencies", &members()),
             ["a", "b"]
         );
         assert_eq!(
-            workspace_deps(manifest, "[dev-dependencies]", &members()),
+            workspace_deps(manifest, "dev-dependencies", &members()),
             ["delta-test"]
+        );
+        assert_eq!(
+            workspace_deps(manifest, "build-dependencies", &members()),
+            ["a"]
         );
     }
 

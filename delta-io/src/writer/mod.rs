@@ -44,8 +44,8 @@
 //!   mode, field ids; every column is optional, as Spark writes them.
 //!
 //! Memory: each partition being written has one open Parquet encoder
-//! ([`encoder`]: its columns encoded on worker threads) whose output goes to
-//! the store as it is produced ([`upload`]: one `put` for a small file, a
+//! (`encoder`: its columns encoded on worker threads) whose output goes to
+//! the store as it is produced (`upload`: one `put` for a small file, a
 //! multipart upload otherwise). A file holds at most its current row group
 //! (`max_row_group_bytes`, `max_row_group_rows`) plus the parts in flight,
 //! so memory is bounded by `max_open_files` × (row group + parts), not by
