@@ -32,6 +32,7 @@ readonly ACCOUNT_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4
 readonly API_VERSION="2021-08-06"
 
 say() { echo "$SELF: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Pid of the azurite this run started, if any (then the log is ours too).
 LAUNCHED_PID=""
@@ -45,39 +46,16 @@ die() {
             echo "$SELF: --- last lines of $LOG_FILE" >&2
             tail -n 20 "$LOG_FILE" >&2
         fi
-        stop_pid "$LAUNCHED_PID"
+        stop_pid "$LAUNCHED_PID" || true
         rm -f "$PID_FILE"
     fi
     exit 1
 }
 
 # Our azurite's pid, if the pid file names a live azurite process.
-recorded_pid() {
-    local pid cmdline
-    [[ -f "$PID_FILE" ]] || return 1
-    pid="$(<"$PID_FILE")"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-    [[ "$cmdline" == *azurite* ]] || return 1
-    echo "$pid"
-}
-
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+recorded_pid() { live_pid "$PID_FILE" azurite; }
 
 emulator_answers() { curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$AZURITE_PORT/$ACCOUNT?comp=list"; }
-
-# TERM, wait up to ~10 s, then KILL.
-stop_pid() {
-    local pid="$1" i
-    kill "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 40; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.25
-    done
-    kill -9 "$pid" 2>/dev/null || true
-}
 
 ensure_installed() {
     [[ -x "$BIN" ]] && return 0
@@ -155,7 +133,7 @@ main() {
             return 0
         fi
         say "our azurite (pid $pid) does not answer on port $AZURITE_PORT; restarting it"
-        stop_pid "$pid"
+        stop_pid "$pid" || true
     fi
     rm -f "$PID_FILE"
     if port_taken "$AZURITE_PORT"; then

@@ -35,6 +35,7 @@ readonly DAEMONS_STOP_ORDER=(rgw osd mon)
 declare -A LAUNCHED=()
 
 say() { echo "$SELF: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Set once this run has wiped $CEPH_DIR: from then on its logs are ours.
 FRESH=0
@@ -65,40 +66,14 @@ die() {
 pid_file() { echo "$CEPH_DIR/$1.pid"; }
 
 # The pid recorded for daemon $1, if that process is alive and still a Ceph daemon.
-recorded_pid() {
-    local file pid cmdline
-    file="$(pid_file "$1")"
-    [[ -f "$file" ]] || return 1
-    pid="$(<"$file")"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    # guard against a recycled pid: it must still be a Ceph daemon
-    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-    [[ "$cmdline" =~ (ceph-mon|ceph-osd|radosgw) ]] || return 1
-    echo "$pid"
-}
+recorded_pid() { live_pid "$(pid_file "$1")" '(ceph-mon|ceph-osd|radosgw)'; }
 
 is_running() { recorded_pid "$1" >/dev/null; }
-
-# TERM, wait up to ~10 s, then KILL.
-stop_pid() {
-    local pid="$1" i
-    kill "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 40; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.25
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-}
 
 stop_daemon() {
     local pid
     if pid="$(recorded_pid "$1")"; then
-        stop_pid "$pid"
+        stop_pid "$pid" || true
     fi
     rm -f "$(pid_file "$1")"
 }
@@ -107,7 +82,7 @@ stop_started() {
     local d
     for d in "${DAEMONS_STOP_ORDER[@]}"; do
         if [[ -n "${LAUNCHED[$d]-}" ]]; then
-            stop_pid "${LAUNCHED[$d]}"
+            stop_pid "${LAUNCHED[$d]}" || true
             rm -f "$(pid_file "$d")"
         fi
     done
@@ -121,9 +96,6 @@ launched_alive() {
     stat="${stat##*) }"
     [[ "${stat:0:1}" != Z ]]
 }
-
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 gateway_answers() { curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$RGW_PORT/"; }
 

@@ -10,31 +10,7 @@ readonly SELF="stop-azurite"
 readonly PID_FILE="${STORAGE_DIR:-/tmp/delta-storage}/azurite.pid"
 
 say() { echo "$SELF: $*"; }
-
-# Alive and still azurite (not a recycled pid)?
-is_azurite() {
-    local pid="$1" cmdline
-    kill -0 "$pid" 2>/dev/null || return 1
-    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-    [[ "$cmdline" == *azurite* ]]
-}
-
-# TERM, wait up to ~10 s, then KILL; fails if the process is still there.
-stop_pid() {
-    local pid="$1" i
-    kill "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 40; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.25
-    done
-    say "pid $pid ignored TERM for 10 s; sending KILL"
-    kill -9 "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    return 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
     if [[ ! -f "$PID_FILE" ]]; then
@@ -42,8 +18,7 @@ main() {
         return 0
     fi
     local pid
-    pid="$(<"$PID_FILE")"
-    if [[ "$pid" =~ ^[0-9]+$ ]] && is_azurite "$pid"; then
+    if pid="$(live_pid "$PID_FILE" azurite)"; then
         if ! stop_pid "$pid"; then
             echo "$SELF: error: azurite (pid $pid) is still running after KILL" >&2
             return 1
