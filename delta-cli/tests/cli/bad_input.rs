@@ -87,7 +87,11 @@ fn bad_input_fails_clearly_and_changes_nothing() {
         (&["constraint", "add", t, "c", "id < 0"], 1, "violated"),
         // wrong files
         (&["write", t, garbage], 1, "garbage.parquet"),
-        (&["write", t, wrong_type], 1, "'not a number' as type 'Int64'"),
+        (
+            &["write", t, wrong_type],
+            1,
+            "'not a number' as type 'Int64'",
+        ),
         (&["write", t, text], 1, "notes.txt"),
         (
             &[
