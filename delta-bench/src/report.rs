@@ -150,7 +150,10 @@ pub fn rows(records: &[Value], scale: &str) -> Vec<Row> {
                 return None;
             }
             let (ours_mib, theirs_mib) = (median_increment(ours), median_increment(theirs));
-            let whole_process = ours_mib.is_none() && theirs_mib.is_none();
+            // one side without an increment (W11's workers): compare whole
+            // processes on both sides rather than an increment with nothing
+            let whole_process = (ours.is_some() && ours_mib.is_none())
+                || (theirs.is_some() && theirs_mib.is_none());
             let (ours_mib, theirs_mib) = if whole_process {
                 (
                     median_of(ours, "peak_rss_mib"),
@@ -321,6 +324,21 @@ mod tests {
         // every workload a side ran without failing; failed runs are left out
         let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
         assert_eq!(ids, ["W1", "W3", "W4", "W6"]);
+    }
+
+    #[test]
+    fn a_side_without_an_increment_compares_whole_processes() {
+        let records: Vec<Value> = [
+            r#"{"workload":"W11","impl":"delta-microcrates","scale":"full","ok":true,"seconds":1.0,"peak_rss_mib":50.0,"rss_before_mib":10.0,"op_peak_rss_mib":10.0}"#,
+            r#"{"workload":"W11","impl":"delta-rs","scale":"full","ok":true,"seconds":2.0,"peak_rss_mib":200.0,"rss_before_mib":null,"op_peak_rss_mib":null}"#,
+        ]
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+        let row = &rows(&records, "full")[0];
+        assert!(row.whole_process);
+        assert_eq!((row.ours_mib, row.theirs_mib), (Some(50.0), Some(200.0)));
+        assert_eq!(row.memory_ratio(), Some(0.25));
     }
 
     #[test]
