@@ -25,6 +25,11 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The chart's title for a scale.
+pub fn title(scale: &str) -> String {
+    format!("ours ÷ delta-rs, scale {scale}")
+}
+
 /// The chart of `rows` (workloads without any ratio are left out).
 pub fn svg(rows: &[Row], title: &str) -> String {
     let rows: Vec<&Row> = rows

@@ -185,8 +185,7 @@ fn run(command: Cmd) -> Result<(), String> {
                 }
                 None => {
                     let rows = report::rows(&records, &scale);
-                    let title = format!("ours ÷ delta-rs, scale {scale}");
-                    std::fs::write(&chart, chart::svg(&rows, &title))
+                    std::fs::write(&chart, chart::svg(&rows, &chart::title(&scale)))
                         .map_err(|e| format!("cannot write {}: {e}", chart.display()))?;
                 }
             }

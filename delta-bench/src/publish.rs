@@ -119,8 +119,7 @@ pub fn publish(
         &document[..start],
         &document[end..]
     );
-    let title = format!("ours ÷ delta-rs, scale {scale}");
-    std::fs::write(chart, crate::chart::svg(&rows, &title))
+    std::fs::write(chart, crate::chart::svg(&rows, &crate::chart::title(scale)))
         .map_err(|e| format!("cannot write {}: {e}", chart.display()))?;
     std::fs::write(markdown, updated)
         .map_err(|e| format!("cannot write {}: {e}", markdown.display()))

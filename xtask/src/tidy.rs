@@ -226,10 +226,9 @@ fn check_docs(root: &Path, member: &str, architecture: &str) -> Vec<String> {
     problems
 }
 
-/// Every `.rs` file of the members (not `target/`).
-fn rust_files(root: &Path, members: &[String]) -> Result<Vec<PathBuf>, String> {
+/// Every file below `dirs` (never inside a `target/` directory), sorted.
+fn files_under(mut dirs: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
-    let mut dirs: Vec<PathBuf> = members.iter().map(|m| root.join(m)).collect();
     while let Some(dir) = dirs.pop() {
         let entries =
             std::fs::read_dir(&dir).map_err(|e| format!("listing {}: {e}", dir.display()))?;
@@ -239,12 +238,19 @@ fn rust_files(root: &Path, members: &[String]) -> Result<Vec<PathBuf>, String> {
                 if path.file_name().is_some_and(|n| n != "target") {
                     dirs.push(path);
                 }
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else {
                 files.push(path);
             }
         }
     }
     files.sort();
+    Ok(files)
+}
+
+/// Every `.rs` file of the members (not `target/`).
+fn rust_files(root: &Path, members: &[String]) -> Result<Vec<PathBuf>, String> {
+    let mut files = files_under(members.iter().map(|m| root.join(m)).collect())?;
+    files.retain(|f| f.extension().is_some_and(|e| e == "rs"));
     Ok(files)
 }
 
@@ -268,33 +274,22 @@ fn check_outside(root: &Path, members: &[String]) -> Result<Vec<String>, String>
     let mut problems = Vec::new();
     let mut dirs: Vec<PathBuf> = members.iter().map(|m| root.join(m)).collect();
     dirs.extend([root.join(".ci"), root.join("examples")]);
-    let mut files: Vec<PathBuf> = [
-        "README.md",
-        "ARCHITECTURE.md",
-        "BENCHMARKS.md",
-        "Cargo.toml",
-        "rustfmt.toml",
-        "clippy.toml",
-        "testdata/README.md",
-    ]
-    .iter()
-    .map(|f| root.join(f))
-    .filter(|p| p.is_file())
-    .collect();
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for path in entries.flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                if path.file_name().is_some_and(|n| n != "target") {
-                    dirs.push(path);
-                }
-            } else {
-                files.push(path);
-            }
-        }
-    }
+    dirs.retain(|d| d.is_dir());
+    let mut files = files_under(dirs)?;
+    files.extend(
+        [
+            "README.md",
+            "ARCHITECTURE.md",
+            "BENCHMARKS.md",
+            "Cargo.toml",
+            "rustfmt.toml",
+            "clippy.toml",
+            "testdata/README.md",
+        ]
+        .iter()
+        .map(|f| root.join(f))
+        .filter(|p| p.is_file()),
+    );
     for file in files {
         // bytes, so that files that are not UTF-8 are searched too
         let bytes = std::fs::read(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
